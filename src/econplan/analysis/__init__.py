@@ -1,0 +1,1 @@
+"""Analysis of an economy: pure functions over its tables and sparse matrices."""

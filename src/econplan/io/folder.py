@@ -1,0 +1,138 @@
+"""A folder economy: ``economy.toml`` plus one CSV file per table."""
+
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from econplan.errors import Problem
+from econplan.io.raw import RawEconomy, frame_from_rows
+from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, load_schema
+
+
+def read_folder(path: Path, schema: Schema | None = None) -> RawEconomy:
+    schema = schema or load_schema()
+    raw = RawEconomy(str(path), {}, {}, {})
+    _read_settings(path / schema.settings.file, raw, schema)
+    for table in schema.csv_tables:
+        raw.files[table.name] = table.file
+        file = path / table.file
+        if not file.exists():
+            if table.required:
+                raw.problems.append(
+                    Problem(table.file, None, None, "file is missing: " + _missing_hint(table.name))
+                )
+            continue
+        parsed = read_csv_cells(file, table.file, raw.problems)
+        if parsed is not None:
+            raw.tables[table.name] = parsed
+    return raw
+
+
+def _missing_hint(table: str) -> str:
+    return f"create it (`econplan template DIR` writes a blank {table}.csv with its header)"
+
+
+def _read_settings(file: Path, raw: RawEconomy, schema: Schema) -> None:
+    name = file.name
+    raw.files[SETTINGS_TABLE] = name
+    raw.files[SOURCES_TABLE] = f"{name} [[sources]]"
+    if not file.exists():
+        raw.problems.append(
+            Problem(name, None, None, "file is missing: every economy folder needs economy.toml")
+        )
+        return
+    try:
+        document: dict[str, Any] = tomllib.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raw.problems.append(
+            Problem(name, None, None, f"not UTF-8 text ({error.reason}): save it as UTF-8")
+        )
+        return
+    except tomllib.TOMLDecodeError as error:
+        line = re.search(r"line (\d+)", str(error))
+        raw.problems.append(
+            Problem(
+                name,
+                int(line.group(1)) if line else None,
+                None,
+                f"malformed TOML: {error}; see docs/format.md for the layout",
+            )
+        )
+        return
+    sources = document.pop(SOURCES_TABLE, [])
+    raw.settings = document
+    raw.tables[SOURCES_TABLE] = _sources_frame(sources, raw, schema)
+
+
+def _sources_frame(sources: Any, raw: RawEconomy, schema: Schema) -> Any:
+    columns = list(schema[SOURCES_TABLE].column_names)
+    file = raw.files[SOURCES_TABLE]
+    if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
+        raw.problems.append(
+            Problem(file, None, SOURCES_TABLE, "must be a list of [[sources]] tables")
+        )
+        sources = []
+    rows: list[list[str]] = []
+    for number, entry in enumerate(sources, start=1):
+        for key in sorted(set(entry) - set(columns)):
+            raw.problems.append(
+                Problem(file, number, key, f"unknown key; known keys: {', '.join(columns)}")
+            )
+        rows.append(["" if entry.get(c) is None else str(entry[c]) for c in columns])
+    return frame_from_rows(columns, rows, list(range(1, len(rows) + 1)))
+
+
+def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
+    """Rows of text cells indexed by line number; problems for malformed lines.
+
+    Returns None when the file cannot be read at all. Blank lines are skipped; a row with
+    the wrong number of fields is reported and left out.
+    """
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = file.read_bytes()[: error.start].count(b"\n") + 1
+        problems.append(
+            Problem(name, line, None, f"not UTF-8 text ({error.reason}): save it as UTF-8 CSV")
+        )
+        return None
+    except OSError as error:
+        problems.append(Problem(name, None, None, f"cannot be read: {error.strerror}"))
+        return None
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    try:
+        for fields in reader:
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if header is None:
+                header = [f.strip() for f in fields]
+                continue
+            if len(fields) != len(header):
+                problems.append(
+                    Problem(
+                        name,
+                        reader.line_num,
+                        None,
+                        f"malformed CSV: {len(fields)} fields where the header has {len(header)}; "
+                        "quote cells that contain commas",
+                    )
+                )
+                continue
+            rows.append(fields)
+            numbers.append(reader.line_num)
+    except csv.Error as error:
+        problems.append(
+            Problem(name, reader.line_num, None, f"malformed CSV: {error}; check the quoting")
+        )
+        return None
+    if header is None:
+        problems.append(Problem(name, 1, None, "file is empty: it needs at least a header row"))
+        return None
+    return frame_from_rows(header, rows, numbers)

@@ -1,0 +1,106 @@
+"""Writing an economy as a folder (economy.toml and CSV files) or as an xlsx workbook.
+
+Numbers are written in their shortest exact form, so an economy read, written and read
+again is equal to itself. Output goes to a temporary place first and is moved into place
+only when complete: no half-written economies.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import tomli_w
+
+from econplan.errors import UsageError
+from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, Table, load_schema
+
+if TYPE_CHECKING:
+    from econplan.model.economy import Economy
+
+
+def _cell(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def table_rows(frame: pd.DataFrame, table: Table) -> list[list[Any]]:
+    columns = [frame[c].tolist() for c in table.column_names]
+    return [[_cell(v) for v in row] for row in zip(*columns, strict=True)]
+
+
+def _settings_document(economy: Economy) -> dict[str, Any]:
+    document = {k: v for k, v in economy.settings.to_toml().items() if v not in ("", None)}
+    sources = economy.tables[SOURCES_TABLE]
+    document[SOURCES_TABLE] = [
+        {k: v for k, v in zip(sources.columns, row, strict=True) if _cell(v) != ""}
+        for row in sources.itertuples(index=False)
+    ]
+    return document
+
+
+def _replace(staging: Path, target: Path) -> None:
+    if target.exists():
+        raise UsageError(f"{target} already exists: choose a new path or remove it first")
+    os.replace(staging, target)
+
+
+def write_economy(economy: Economy, path: Path | str, schema: Schema | None = None) -> Path:
+    """Write ``economy`` to a new folder, or to a new workbook when ``path`` ends in .xlsx."""
+    schema = schema or load_schema()
+    path = Path(path)
+    if path.exists():
+        raise UsageError(f"{path} already exists: choose a new path or remove it first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".econplan-", dir=path.parent))
+    try:
+        if path.suffix.lower() == ".xlsx":
+            _write_workbook(economy, staging / path.name, schema)
+            _replace(staging / path.name, path)
+        else:
+            _write_folder(economy, staging / "economy", schema)
+            _replace(staging / "economy", path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def _write_folder(economy: Economy, folder: Path, schema: Schema) -> None:
+    import csv
+
+    folder.mkdir()
+    (folder / schema.settings.file).write_text(
+        tomli_w.dumps(_settings_document(economy)), encoding="utf-8"
+    )
+    for table in schema.csv_tables:
+        with (folder / table.file).open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(table.column_names)
+            writer.writerows(table_rows(economy.tables[table.name], table))
+
+
+def _write_workbook(economy: Economy, file: Path, schema: Schema) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    settings = book.create_sheet(SETTINGS_TABLE)
+    settings.append(["key", "value"])
+    for key, value in economy.settings.to_toml().items():
+        shown = f"{value[0]}-{value[1]}" if key == "horizon" else _cell(value)
+        settings.append([key, shown])
+    for table in (schema[SOURCES_TABLE], *schema.csv_tables):
+        sheet = book.create_sheet(table.name)
+        sheet.append(list(table.column_names))
+        for row in table_rows(economy.tables[table.name], table):
+            sheet.append(row)
+    book.save(file)

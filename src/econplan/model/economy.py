@@ -1,0 +1,351 @@
+"""The Economy: validated tables, sorted ids and sparse coefficient matrices.
+
+An Economy is built once from validated tables and never changed: every table is sorted by
+its key, every index is sorted, and matrices are returned read-only. A scenario is a new
+Economy made from an old one plus changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from econplan.hierarchy import descendants
+from econplan.schema import SOURCES_TABLE, Schema, load_schema
+
+ID_TABLES = (
+    "sources",
+    "sectors",
+    "products",
+    "regions",
+    "processes",
+    "facilities",
+    "investments",
+    "targets",
+    "links",
+)
+"""Tables keyed by a single id column: their pandas views are indexed by it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    base_year: int
+    first_year: int
+    last_year: int
+    currency: str
+    description: str = ""
+    foreign_currency: str = "USD"
+    credit_line: float = 0.0
+    objective: str = "consumption"
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """The plan's years, first to last."""
+        return tuple(range(self.first_year, self.last_year + 1))
+
+    def to_toml(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "base_year": self.base_year,
+            "horizon": [self.first_year, self.last_year],
+            "currency": self.currency,
+            "foreign_currency": self.foreign_currency,
+            "credit_line": self.credit_line,
+            "objective": self.objective,
+        }
+
+
+def _read_only(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        array.flags.writeable = False
+    return matrix
+
+
+def normalise_table(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
+    """Rows sorted by key (blank keys first), a fresh RangeIndex: deterministic whatever the
+    order of the file."""
+    ordered = frame.sort_values(list(key), na_position="first", kind="stable") if key else frame
+    return ordered.reset_index(drop=True)
+
+
+@dataclass(frozen=True, eq=False)
+class Economy:
+    """A whole economy: products, processes, facilities, regions, resources, trade, targets.
+
+    Build one with :func:`econplan.load_economy`. Tables are pandas views for people
+    (``economy.products``); the coefficients behind them are sparse matrices over the sorted
+    ids (``economy.inputs(2021)``).
+    """
+
+    settings: Settings
+    tables: Mapping[str, pd.DataFrame] = field(repr=False)
+
+    @classmethod
+    def from_tables(
+        cls, settings: Settings, tables: Mapping[str, pd.DataFrame], schema: Schema | None = None
+    ) -> Economy:
+        """An Economy from typed tables that have passed validation."""
+        schema = schema or load_schema()
+        ordered = {}
+        for table in (*schema.csv_tables, schema[SOURCES_TABLE]):
+            frame = tables[table.name][list(table.column_names)]
+            ordered[table.name] = normalise_table(frame, table.key)
+        return cls(settings, ordered)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts().items())
+        s = self.settings
+        return (
+            f"<Economy {s.name!r} base {s.base_year}, plan {s.first_year}-{s.last_year}: {counts}>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Economy):
+            return NotImplemented
+        return (
+            self.settings == other.settings
+            and self.tables.keys() == other.tables.keys()
+            and all(self.tables[name].equals(other.tables[name]) for name in self.tables)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table as a DataFrame (a copy-on-write view; changing it leaves the Economy as is)."""
+        frame = self.tables[name].copy(deep=False)
+        return frame.set_index("id") if name in ID_TABLES else frame
+
+    # -- the tables, for people --------------------------------------------------------------
+    @property
+    def sources(self) -> pd.DataFrame:
+        return self.table("sources")
+
+    @property
+    def sectors(self) -> pd.DataFrame:
+        return self.table("sectors")
+
+    @property
+    def products(self) -> pd.DataFrame:
+        return self.table("products")
+
+    @property
+    def regions(self) -> pd.DataFrame:
+        return self.table("regions")
+
+    @property
+    def population(self) -> pd.DataFrame:
+        """Persons by region (rows) and year (columns)."""
+        frame = self.tables["population"]
+        wide = frame.pivot(index="region", columns="year", values="persons")
+        return wide.reindex(index=self.region_ids).fillna(0.0)
+
+    @property
+    def processes(self) -> pd.DataFrame:
+        return self.table("processes")
+
+    @property
+    def process_io(self) -> pd.DataFrame:
+        return self.table("process_io")
+
+    @property
+    def facilities(self) -> pd.DataFrame:
+        return self.table("facilities")
+
+    @property
+    def investments(self) -> pd.DataFrame:
+        return self.table("investments")
+
+    @property
+    def investment_costs(self) -> pd.DataFrame:
+        return self.table("investment_costs")
+
+    @property
+    def resources(self) -> pd.DataFrame:
+        return self.table("resources")
+
+    @property
+    def labour(self) -> pd.DataFrame:
+        return self.table("labour")
+
+    @property
+    def trade(self) -> pd.DataFrame:
+        return self.table("trade")
+
+    @property
+    def final_demand(self) -> pd.DataFrame:
+        return self.table("final_demand")
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        return self.table("targets")
+
+    @property
+    def links(self) -> pd.DataFrame:
+        return self.table("links")
+
+    @property
+    def observed(self) -> pd.DataFrame:
+        return self.table("observed")
+
+    # -- sorted ids ---------------------------------------------------------------------------
+    def _ids(self, table: str) -> pd.Index:
+        ids: pd.Index = pd.Index(self.tables[table]["id"].to_numpy(dtype=object))
+        return ids
+
+    @cached_property
+    def product_ids(self) -> pd.Index:
+        return self._ids("products").rename("product")
+
+    @cached_property
+    def process_ids(self) -> pd.Index:
+        return self._ids("processes").rename("process")
+
+    @cached_property
+    def region_ids(self) -> pd.Index:
+        return self._ids("regions").rename("region")
+
+    @cached_property
+    def sector_ids(self) -> pd.Index:
+        return self._ids("sectors").rename("sector")
+
+    @cached_property
+    def facility_ids(self) -> pd.Index:
+        return self._ids("facilities").rename("facility")
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return self.settings.years
+
+    # -- coefficients --------------------------------------------------------------------------
+    def _coefficient_rows(self, year: int | None) -> pd.DataFrame:
+        """process_io rows in force in ``year``: a row for that year replaces the blank-year row."""
+        io = self.tables["process_io"]
+        base = io[io["year"].isna()]
+        if year is None:
+            return base
+        dated = io[io["year"] == year]
+        if dated.empty:
+            return base
+        replaced = base.set_index(["process", "product"]).index.isin(
+            dated.set_index(["process", "product"]).index
+        )
+        return pd.concat([base[~replaced], dated])
+
+    def _matrix(self, rows: pd.DataFrame, flow: str) -> sp.csr_matrix:
+        rows = rows[rows["flow"] == flow]
+        matrix = sp.csr_matrix(
+            (
+                rows["amount"].to_numpy(dtype=float),
+                (
+                    self.product_ids.get_indexer(pd.Index(rows["product"])),
+                    self.process_ids.get_indexer(pd.Index(rows["process"])),
+                ),
+            ),
+            shape=(len(self.product_ids), len(self.process_ids)),
+        )
+        matrix.sum_duplicates()
+        matrix.sort_indices()
+        return _read_only(matrix)
+
+    def inputs(self, year: int | None = None) -> sp.csr_matrix:
+        """Products (rows) taken in per unit of each process's activity (columns) in ``year``
+        (None: the coefficients without a year)."""
+        return self._cached_matrix("input", year)
+
+    def outputs(self, year: int | None = None) -> sp.csr_matrix:
+        """Products (rows) given out per unit of each process's activity (columns)."""
+        return self._cached_matrix("output", year)
+
+    def net_output(self, year: int | None = None) -> sp.csr_matrix:
+        """Outputs minus inputs per unit of activity."""
+        return _read_only(sp.csr_matrix(self.outputs(year) - self.inputs(year)))
+
+    @cached_property
+    def _matrices(self) -> dict[tuple[str, int | None], sp.csr_matrix]:
+        return {}
+
+    def _cached_matrix(self, flow: str, year: int | None) -> sp.csr_matrix:
+        key = (flow, year)
+        if key not in self._matrices:
+            self._matrices[key] = self._matrix(self._coefficient_rows(year), flow)
+        return self._matrices[key]
+
+    # -- facilities and activity --------------------------------------------------------------
+    def operating(self, year: int) -> pd.Series:
+        """Whether each facility operates in ``year`` (by its first and last year)."""
+        facilities = self.tables["facilities"]
+        first = facilities["first_year"].fillna(year).astype(int)
+        last = facilities["last_year"].fillna(year).astype(int)
+        return pd.Series(
+            ((first <= year) & (year <= last)).to_numpy(dtype=bool), index=self.facility_ids
+        )
+
+    @cached_property
+    def base_output(self) -> pd.Series:
+        """Each facility's activity in the base year (its capacity where no output is given)."""
+        facilities = self.tables["facilities"]
+        output = facilities["base_output"].fillna(facilities["capacity"]).to_numpy(dtype=float)
+        output = np.where(self.operating(self.settings.base_year).to_numpy(), output, 0.0)
+        return pd.Series(output, index=self.facility_ids, name="base_output")
+
+    @cached_property
+    def facility_process(self) -> sp.csr_matrix:
+        """Processes (rows) by facilities (columns): 1 where the facility runs the process."""
+        facilities = self.tables["facilities"]
+        columns = np.arange(len(facilities))
+        rows = self.process_ids.get_indexer(pd.Index(facilities["process"]))
+        matrix = sp.csr_matrix(
+            (np.ones(len(facilities)), (rows, columns)),
+            shape=(len(self.process_ids), len(facilities)),
+        )
+        return _read_only(matrix)
+
+    @cached_property
+    def base_activity(self) -> pd.Series:
+        """Activity of each process in the base year: the sum of its facilities' base output."""
+        activity = self.facility_process @ self.base_output.to_numpy()
+        return pd.Series(activity, index=self.process_ids, name="base_activity")
+
+    def production(self, activity: pd.Series, year: int | None = None) -> pd.Series:
+        """Gross output of every product from process ``activity`` (joint products included)."""
+        values = self.outputs(year) @ activity.reindex(self.process_ids).fillna(0.0).to_numpy()
+        return pd.Series(values, index=self.product_ids, name="production")
+
+    # -- groupings ------------------------------------------------------------------------------
+    @cached_property
+    def sector_products(self) -> dict[str, tuple[str, ...]]:
+        """Each sector's products, its sub-sectors' included, sorted."""
+        sectors = self.tables["sectors"]
+        products = self.tables["products"]
+        own = products.groupby("sector")["id"].apply(list).to_dict()
+        return {
+            sector: tuple(sorted(p for s in members for p in own.get(s, [])))
+            for sector, members in descendants(sectors["id"], sectors["parent"]).items()
+        }
+
+    @cached_property
+    def region_members(self) -> dict[str, tuple[str, ...]]:
+        """Each region with all the regions below it, sorted."""
+        regions = self.tables["regions"]
+        return descendants(regions["id"], regions["parent"])
+
+    def counts(self) -> dict[str, int]:
+        """How many of each thing the economy holds."""
+        return {
+            "products": len(self.product_ids),
+            "processes": len(self.process_ids),
+            "facilities": len(self.facility_ids),
+            "regions": len(self.region_ids),
+            "sectors": len(self.sector_ids),
+            "years": len(self.years),
+            "investments": len(self.tables["investments"]),
+            "targets": len(self.tables["targets"]),
+        }

@@ -1,0 +1,119 @@
+"""The schema of every table, declared once as data in ``schema/tables.csv`` and
+``schema/columns.csv``.
+
+Validation, ``docs/format.md`` and the blank templates all come from it: adding a column is
+one line in ``columns.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+ColumnType = Literal["string", "integer", "number", "boolean", "year", "years", "enum"]
+COLUMN_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "year", "years", "enum")
+
+SETTINGS_TABLE = "economy"
+"""The table whose 'columns' are the keys of economy.toml."""
+
+SOURCES_TABLE = "sources"
+"""Kept in economy.toml as [[sources]]; in a workbook, a sheet like any other table."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    unit: str
+    required: bool
+    default: str | None
+    references: str | None
+    values: tuple[str, ...]
+    minimum: float | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    file: str
+    key: tuple[str, ...]
+    required: bool
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    @property
+    def is_csv(self) -> bool:
+        return self.file.endswith(".csv")
+
+
+@dataclass(frozen=True)
+class Schema:
+    tables: tuple[Table, ...]
+
+    def __getitem__(self, name: str) -> Table:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(f"no table {name!r} in the schema")
+
+    @property
+    def csv_tables(self) -> tuple[Table, ...]:
+        return tuple(t for t in self.tables if t.is_csv)
+
+    @property
+    def settings(self) -> Table:
+        return self[SETTINGS_TABLE]
+
+
+def _read(name: str) -> list[dict[str, str]]:
+    text = resources.files("econplan").joinpath("schema", name).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@cache
+def load_schema() -> Schema:
+    """The schema shipped with econplan."""
+    columns: dict[str, list[Column]] = {}
+    for row in _read("columns.csv"):
+        if row["type"] not in COLUMN_TYPES:
+            raise ValueError(f"schema/columns.csv: unknown type {row['type']!r}")
+        column = Column(
+            name=row["column"],
+            type=row["type"],  # type: ignore[arg-type]
+            unit=row["unit"],
+            required=row["required"] == "true",
+            default=row["default"] or None,
+            references=row["references"] or None,
+            values=tuple(row["values"].split("|")) if row["values"] else (),
+            minimum=float(row["minimum"]) if row["minimum"] else None,
+            description=row["description"],
+        )
+        columns.setdefault(row["table"], []).append(column)
+    tables = tuple(
+        Table(
+            name=row["table"],
+            file=row["file"],
+            key=tuple(row["key"].split("|")) if row["key"] else (),
+            required=row["required"] == "true",
+            description=row["description"],
+            columns=tuple(columns.pop(row["table"])),
+        )
+        for row in _read("tables.csv")
+    )
+    if columns:
+        raise ValueError(f"schema/columns.csv: columns of undeclared tables {sorted(columns)}")
+    return Schema(tables)
