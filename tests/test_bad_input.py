@@ -1,0 +1,335 @@
+"""One defect of each kind in a copy of an economy: exit code 2, no traceback, and a problem
+that names the file, the row (or TOML key) and the column."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from econplan import load_economy
+from econplan.cli import main
+from econplan.model.economy import Economy
+
+
+def read_rows(file: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, data rows and the line number of each data row."""
+    with file.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows, lines = [], []
+        for row in reader:
+            if row:
+                rows.append(row)
+                lines.append(reader.line_num)
+    return header, rows, lines
+
+
+def write_rows(file: Path, header: list[str], rows: list[list[str]]) -> None:
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def set_cell(
+    folder: Path, file: str, where: Callable[[dict[str, str]], bool], column: str, value: str
+) -> int:
+    """Set ``column`` in the first row matching ``where``; return that row's line number."""
+    header, rows, lines = read_rows(folder / file)
+    for row, line in zip(rows, lines, strict=True):
+        if where(dict(zip(header, row, strict=True))):
+            row[header.index(column)] = value
+            write_rows(folder / file, header, rows)
+            return line
+    raise AssertionError(f"no row of {file} matched")
+
+
+def first(_: dict[str, str]) -> bool:
+    return True
+
+
+def append_row(folder: Path, file: str, values: dict[str, str]) -> int:
+    """Append a row; return its line number."""
+    header, rows, _ = read_rows(folder / file)
+    rows.append([values.get(c, "") for c in header])
+    write_rows(folder / file, header, rows)
+    return read_rows(folder / file)[2][-1]
+
+
+@dataclass
+class Expected:
+    file: str
+    row: int | None
+    column: str | None
+    says: str
+    also: tuple[str, ...] = ()
+
+
+Defect = Callable[[Path, Economy], Expected]
+
+
+def missing_file(folder: Path, economy: Economy) -> Expected:
+    (folder / "products.csv").unlink()
+    return Expected("products.csv", None, None, "file is missing")
+
+
+def not_utf8(folder: Path, economy: Economy) -> Expected:
+    text = (folder / "regions.csv").read_bytes()
+    (folder / "regions.csv").write_bytes(text + "pyongyang2,P\xf6ngyang\n".encode("latin-1"))
+    line = text.count(b"\n") + 1
+    return Expected("regions.csv", line, None, "not UTF-8")
+
+
+def malformed_toml(folder: Path, economy: Economy) -> Expected:
+    text = (folder / "economy.toml").read_text(encoding="utf-8")
+    (folder / "economy.toml").write_text("base_year = \n" + text, encoding="utf-8")
+    return Expected("economy.toml", 1, None, "malformed TOML")
+
+
+def missing_toml_key(folder: Path, economy: Economy) -> Expected:
+    lines = (folder / "economy.toml").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("base_year")]
+    (folder / "economy.toml").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return Expected("economy.toml", None, "base_year", "missing")
+
+
+def malformed_csv(folder: Path, economy: Economy) -> Expected:
+    text = (folder / "facilities.csv").read_text(encoding="utf-8")
+    (folder / "facilities.csv").write_text(
+        text + "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p\n", encoding="utf-8"
+    )
+    return Expected("facilities.csv", text.count("\n") + 1, None, "malformed CSV")
+
+
+def wrong_type(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "facilities.csv", first, "capacity", "lots")
+    return Expected("facilities.csv", line, "capacity", "is not a number")
+
+
+def wrong_year_type(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "population.csv", first, "year", "2021.5")
+    return Expected("population.csv", line, "year", "is not a year")
+
+
+def empty_required(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "products.csv", first, "unit", "")
+    return Expected("products.csv", line, "unit", "required cell is empty")
+
+
+def bad_enum(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "products.csv", first, "kind", "gizmo")
+    return Expected("products.csv", line, "kind", "is not one of")
+
+
+def unknown_column(folder: Path, economy: Economy) -> Expected:
+    header, rows, _ = read_rows(folder / "facilities.csv")
+    header[header.index("capacity")] = "capcity"
+    write_rows(folder / "facilities.csv", header, rows)
+    return Expected("facilities.csv", 1, "capcity", "unknown column")
+
+
+def unknown_product(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "process_io.csv", first, "product", "unobtainium")
+    return Expected("process_io.csv", line, "product", "unknown product 'unobtainium'")
+
+
+def unknown_region(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "facilities.csv", first, "region", "atlantis")
+    return Expected("facilities.csv", line, "region", "unknown region 'atlantis'")
+
+
+def unknown_process(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "facilities.csv", first, "process", "alchemy")
+    return Expected("facilities.csv", line, "process", "unknown process 'alchemy'")
+
+
+def unknown_facility(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(
+        folder, "investments.csv", lambda r: r["kind"] == "renovate", "facility", "ghost"
+    )
+    return Expected("investments.csv", line, "facility", "unknown facility 'ghost'")
+
+
+def unknown_sector(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "products.csv", first, "sector", "nosuch")
+    return Expected("products.csv", line, "sector", "unknown sector 'nosuch'")
+
+
+def duplicate_id(folder: Path, economy: Economy) -> Expected:
+    header, rows, lines = read_rows(folder / "products.csv")
+    line = append_row(folder, "products.csv", dict(zip(header, rows[0], strict=True)))
+    return Expected("products.csv", line, "id", f"duplicate of row {lines[0]}")
+
+
+def negative_capacity(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "facilities.csv", first, "capacity", "-5")
+    return Expected("facilities.csv", line, "capacity", "cannot be negative")
+
+
+def negative_amount(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "process_io.csv", first, "amount", "-1")
+    return Expected("process_io.csv", line, "amount", "cannot be negative")
+
+
+def negative_population(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "population.csv", first, "persons", "-10")
+    return Expected("population.csv", line, "persons", "cannot be negative")
+
+
+def output_over_capacity(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "facilities.csv", first, "base_output", "1e15")
+    return Expected("facilities.csv", line, "base_output", "exceeds capacity")
+
+
+def wrong_unit(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "process_io.csv", first, "unit", "furlong")
+    return Expected("process_io.csv", line, "unit", "'furlong' is not the unit of the product")
+
+
+def year_outside_horizon(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "targets.csv", first, "year", "2031")
+    return Expected("targets.csv", line, "year", "outside the base year and horizon")
+
+
+def used_but_not_supplied(folder: Path, economy: Economy) -> Expected:
+    sector = economy.sector_ids[0]
+    append_row(
+        folder, "products.csv", {"id": "phlogiston", "unit": "t", "sector": sector, "kind": "good"}
+    )
+    process = economy.process_ids[0]
+    line = append_row(
+        folder,
+        "process_io.csv",
+        {"process": process, "product": "phlogiston", "flow": "input", "amount": "1"},
+    )
+    return Expected(
+        "process_io.csv", line, "product", "'phlogiston' is used here but nothing produces"
+    )
+
+
+def target_nothing_can_make(folder: Path, economy: Economy) -> Expected:
+    sector = economy.sector_ids[0]
+    append_row(
+        folder, "products.csv", {"id": "moon_rock", "unit": "t", "sector": sector, "kind": "good"}
+    )
+    line = append_row(
+        folder,
+        "targets.csv",
+        {
+            "id": "moon_2021",
+            "product": "moon_rock",
+            "year": str(economy.years[0]),
+            "amount": "1",
+            "kind": "tier1",
+        },
+    )
+    return Expected("targets.csv", line, "product", "target 'moon_2021' cannot be met")
+
+
+def region_cycle(folder: Path, economy: Economy) -> Expected:
+    regions = economy.regions
+    child = regions[regions["parent"].notna()].index[0]
+    parent = regions.loc[child, "parent"]
+    set_cell(folder, "regions.csv", lambda r: r["id"] == parent, "parent", child)
+    header, rows, lines = read_rows(folder / "regions.csv")
+    line = lines[[r[header.index("id")] for r in rows].index(min(child, parent))]
+    return Expected("regions.csv", line, "parent", f"cycle ({min(child, parent)} -> ")
+
+
+def no_net_surplus(folder: Path, economy: Economy) -> Expected:
+    """Two produced products that each need three units of the other."""
+    processes = economy.processes
+    products = economy.products
+    made = processes[processes["main_product"].map(products["kind"]).isin(["good", "service"])]
+    made = made.drop_duplicates("main_product")
+    (p, q), (a, b) = made.index[:2], made["main_product"].iloc[:2]
+    header, rows, _ = read_rows(folder / "process_io.csv")
+    index = {c: header.index(c) for c in header}
+    rows = [r for r in rows if (r[index["process"]], r[index["product"]]) not in ((p, b), (q, a))]
+    write_rows(folder / "process_io.csv", header, rows)
+    append_row(
+        folder, "process_io.csv", {"process": p, "product": b, "flow": "input", "amount": "3"}
+    )
+    append_row(
+        folder, "process_io.csv", {"process": q, "product": a, "flow": "input", "amount": "3"}
+    )
+    return Expected("process_io.csv", None, "amount", "use up more of one another", (a, b))
+
+
+DEFECTS: list[Defect] = [
+    missing_file,
+    not_utf8,
+    malformed_toml,
+    missing_toml_key,
+    malformed_csv,
+    wrong_type,
+    wrong_year_type,
+    empty_required,
+    bad_enum,
+    unknown_column,
+    unknown_product,
+    unknown_region,
+    unknown_process,
+    unknown_facility,
+    unknown_sector,
+    duplicate_id,
+    negative_capacity,
+    negative_amount,
+    negative_population,
+    output_over_capacity,
+    wrong_unit,
+    year_outside_horizon,
+    used_but_not_supplied,
+    target_nothing_can_make,
+    region_cycle,
+    no_net_surplus,
+]
+
+
+@pytest.fixture(params=["tiny"])
+def economy_copy(request: pytest.FixtureRequest) -> Path:
+    name = "tiny_copy" if request.param == "tiny" else "builtin_copy"
+    folder: Path = request.getfixturevalue(name)
+    return folder
+
+
+@pytest.mark.parametrize("defect", DEFECTS, ids=[d.__name__ for d in DEFECTS])
+def test_defect_is_reported_with_file_row_and_column(economy_copy: Path, defect: Defect) -> None:
+    expected = defect(economy_copy, load_economy(economy_copy.parent / "pristine"))
+    runner = CliRunner()
+    result = runner.invoke(main, ["validate", str(economy_copy), "--json"])
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    matches = [
+        p
+        for p in report["problems"]
+        if p["file"] == expected.file
+        and p["row"] == expected.row
+        and p["column"] == expected.column
+        and expected.says in p["message"]
+        and all(word in p["message"] for word in expected.also)
+    ]
+    assert matches, json.dumps(report["problems"], indent=1)
+    readable = runner.invoke(main, ["validate", str(economy_copy)])
+    assert readable.exit_code == 2
+    assert "Traceback" not in readable.output
+    where = expected.file if expected.row is None else f"{expected.file}:{expected.row}"
+    assert where in readable.output
+
+
+@pytest.fixture(autouse=True)
+def pristine(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Keep an untouched copy beside the one a defect changes, for the test to read ids from."""
+    import shutil
+
+    if "economy_copy" in request.fixturenames:
+        folder: Path = request.getfixturevalue("economy_copy")
+        shutil.copytree(folder, folder.parent / "pristine")
