@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from econplan import load_economy, technology_matrix
 from econplan.model.technology import spectral_radius, unproductive_cycles
@@ -111,3 +113,35 @@ def test_unproductive_cycles_name_their_products() -> None:
     cycles = unproductive_cycles(A, pd.Index(["a", "b", "c", "d"]))
     assert [c.products for c in cycles] == [("a", "b")]
     assert cycles[0].spectral_radius == pytest.approx(np.sqrt(1.2))
+
+
+def test_investment_bill(tiny_path: Path) -> None:
+    economy = load_economy(tiny_path)
+    bill = economy.investment_bill
+    steel = economy.product_ids.get_loc("steel")
+    assert bill.shape == (len(economy.product_ids), 2)
+    assert bill[steel, 0] == 10.0  # new_mine (options are sorted by id)
+    assert bill[steel, 1] == 5.0  # steel_renovation
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    density=st.floats(0.05, 0.6),
+    scale=st.floats(0.05, 1.5),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_cycles_explain_the_spectral_radius(
+    n: int, density: float, scale: float, seed: int
+) -> None:
+    """rho(A) >= 1 exactly when some strongly connected group has radius >= 1, and the
+    largest group radius is rho(A) itself."""
+    import scipy.sparse as sp
+
+    A = sp.random(n, n, density=density, random_state=seed, format="csr") * scale
+    rho = float(np.max(np.abs(np.linalg.eigvals(A.toarray())))) if n else 0.0
+    cycles = unproductive_cycles(sp.csr_matrix(A), pd.Index([f"p{i}" for i in range(n)]))
+    if rho >= 1.0 + 1e-9:
+        assert cycles and cycles[0].spectral_radius == pytest.approx(rho, rel=1e-9)
+    elif rho < 1.0 - 1e-9:
+        assert cycles == []

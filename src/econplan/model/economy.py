@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ class Economy:
         for table in (*schema.csv_tables, schema[SOURCES_TABLE]):
             frame = tables[table.name][list(table.column_names)]
             ordered[table.name] = normalise_table(frame, table.key)
-        return cls(settings, ordered)
+        return cls(settings, MappingProxyType(ordered))
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.counts().items())
@@ -277,6 +278,24 @@ class Economy:
         if key not in self._matrices:
             self._matrices[key] = self._matrix(self._coefficient_rows(year), flow)
         return self._matrices[key]
+
+    @cached_property
+    def investment_bill(self) -> sp.csr_matrix:
+        """Products (rows) used to build one unit of each investment option (columns), in
+        total over its lead time."""
+        costs = self.tables["investment_costs"]
+        options = pd.Index(self.tables["investments"]["id"])
+        matrix = sp.csr_matrix(
+            (
+                costs["amount"].to_numpy(dtype=float),
+                (
+                    self.product_ids.get_indexer(pd.Index(costs["product"])),
+                    options.get_indexer(pd.Index(costs["investment"])),
+                ),
+            ),
+            shape=(len(self.product_ids), len(options)),
+        )
+        return _read_only(matrix)
 
     # -- facilities and activity --------------------------------------------------------------
     def operating(self, year: int) -> pd.Series:
