@@ -19,7 +19,7 @@ import scipy.sparse.linalg as spla
 
 from econplan.model.economy import Economy
 
-PRIMARY_KINDS = ("labour", "resource")
+PRIMARY_KINDS = ("labour", "resource", "primary")
 """Kinds of product that no process makes from others: the primary inputs."""
 
 DENSE_LIMIT = 1500

@@ -477,6 +477,7 @@ def check_supplied(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
         | set(typed.tables["trade"].dropna(subset=["import_price"])["product"].dropna())
         | set(typed.tables["resources"]["product"].dropna())
         | set(typed.tables["labour"]["product"].dropna())
+        | set(_products(typed).query("kind == 'primary'").index)
     )
     uses = [
         ("process_io", io["flow"] == "input", "product"),
