@@ -11,6 +11,7 @@ fallback when the iteration does not reach the tolerance.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +82,14 @@ def solve(
     residual = relative_residual(M, x, d)
     if np.isfinite(residual) and residual <= tol:
         return Solve(x, "gmres", iterations, residual)
-    x = spla.spsolve(sp.csc_matrix(M), d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", spla.MatrixRankWarning)
+        try:
+            x = spla.spsolve(sp.csc_matrix(M), d)
+        except (spla.MatrixRankWarning, RuntimeError) as error:
+            raise SolveError(
+                f"I - A is singular ({error}): the technology matrix is not productive"
+            ) from error
     residual = relative_residual(M, x, d)
     if not np.all(np.isfinite(x)) or residual > tol:
         raise SolveError(
