@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,18 @@ from econplan.cli.common import (
     validated,
 )
 from econplan.model.economy import Economy
+
+FULL_JSON_LIMIT = 10_000
+"""Above this many products, --json lists the top rows only; --csv writes them all."""
+
+
+def peak_memory_bytes() -> int:
+    """Peak resident memory of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def ranked_by_backward(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values("backward", ascending=False, kind="stable")
 
 
 def _number(value: float) -> str:
@@ -215,6 +228,8 @@ def analyse_command(
         for name, s in result.solves.items()
     }
     key = result.key_sectors()
+    complete = len(table) <= FULL_JSON_LIMIT
+    rows = table.reset_index() if complete else ranked_by_backward(table).head(top).reset_index()
     if as_json:
         print_json(
             {
@@ -223,16 +238,16 @@ def analyse_command(
                 "year": year or economy.settings.base_year,
                 "units": result.units,
                 "key_sectors": list(key.index),
-                "by_product": _records(
-                    table.reset_index().head(top) if len(table) > 10_000 else table.reset_index()
-                ),
+                "by_product": _records(rows),
+                "by_product_complete": complete,
                 "total_requirements": None if requirements is None else _records(requirements),
                 "solves": solves,
+                "peak_memory_bytes": peak_memory_bytes(),
             }
         )
         return
     console.print(f"[bold]Input-output analysis, {economy.settings.name}[/] ({mix} technology mix)")
-    ranked = table.sort_values("backward", ascending=False, kind="stable").head(top).reset_index()
+    ranked = ranked_by_backward(table).head(top).reset_index()
     console.print(
         _table(
             "Products that pull most through the economy (backward linkage)",
@@ -267,7 +282,10 @@ def analyse_command(
             )
         )
     worst = max(s.residual for s in result.solves.values())
-    console.print(f"{len(result.solves)} sparse solves, largest relative residual {worst:.1e}")
+    console.print(
+        f"{len(result.solves)} sparse solves, largest relative residual {worst:.1e}; "
+        f"peak memory {peak_memory_bytes() / 2**30:.2f} GiB"
+    )
     if csv_out is not None:
         console.print(f"wrote {len(table)} products to {csv_out}")
 
