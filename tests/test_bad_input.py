@@ -292,7 +292,7 @@ DEFECTS: list[Defect] = [
 ]
 
 
-@pytest.fixture(params=["tiny"])
+@pytest.fixture(params=["tiny", "builtin"])
 def economy_copy(request: pytest.FixtureRequest) -> Path:
     name = "tiny_copy" if request.param == "tiny" else "builtin_copy"
     folder: Path = request.getfixturevalue(name)

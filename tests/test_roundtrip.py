@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from econplan import load_economy, write_economy
+from econplan import builtin_path, load_economy, write_economy
 from econplan.errors import UsageError
 
-ECONOMIES = {"tiny": Path(__file__).parent / "data" / "tiny"}
+ECONOMIES = {"tiny": Path(__file__).parent / "data" / "tiny", "builtin": builtin_path()}
 
 
 @pytest.mark.parametrize("name", sorted(ECONOMIES))

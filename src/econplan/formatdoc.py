@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, Table, load_schema
 
 INTRO = """\
@@ -13,9 +15,10 @@ hand: a test fails when this file and the schema disagree. -->
 An economy is a folder holding `economy.toml` and one CSV file per table, or a single `.xlsx`
 workbook with one sheet per table (named as the table: `products`, `processes`, ...), a sheet
 `economy` with the settings as rows of key and value, and a sheet `sources`. A sheet named
-`README` is ignored. `econplan template OUT` writes a blank folder (or, for `OUT.xlsx`, a blank
-workbook) with every header and its description; `econplan init DIR` writes the built-in
-economy as a start.
+`README` is ignored. A single CSV file, or a workbook without a `products` sheet, is read as
+a plain input-output table instead (see the last section). `econplan template OUT` writes a
+blank folder (or, for `OUT.xlsx`, a blank workbook) with every header and its description;
+`econplan init DIR` writes the built-in economy as a start.
 
 Conventions:
 
@@ -30,7 +33,13 @@ Conventions:
   target or statistic for a region covers the region and its sub-regions.
 - Years lie between the base year and the last year of the horizon.
 - Problems are reported as `file:row: [column] message`; the row is the line of the CSV file
-  (the header is line 1) or the row of the sheet. Problems in `economy.toml` name the key.
+  (the header is line 1), the row of the sheet, or for a Parquet file its row + 1, as if it had
+  a header line (the file's first row is row 2). Problems in `economy.toml` name the key.
+- For large economies any table may be a Parquet file, `NAME.parquet` instead of `NAME.csv`
+  (never both). Its columns keep their types: numbers as integers or floating point, booleans
+  as booleans, text as strings (dictionary-encoded strings take the least memory); numbers
+  where text belongs are read as the text they would be in a CSV file. Give missing cells as
+  nulls. `econplan.write_economy(economy, DIR, table_format="parquet")` writes every table so.
 
 Beyond one file per concept, three tables hold what a single table could not keep in long
 format: `population.csv` (population by region and year), `investment_costs.csv` (the bill of
@@ -95,4 +104,6 @@ def render_format(schema: Schema | None = None) -> str:
         parts.append(f"{where} {t.description}\n")
         parts.extend(_columns(t))
         parts.append("")
+    io_tables = resources.files("econplan").joinpath("io", "iotable_doc.md")
+    parts.append(io_tables.read_text(encoding="utf-8"))
     return "\n".join(parts).rstrip() + "\n"

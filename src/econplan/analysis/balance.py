@@ -162,14 +162,14 @@ class Balance:
         return totals.reset_index()
 
     def shortfalls(self, regional: bool = False) -> pd.DataFrame:
-        """Balances whose uses exceed sources, worst first (by shortfall as a share of uses)."""
+        """Balances whose uses exceed sources, worst first: by shortfall as a share of uses, then
+        by its size."""
         totals = self.regional() if regional else self.national()
         short = totals[totals["difference"] < 0].copy()
         short["share"] = -short["difference"] / short["uses"]
-        keys = ["share", "product"] + (["region"] if regional else []) + ["year"]
-        return short.sort_values(keys, ascending=[False] + [True] * (len(keys) - 1)).reset_index(
-            drop=True
-        )
+        keys = ["share", "difference", "product"] + (["region"] if regional else []) + ["year"]
+        ascending = [False] + [True] * (len(keys) - 1)
+        return short.sort_values(keys, ascending=ascending).reset_index(drop=True)
 
 
 def material_balance(economy: Economy, flows: list[Flows]) -> Balance:
@@ -203,13 +203,17 @@ def base_year_flows(economy: Economy) -> Flows:
     uses = pd.concat([intermediate, final[["product", "region", "amount"]]], ignore_index=True)
     imports = allocate(undated["base_imports"].dropna(), uses, population)
     exports = allocate(undated["base_exports"].dropna(), production, population)
+    # primary inputs of an input-output table (value added, non-competitive imports) come
+    # from outside the economy in whatever amount is used
+    kinds = economy.tables["products"].set_index("id")["kind"]
+    primary = intermediate[intermediate["product"].map(kinds) == "primary"]
     return Flows(
         year,
         activity,
         imports=imports,
         exports=exports,
         final=final,
-        endowment=endowments(economy, year),
+        endowment=pd.concat([endowments(economy, year), primary], ignore_index=True),
     )
 
 

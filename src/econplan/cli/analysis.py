@@ -73,7 +73,9 @@ def _write_csv(frame: pd.DataFrame, out: Path) -> None:
             os.unlink(staging)
 
 
-def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table:
+def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
+    if frame.empty:
+        return f"{title}: none"
     table = Table(title=title)
     for column in columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column]) and column != "year"
@@ -141,24 +143,40 @@ def balance(
             }
         )
         return
-    units = economy.tables["products"].set_index("id")["unit"]
+    products = economy.tables["products"].set_index("id")
+    units = products["unit"]
     console.print(f"[bold]Material balances, {economy.settings.name}, base year {base}[/]")
-    short = shortfalls.assign(unit=shortfalls["product"].map(units)).head(top)
+    national_short = shortfalls if region is not None else result.shortfalls()
+    if product is not None:
+        national_short = national_short[national_short["product"] == product]
     where = ["product", "region"] if region is not None else ["product"]
     console.print(
         _table(
-            f"Shortfalls: uses above sources ({len(shortfalls)} in all)",
-            short,
+            f"Shortfalls: uses above sources ({len(national_short)} in all)",
+            national_short.assign(unit=national_short["product"].map(units)).head(top),
             [*where, "unit", "sources", "uses", "difference", "share"],
         )
     )
-    surplus = national[national["difference"] > 0].assign(
+    if region is None:
+        regional_short = result.shortfalls(regional=True)
+        if product is not None:
+            regional_short = regional_short[regional_short["product"] == product]
+        console.print(
+            _table(
+                f"Regional shortfalls, to be met by shipments ({len(regional_short)} in all)",
+                regional_short.assign(unit=regional_short["product"].map(units)).head(top),
+                ["product", "region", "unit", "sources", "uses", "difference", "share"],
+            )
+        )
+    # natural resources are stocks, not flows: their "surplus" is the deposit left in the ground
+    flows_only = national[national["product"].map(products["kind"]) != "resource"]
+    surplus = flows_only[flows_only["difference"] > 0].assign(
         share=lambda f: f["difference"] / f["sources"], unit=lambda f: f["product"].map(units)
     )
     surplus = surplus.sort_values(["share", "product"], ascending=[False, True]).head(top)
     console.print(
         _table(
-            "Largest surpluses (share of sources left unused, nationally)",
+            "Largest surpluses (share of sources left unused, nationally; resources left out)",
             surplus,
             ["product", "unit", "sources", "uses", "difference", "share"],
         )
@@ -263,7 +281,8 @@ def analyse_command(
         )
     )
     if len(result.embodied.columns):
-        columns = list(result.embodied.columns)
+        preferred = [c for c in ("labour", "energy", "imports") if c in result.embodied.columns]
+        columns = preferred or list(result.embodied.columns)[:4]
         shown = table.head(top).reset_index()
         console.print(
             _table(
@@ -272,7 +291,12 @@ def analyse_command(
                 ["product", "unit", *columns],
             )
         )
-        console.print("Units: " + "; ".join(f"{k}: {v}" for k, v in result.units.items()))
+        console.print("Units: " + "; ".join(f"{k}: {result.units[k]}" for k in columns))
+        hidden = len(result.embodied.columns) - len(columns)
+        if hidden:
+            console.print(
+                f"({hidden} more embodied quantities, one per resource, in --json and --csv)"
+            )
     if requirements is not None:
         console.print(
             _table(
@@ -331,3 +355,57 @@ def _requirements(
     )
     out = out[out["total_output"].abs() > 0]
     return out.sort_values("total_output", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@main.command()
+@click.option("--products", "n", type=click.IntRange(2), required=True, help="Products made.")
+@click.option(
+    "--inputs", type=click.IntRange(1), default=20, show_default=True, help="Inputs per process."
+)
+@click.option("--regions", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--years", type=click.IntRange(1), default=5, show_default=True, help="Plan years.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--spectral-radius",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.6,
+    show_default=True,
+    help="Of the base-year technology matrix.",
+)
+@click.option(
+    "--format",
+    "table_format",
+    type=click.Choice(["auto", "csv", "parquet"]),
+    default="auto",
+    show_default=True,
+    help="auto: Parquet from 100,000 products on, CSV below.",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A new folder.")
+def generate(
+    n: int,
+    inputs: int,
+    regions: int,
+    years: int,
+    seed: int,
+    spectral_radius: float,
+    table_format: str,
+    out: Path,
+) -> None:
+    """Write a synthetic economy of any size: a random sparse input structure with cycles."""
+    from econplan.generate import generate_economy
+    from econplan.io.write import write_economy
+
+    if inputs >= n:
+        fail(f"--inputs {inputs} must be below --products {n}: a process takes other products")
+    if out.exists():
+        fail(f"{out} already exists: choose a new folder")
+    chosen = table_format if table_format != "auto" else ("parquet" if n >= 100_000 else "csv")
+    with console.status(f"generating {n:,} products"):
+        economy = generate_economy(
+            products=n, inputs=inputs, regions=regions, years=years, seed=seed,
+            spectral_radius=spectral_radius,
+        )  # fmt: skip
+    with console.status(f"writing {out} ({chosen})"):
+        write_economy(economy, out, table_format=chosen)  # type: ignore[arg-type]
+    counts = ", ".join(f"{v:,} {k}" for k, v in economy.counts().items())
+    console.print(f"wrote {out} ({chosen}): {counts}")

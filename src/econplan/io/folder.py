@@ -1,4 +1,5 @@
-"""A folder economy: ``economy.toml`` plus one CSV file per table."""
+"""A folder economy: ``economy.toml`` plus one file per table, CSV (``NAME.csv``) or, for
+large tables, Parquet (``NAME.parquet``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from econplan.errors import Problem
+from econplan.io.parquet import parquet_file, read_parquet_table
 from econplan.io.raw import RawEconomy, frame_from_rows
 from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, load_schema
 
@@ -19,7 +21,25 @@ def read_folder(path: Path, schema: Schema | None = None) -> RawEconomy:
     _read_settings(path / schema.settings.file, raw, schema)
     for table in schema.csv_tables:
         raw.files[table.name] = table.file
-        file = path / table.file
+        file, typed = path / table.file, path / parquet_file(table)
+        if file.exists() and typed.exists():
+            raw.problems.append(
+                Problem(
+                    table.file,
+                    None,
+                    None,
+                    f"both {table.file} and {typed.name} hold the {table.name} table: "
+                    "keep one of them",
+                )
+            )
+            continue
+        if typed.exists():
+            raw.files[table.name] = typed.name
+            frame = read_parquet_table(typed, typed.name, raw.problems)
+            if frame is not None:
+                raw.tables[table.name] = frame
+                raw.typed.add(table.name)
+            continue
         if not file.exists():
             if table.required:
                 raw.problems.append(
@@ -33,7 +53,10 @@ def read_folder(path: Path, schema: Schema | None = None) -> RawEconomy:
 
 
 def _missing_hint(table: str) -> str:
-    return f"create it (`econplan template DIR` writes a blank {table}.csv with its header)"
+    return (
+        f"create it (`econplan template DIR` writes a blank {table}.csv with its header), "
+        f"or give the table as {table}.parquet"
+    )
 
 
 def _read_settings(file: Path, raw: RawEconomy, schema: Schema) -> None:
@@ -109,7 +132,7 @@ def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
     numbers: list[int] = []
     try:
         for fields in reader:
-            if not fields or all(not f.strip() for f in fields):
+            if not fields or not "".join(fields).strip():
                 continue
             if header is None:
                 header = [f.strip() for f in fields]

@@ -1,8 +1,10 @@
-"""The raw form of an economy: every cell as the text the user wrote, with its row number.
+"""The raw form of an economy: every cell as the user wrote it, with its row number.
 
-Readers for each format (folder of CSV files, xlsx workbook) produce a ``RawEconomy``; the
-validator turns it into typed tables. Keeping cells as text until validation lets every
-problem name the file, row and column where the user wrote it.
+Readers for each format (folder of CSV or Parquet files, xlsx workbook) produce a
+``RawEconomy``; the validator turns it into typed tables. Keeping cells as written until
+validation lets every problem name the file, row and column where the user wrote it. Text
+formats give text cells; Parquet gives typed columns (numbers, booleans, and text as
+categoricals), which the validator checks by their dtype instead of cell by cell.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from econplan.errors import Problem
 
 @dataclass
 class RawEconomy:
-    """Cells as text (blank cells are ""), indexed by the row number in the file or sheet."""
+    """Cells as text (blank cells are ""), indexed by the row number in the file or sheet;
+    the tables named in ``typed`` hold typed columns instead (missing cells are missing)."""
 
     origin: str
     settings: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     files: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
+    typed: set[str] = field(default_factory=set)
 
     def file_of(self, table: str) -> str:
         return self.files[table]

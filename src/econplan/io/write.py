@@ -1,4 +1,5 @@
-"""Writing an economy as a folder (economy.toml and CSV files) or as an xlsx workbook.
+"""Writing an economy as a folder (economy.toml and CSV or Parquet files) or as an xlsx
+workbook.
 
 Numbers are written in their shortest exact form, so an economy read, written and read
 again is equal to itself. Output goes to a temporary place first and is moved into place
@@ -11,12 +12,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import tomli_w
 
 from econplan.errors import UsageError
+from econplan.io.parquet import parquet_file, write_parquet_table
 from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, Table, load_schema
 
 if TYPE_CHECKING:
@@ -54,10 +56,30 @@ def _replace(staging: Path, target: Path) -> None:
     os.replace(staging, target)
 
 
-def write_economy(economy: Economy, path: Path | str, schema: Schema | None = None) -> Path:
-    """Write ``economy`` to a new folder, or to a new workbook when ``path`` ends in .xlsx."""
+CSV_CHUNK = 100_000
+"""Rows turned into Python lists at a time when writing CSV, which bounds the memory it takes."""
+
+TableFormat = Literal["csv", "parquet"]
+TABLE_FORMATS: tuple[TableFormat, ...] = ("csv", "parquet")
+
+
+def write_economy(
+    economy: Economy,
+    path: Path | str,
+    schema: Schema | None = None,
+    table_format: TableFormat = "csv",
+) -> Path:
+    """Write ``economy`` to a new folder, or to a new workbook when ``path`` ends in .xlsx.
+
+    A folder holds economy.toml and a file per table: CSV, or with ``table_format="parquet"``
+    Parquet (typed and compressed: for economies of millions of coefficients).
+    """
     schema = schema or load_schema()
     path = Path(path)
+    if table_format not in TABLE_FORMATS:
+        raise UsageError(f"unknown table format {table_format!r}: use csv or parquet")
+    if path.suffix.lower() == ".xlsx" and table_format != "csv":
+        raise UsageError("a workbook holds its tables as sheets: give a folder for parquet")
     if path.exists():
         raise UsageError(f"{path} already exists: choose a new path or remove it first")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,14 +89,14 @@ def write_economy(economy: Economy, path: Path | str, schema: Schema | None = No
             _write_workbook(economy, staging / path.name, schema)
             _replace(staging / path.name, path)
         else:
-            _write_folder(economy, staging / "economy", schema)
+            _write_folder(economy, staging / "economy", schema, table_format)
             _replace(staging / "economy", path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
-def _write_folder(economy: Economy, folder: Path, schema: Schema) -> None:
+def _write_folder(economy: Economy, folder: Path, schema: Schema, table_format: str) -> None:
     import csv
 
     folder.mkdir()
@@ -82,10 +104,15 @@ def _write_folder(economy: Economy, folder: Path, schema: Schema) -> None:
         tomli_w.dumps(_settings_document(economy)), encoding="utf-8"
     )
     for table in schema.csv_tables:
+        if table_format == "parquet":
+            write_parquet_table(economy, table, folder / parquet_file(table))
+            continue
         with (folder / table.file).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(table.column_names)
-            writer.writerows(table_rows(economy.tables[table.name], table))
+            frame = economy.tables[table.name]
+            for start in range(0, len(frame), CSV_CHUNK):  # rows as lists: a chunk at a time
+                writer.writerows(table_rows(frame.iloc[start : start + CSV_CHUNK], table))
 
 
 def _write_workbook(economy: Economy, file: Path, schema: Schema) -> None:

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from econplan.columns import is_categorical, is_sorted, positions, sort_codes, to_object
 from econplan.hierarchy import descendants
-from econplan.schema import SOURCES_TABLE, Schema, load_schema
+from econplan.schema import SOURCES_TABLE, Column, Schema, Table, load_schema
 
 ID_TABLES = (
     "sources",
@@ -64,17 +65,58 @@ class Settings:
         }
 
 
+def _among(column: Column) -> pd.Index:
+    """An enum column's allowed values, as an index to look cells up in."""
+    return pd.Index(list(column.values), dtype=object)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
 def _read_only(matrix: sp.csr_matrix) -> sp.csr_matrix:
     for array in (matrix.data, matrix.indices, matrix.indptr):
         array.flags.writeable = False
     return matrix
 
 
+DTYPES: dict[str, Any] = {
+    "number": "float64",
+    "integer": "Int64",
+    "year": "Int64",
+    "boolean": "boolean",
+}
+"""The dtype of each schema type in an Economy's tables; text (string, enum) is object with
+None for blank."""
+
+
 def normalise_table(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
-    """Rows sorted by key (blank keys first), a fresh RangeIndex: deterministic whatever the
-    order of the file."""
-    ordered = frame.sort_values(list(key), na_position="first", kind="stable") if key else frame
-    return ordered.reset_index(drop=True)
+    """Rows sorted by key (blank keys first, ties in file order), a fresh RangeIndex:
+    deterministic whatever the order of the file.
+
+    The sort goes through integer codes (a stable lexsort), which is what ``sort_values``
+    does too, but without hashing every text cell when the key columns are categoricals.
+    """
+    if key and len(frame) > 1:
+        codes = [sort_codes(frame[k]) for k in key]
+        if not is_sorted(codes):
+            frame = frame.take(np.lexsort(codes[::-1]))
+    return frame.reset_index(drop=True)
+
+
+def canonical_table(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The table's columns in schema order, each in the dtype of its schema type, so that an
+    economy is equal to itself whatever format it was read from."""
+    columns: dict[str, pd.Series] = {}
+    for column in table.columns:
+        values = frame[column.name]
+        if column.type in ("string", "enum"):
+            values = to_object(values)
+        elif values.dtype != DTYPES[column.type]:
+            values = values.astype(DTYPES[column.type])
+        columns[column.name] = values
+    return pd.DataFrame(columns, index=frame.index, copy=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,18 +130,37 @@ class Economy:
 
     settings: Settings
     tables: Mapping[str, pd.DataFrame] = field(repr=False)
+    _positions: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+    """Cache of :meth:`positions`, seeded by ``from_tables`` from categorical columns."""
 
     @classmethod
     def from_tables(
         cls, settings: Settings, tables: Mapping[str, pd.DataFrame], schema: Schema | None = None
     ) -> Economy:
-        """An Economy from typed tables that have passed validation."""
+        """An Economy from typed tables that have passed validation.
+
+        Text columns may be object or categorical: categoricals sort and look up through
+        their codes, which is what makes economies of 10^7 coefficients quick to build.
+        """
         schema = schema or load_schema()
-        ordered = {}
-        for table in (*schema.csv_tables, schema[SOURCES_TABLE]):
-            frame = tables[table.name][list(table.column_names)]
-            ordered[table.name] = normalise_table(frame, table.key)
-        return cls(settings, MappingProxyType(ordered))
+        names = (*schema.csv_tables, schema[SOURCES_TABLE])
+        ordered = {
+            table.name: normalise_table(tables[table.name][list(table.column_names)], table.key)
+            for table in names
+        }
+        ids = {
+            name: pd.Index(to_object(ordered[name]["id"]).to_numpy(), dtype=object)
+            for name in ID_TABLES
+        }
+        found: dict[tuple[str, str], np.ndarray] = {}
+        for table in names:
+            for column in table.columns:
+                values = ordered[table.name][column.name]
+                if is_categorical(values) and (column.references or column.type == "enum"):
+                    among = ids[column.references] if column.references else _among(column)
+                    found[table.name, column.name] = _frozen(positions(values, among))
+        canonical = {table.name: canonical_table(ordered[table.name], table) for table in names}
+        return cls(settings, MappingProxyType(canonical), found)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.counts().items())
@@ -197,57 +258,86 @@ class Economy:
         return self.table("observed")
 
     # -- sorted ids ---------------------------------------------------------------------------
-    def _ids(self, table: str) -> pd.Index:
-        ids: pd.Index = pd.Index(self.tables[table]["id"].to_numpy(dtype=object))
-        return ids
+    def ids(self, table: str) -> pd.Index:
+        """The sorted ids of an id table (``ids("products")``), as an object index."""
+        if table not in self._id_indexes:
+            self._id_indexes[table] = pd.Index(self.tables[table]["id"].to_numpy(dtype=object))
+        return self._id_indexes[table]
+
+    @cached_property
+    def _id_indexes(self) -> dict[str, pd.Index]:
+        return {}
+
+    def positions(self, table: str, column: str) -> np.ndarray:
+        """Where the value of each cell of a reference column (``positions("process_io",
+        "product")``) lies among the sorted ids of the table it references, or for an enum
+        column among its allowed values (in the schema's order); -1 where blank.
+
+        Matrices are built from these integers rather than from the text, once per column.
+        """
+        key = (table, column)
+        if key not in self._positions:
+            schema_column = load_schema()[table].column(column)
+            if schema_column.references is not None:
+                among = self.ids(schema_column.references)
+            elif schema_column.type == "enum":
+                among = _among(schema_column)
+            else:
+                raise ValueError(f"{table}.{column} is neither a reference nor an enum")
+            self._positions[key] = _frozen(positions(self.tables[table][column], among))
+        return self._positions[key]
 
     @cached_property
     def product_ids(self) -> pd.Index:
-        return self._ids("products").rename("product")
+        return self.ids("products").rename("product")
 
     @cached_property
     def process_ids(self) -> pd.Index:
-        return self._ids("processes").rename("process")
+        return self.ids("processes").rename("process")
 
     @cached_property
     def region_ids(self) -> pd.Index:
-        return self._ids("regions").rename("region")
+        return self.ids("regions").rename("region")
 
     @cached_property
     def sector_ids(self) -> pd.Index:
-        return self._ids("sectors").rename("sector")
+        return self.ids("sectors").rename("sector")
 
     @cached_property
     def facility_ids(self) -> pd.Index:
-        return self._ids("facilities").rename("facility")
+        return self.ids("facilities").rename("facility")
 
     @property
     def years(self) -> tuple[int, ...]:
         return self.settings.years
 
     # -- coefficients --------------------------------------------------------------------------
-    def _coefficient_rows(self, year: int | None) -> pd.DataFrame:
-        """process_io rows in force in ``year``: a row for that year replaces the blank-year row."""
-        io = self.tables["process_io"]
-        base = io[io["year"].isna()]
+    def _coefficient_rows(self, year: int | None) -> np.ndarray:
+        """Positions of the process_io rows in force in ``year``: a row for that year replaces
+        the blank-year row of the same process and product."""
+        years = self.tables["process_io"]["year"]
+        base = np.flatnonzero(years.isna().to_numpy())
         if year is None:
             return base
-        dated = io[io["year"] == year]
-        if dated.empty:
+        dated = np.flatnonzero((years == year).fillna(False).to_numpy(dtype=bool))
+        if len(dated) == 0:
             return base
-        replaced = base.set_index(["process", "product"]).index.isin(
-            dated.set_index(["process", "product"]).index
+        pair = self.positions("process_io", "process") * len(self.product_ids) + self.positions(
+            "process_io", "product"
         )
-        return pd.concat([base[~replaced], dated])
+        replaced = np.isin(pair[base], pair[dated])
+        return np.concatenate([base[~replaced], dated])
 
-    def _matrix(self, rows: pd.DataFrame, flow: str) -> sp.csr_matrix:
-        rows = rows[rows["flow"] == flow]
+    def _matrix(self, rows: np.ndarray, flow: str) -> sp.csr_matrix:
+        flows = load_schema()["process_io"].column("flow").values
+        rows = rows[self.positions("process_io", "flow")[rows] == flows.index(flow)]
+        amount = self.tables["process_io"]["amount"].to_numpy(dtype=float)
         matrix = sp.csr_matrix(
             (
-                rows["amount"].to_numpy(dtype=float),
+                amount[rows],
                 (
-                    self.product_ids.get_indexer(pd.Index(rows["product"])),
-                    self.process_ids.get_indexer(pd.Index(rows["process"])),
+                    self.positions("process_io", "product")[rows],
+                    self.positions("process_io", "process")[rows],
                 ),
             ),
             shape=(len(self.product_ids), len(self.process_ids)),
@@ -284,13 +374,13 @@ class Economy:
         """Products (rows) used to build one unit of each investment option (columns), in
         total over its lead time."""
         costs = self.tables["investment_costs"]
-        options = pd.Index(self.tables["investments"]["id"])
+        options = self.ids("investments")
         matrix = sp.csr_matrix(
             (
                 costs["amount"].to_numpy(dtype=float),
                 (
-                    self.product_ids.get_indexer(pd.Index(costs["product"])),
-                    options.get_indexer(pd.Index(costs["investment"])),
+                    self.positions("investment_costs", "product"),
+                    self.positions("investment_costs", "investment"),
                 ),
             ),
             shape=(len(self.product_ids), len(options)),
@@ -320,7 +410,7 @@ class Economy:
         """Processes (rows) by facilities (columns): 1 where the facility runs the process."""
         facilities = self.tables["facilities"]
         columns = np.arange(len(facilities))
-        rows = self.process_ids.get_indexer(pd.Index(facilities["process"]))
+        rows = self.positions("facilities", "process")
         matrix = sp.csr_matrix(
             (np.ones(len(facilities)), (rows, columns)),
             shape=(len(self.process_ids), len(facilities)),

@@ -52,6 +52,8 @@ def builtin_path() -> Path:
 def validate(path: Path | str | None = None) -> Report:
     """Validate the economy at ``path`` (None: the built-in economy). Never raises for bad input."""
     path = builtin_path() if path is None else Path(path)
+    if is_io_table(path):
+        return _validate_io_table(path)
     schema = load_schema()
     raw = read_raw(path)
     report = Report(str(path), list(raw.problems))
@@ -59,15 +61,51 @@ def validate(path: Path | str | None = None) -> Report:
         report.problems = sort_problems(report.problems)
         return report
     typed, problems = type_tables(raw, schema)
+    del raw  # at 10^7 rows every copy of a table counts: keep only what the next stage needs
     report.problems += problems
     report.problems += check_rules(typed, schema)
     if not report.problems:
         economy = build_economy(typed, schema)
+        typed.tables.clear()
+        typed.derived.clear()
         report.problems += check_productive(economy, typed)
         if not report.problems:
             report.economy = economy
     report.problems = sort_problems(report.problems)
     return report
+
+
+def is_io_table(path: Path) -> bool:
+    """A single CSV file, or a workbook without the economy's sheets, is a plain
+    input-output table (see docs/format.md, "Input-output tables")."""
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == ".csv":
+        return True
+    if path.suffix.lower() != ".xlsx":
+        return False
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+        return False  # the workbook reader reports it
+    try:
+        return "products" not in book.sheetnames
+    finally:
+        book.close()
+
+
+def _validate_io_table(path: Path) -> Report:
+    from econplan.io.iotable import read_io_table
+
+    try:
+        economy = read_io_table(path)
+    except EconomyError as error:
+        return Report(str(path), list(error.problems))
+    return Report(str(path), [], economy)
 
 
 def build_economy(typed: TypedTables, schema: Schema) -> Economy:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from econplan.columns import categorical
+from econplan.io.workbook import cell_text
 from econplan.schema import Column
 
 TRUE = frozenset({"true", "yes", "1"})
@@ -57,3 +59,64 @@ def parse_years(value: object) -> tuple[int, int] | None:
         if len(parts) == 2 and all(p.isdigit() for p in parts):
             return int(parts[0]), int(parts[1])
     return None
+
+
+def coerce_typed(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, str]:
+    """Like :func:`coerce`, for a column that a typed format (Parquet) gave.
+
+    Numbers stay numbers and booleans booleans; everything else (text, or a type that does
+    not fit the column) is typed through its distinct values, as the text a user would have
+    written, so that a categorical column of 10^7 cells costs as much as its categories.
+    Text comes back categorical.
+    """
+    kind = column.type
+    dtype = values.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if numeric and kind in ("number", "integer", "year"):
+        number = pd.Series(
+            values.to_numpy(dtype=float, na_value=np.nan), index=values.index, name=values.name
+        )
+        given = number.notna().to_numpy()
+        not_number = given & ~np.isfinite(number.to_numpy())
+        if kind == "number":
+            return number, pd.Series(not_number, index=values.index), "is not a number"
+        bad = not_number | (given & ~not_number & (number.to_numpy() % 1 != 0))
+        what = "a year (like 2021)" if kind == "year" else "a whole number"
+        whole = number.where(~bad).astype("Int64")
+        return whole, pd.Series(bad, index=values.index), f"is not {what}"
+    if kind == "boolean" and pd.api.types.is_bool_dtype(dtype):
+        return values.astype("boolean"), pd.Series(False, index=values.index), ""
+    return _coerce_categories(categorical(values), column)
+
+
+def _coerce_categories(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, str]:
+    categories = values.cat.categories
+    is_text = pd.api.types.infer_dtype(categories, skipna=True) == "string"
+    if is_text:
+        text = pd.Series(np.asarray(categories, dtype=object), dtype=object)
+    else:  # numbers or booleans where text was expected: as a user would have typed them
+        text = pd.Series([cell_text(v) for v in categories.tolist()], dtype=object)
+    codes = values.cat.codes.to_numpy()
+    if column.type in ("string", "enum") and is_text and _clean(text):
+        # the common case: text as it should be, so the column stays as it is
+        allowed = np.ones(len(text), dtype=bool)
+        if column.type == "enum":
+            allowed = text.isin(column.values).to_numpy()
+        bad_rows = pd.Series(np.append(~allowed, False)[codes], index=values.index)
+        return values, bad_rows, f"is not one of: {', '.join(column.values)}"
+    typed, bad, why = coerce(text, column)
+    bad_rows = pd.Series(np.append(bad.to_numpy(dtype=bool), False)[codes], index=values.index)
+    if column.type in ("string", "enum"):
+        # categories that strip to the same text (or to blank) merge
+        new_codes, new_categories = pd.factorize(typed, use_na_sentinel=True)
+        result = pd.Categorical.from_codes(
+            np.append(new_codes, -1)[codes], categories=pd.Index(new_categories, dtype=object)
+        )
+        return pd.Series(result, index=values.index, name=values.name), bad_rows, why
+    taken = pd.api.extensions.take(typed.array, codes, allow_fill=True)
+    return pd.Series(taken, index=values.index, name=values.name), bad_rows, why
+
+
+def _clean(text: pd.Series) -> bool:
+    """Whether every text is non-blank and without surrounding spaces (typing changes none)."""
+    return all(t and t == t.strip() for t in text.tolist())

@@ -3,16 +3,20 @@ their products, processes that make what they claim, resources and labour of the
 targets that something can meet, and products that something supplies.
 
 Each rule looks only at rows whose own cells were readable; rows with bad cells were
-already reported by ``validate.tables``.
+already reported by ``validate.tables``. Rules compute whole-column masks (through integer
+positions where a table may have 10^7 rows) and visit only the rows they flag.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from econplan.columns import is_categorical, positions, to_object, uniques, vocabulary
 from econplan.errors import Problem
 from econplan.hierarchy import descendants
 from econplan.schema import Schema
@@ -32,23 +36,109 @@ def _rows(frame: pd.DataFrame, mask: pd.Series) -> Iterator[tuple[int, pd.Series
         yield int(row), frame.loc[row]
 
 
+def _flagged(frame: pd.DataFrame, mask: np.ndarray) -> Iterator[tuple[int, int]]:
+    """The row number and position of each row where ``mask`` (by position) holds."""
+    rows = frame.index.to_numpy()
+    for position in np.flatnonzero(mask):
+        yield int(rows[position]), int(position)
+
+
+def _derived(typed: TypedTables, name: str, make: Callable[[], Any]) -> Any:
+    if name not in typed.derived:
+        typed.derived[name] = make()
+    return typed.derived[name]
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with categorical columns as object text, for lookups by value."""
+    columns = {name: to_object(c) if is_categorical(c) else c for name, c in frame.items()}
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _by_id(typed: TypedTables, table: str) -> pd.DataFrame:
+    """An id table indexed by id (first row of each id), text as objects."""
+
+    def make() -> pd.DataFrame:
+        frame = typed.tables[table]
+        frame = frame[frame["id"].notna() & ~frame["id"].duplicated()]
+        by_id: pd.DataFrame = _as_text(frame).set_index("id")
+        return by_id
+
+    frame: pd.DataFrame = _derived(typed, f"{table} by id", make)
+    return frame
+
+
 def _products(typed: TypedTables) -> pd.DataFrame:
-    products = typed.tables["products"]
-    return products.dropna(subset=["id"]).drop_duplicates("id").set_index("id")
+    return _by_id(typed, "products")
 
 
 def _sector_members(typed: TypedTables) -> dict[str, set[str]]:
     """For each sector, the products of it and of all its sub-sectors."""
-    sectors = typed.tables["sectors"].dropna(subset=["id"]).drop_duplicates("id")
-    products = _products(typed)
-    own: dict[str, set[str]] = {}
-    for product, sector in zip(products.index, products["sector"], strict=True):
-        if isinstance(sector, str):
-            own.setdefault(sector, set()).add(product)
-    return {
-        sector: set().union(*(own.get(s, set()) for s in members))
-        for sector, members in descendants(sectors["id"], sectors["parent"]).items()
-    }
+
+    def make() -> dict[str, set[str]]:
+        products = _products(typed)
+        own = {
+            sector: set(ids)
+            for sector, ids in products.index.to_series().groupby(products["sector"]).groups.items()
+        }
+        return {
+            sector: set().union(*(own.get(s, set()) for s in members))
+            for sector, members in _sector_tree(typed).items()
+        }
+
+    members: dict[str, set[str]] = _derived(typed, "sector members", make)
+    return members
+
+
+def _sector_tree(typed: TypedTables) -> dict[str, tuple[str, ...]]:
+    sectors = _by_id(typed, "sectors")
+    return descendants(sectors.index, sectors["parent"])
+
+
+def _sector_units(typed: TypedTables) -> dict[str, list[str]]:
+    """For each sector, the distinct units of its products and its sub-sectors', sorted."""
+
+    def make() -> dict[str, list[str]]:
+        products = _products(typed).dropna(subset=["sector", "unit"])
+        own = {s: set(u) for s, u in products.groupby("sector")["unit"].unique().items()}
+        return {
+            sector: sorted(set().union(*(own.get(s, set()) for s in members)))
+            for sector, members in _sector_tree(typed).items()
+        }
+
+    units: dict[str, list[str]] = _derived(typed, "sector units", make)
+    return units
+
+
+def _among_ids(
+    typed: TypedTables, table: str, *columns: pd.Series
+) -> tuple[pd.Index, list[np.ndarray]]:
+    """An index to compare the columns through (the table's ids, plus any unknown values the
+    columns hold, which other checks report), and each column's positions in it."""
+    vocab = typed.ids(table)
+    found = [positions(c, vocab) for c in columns]
+    if any(((f < 0) & c.notna().to_numpy()).any() for f, c in zip(found, columns, strict=True)):
+        vocab = vocabulary(pd.Series(vocab), *columns)
+        found = [positions(c, vocab) for c in columns]
+    return vocab, found
+
+
+def _mask(size: int, *found: np.ndarray) -> np.ndarray:
+    """A boolean array over ``size`` positions plus a last one for -1 (blank or unknown),
+    true at the positions found."""
+    mask = np.zeros(size + 1, dtype=bool)
+    for positions_found in found:
+        mask[positions_found] = True
+    mask[-1] = False
+    return mask
+
+
+def _lookup(keys: pd.Series, values: pd.Series, vocab: pd.Index) -> np.ndarray:
+    """For each key, the position in ``vocab`` of ``values[key]`` (``values`` indexed by
+    unique ids); -1 where the key or its value is missing or unknown."""
+    found = np.append(positions(values, vocab), -1)
+    looked_up: np.ndarray = found[positions(keys, pd.Index(values.index, dtype=object))]
+    return looked_up
 
 
 def check_horizon(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
@@ -123,78 +213,90 @@ def check_hierarchies(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
 
 
 def _unit_problems(
-    typed: TypedTables, table: str, expected: pd.Series, whose: str
+    typed: TypedTables, table: str, key: str, unit_of: pd.Series, whose: str
 ) -> Iterator[Problem]:
+    """Rows whose unit cell differs from ``unit_of`` their ``key`` cell."""
     frame = typed.tables[table]
     given = frame["unit"]
-    wrong = given.notna() & expected.notna() & (given != expected)
-    for row, values in _rows(frame, wrong):
+    if not given.notna().any():
+        return
+    vocab = vocabulary(given, unit_of)
+    have = positions(given, vocab)
+    expected = _lookup(frame[key], unit_of, vocab)
+    wrong = (have >= 0) & (expected >= 0) & (have != expected)
+    for row, i in _flagged(frame, wrong):
+        unit = vocab[int(expected[i])]
         yield Problem(
             typed.file(table),
             row,
             "unit",
-            f"unit {values['unit']!r} is not the unit of {whose} ({expected[row]!r}): give amounts "
-            f"in {expected[row]!r} or leave the unit blank",
+            f"unit {given.iloc[i]!r} is not the unit of {whose} ({unit!r}): give "
+            f"amounts in {unit!r} or leave the unit blank",
         )
 
 
 def check_units(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     unit = _products(typed)["unit"]
     for table in ("process_io", "investment_costs", "resources", "trade", "final_demand"):
-        frame = typed.tables[table]
-        yield from _unit_problems(typed, table, frame["product"].map(unit), "the product")
-    main_unit = (
-        typed.tables["processes"]
-        .dropna(subset=["id"])
-        .drop_duplicates("id")
-        .set_index("id")["main_product"]
-        .map(unit)
-    )
+        yield from _unit_problems(typed, table, "product", unit, "the product")
+    main_unit = _by_id(typed, "processes")["main_product"].map(unit)
     for table in ("facilities", "investments"):
-        frame = typed.tables[table]
-        yield from _unit_problems(
-            typed, table, frame["process"].map(main_unit), "the process's main product"
-        )
-    targets = typed.tables["targets"]
-    yield from _unit_problems(typed, "targets", targets["product"].map(unit), "the product")
+        yield from _unit_problems(typed, table, "process", main_unit, "the process's main product")
+    yield from _unit_problems(typed, "targets", "product", unit, "the product")
 
 
 def check_processes(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     processes = typed.tables["processes"]
     io = typed.tables["process_io"]
-    outputs = io[(io["flow"] == "output") & io["year"].isna()]
-    made = set(zip(outputs["process"], outputs["product"], strict=True))
-    has_output = set(outputs["process"])
-    for row, values in _rows(
-        processes, processes["id"].notna() & processes["main_product"].notna()
-    ):
-        if values["id"] not in has_output:
+    output = (io["flow"] == "output").to_numpy(dtype=bool)
+    process_vocab, (ids, processed) = _among_ids(typed, "processes", processes["id"], io["process"])
+    product_vocab, (mains, product) = _among_ids(
+        typed, "products", processes["main_product"], io["product"]
+    )
+    undated_output = output & io["year"].isna().to_numpy()
+    makers, made_products = processed[undated_output], product[undated_output]
+    known = (makers >= 0) & (made_products >= 0)
+    # (process, product) pairs as one integer each
+    made = makers[known] * len(product_vocab) + made_products[known]
+    has_output = _mask(len(process_vocab), makers)[ids]
+    makes_main = np.isin(ids * len(product_vocab) + mains, made)
+    claimed = (ids >= 0) & (mains >= 0)
+    file = typed.file("processes")
+    io_file = typed.file("process_io")
+    for row, i in _flagged(processes, claimed & ~(has_output & makes_main)):
+        values = processes.iloc[i]
+        if not has_output[i]:
             yield Problem(
-                typed.file("processes"),
+                file,
                 row,
                 "id",
-                f"process {values['id']!r} has no output in process_io.csv (rows without a year): "
+                f"process {values['id']!r} has no output in {io_file} (rows without a year): "
                 "add at least its main product as an output",
             )
-        elif (values["id"], values["main_product"]) not in made:
+        else:
             yield Problem(
-                typed.file("processes"),
+                file,
                 row,
                 "main_product",
                 f"{values['main_product']!r} is not an output of process {values['id']!r} in "
-                "process_io.csv: add it as an output (amount 1 per unit of activity) or name "
+                f"{io_file}: add it as an output (amount 1 per unit of activity) or name "
                 "another main product",
             )
-    main_of = processes.dropna(subset=["id"]).drop_duplicates("id").set_index("id")["main_product"]
-    is_main = io["product"].notna() & (io["process"].map(main_of) == io["product"])
-    for row, _ in _rows(io, is_main & (io["flow"] == "output") & (io["amount"] == 0)):
+    # each process's main product (of its first row), by position in the process vocabulary
+    main_of = np.full(len(process_vocab) + 1, -1, dtype=np.int64)
+    first = (ids >= 0) & ~processes["id"].duplicated().to_numpy()
+    main_of[ids[first]] = mains[first]
+    of_row = main_of[processed]
+    is_main = (product >= 0) & (of_row == product)
+    zero = is_main & output & (io["amount"] == 0).to_numpy(dtype=bool)
+    for row, _ in _flagged(io, zero):
         yield Problem(
             typed.file("process_io"),
             row,
             "amount",
             "the main product's output is 0: one unit of activity must give some of it",
         )
-    for row, _ in _rows(io, is_main & (io["flow"] == "input")):
+    for row, _ in _flagged(io, is_main & (io["flow"] == "input").to_numpy(dtype=bool)):
         yield Problem(
             typed.file("process_io"),
             row,
@@ -269,11 +371,8 @@ def check_investments(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
 def _kind_problems(typed: TypedTables, table: str, kind: str) -> Iterator[Problem]:
     frame = typed.tables[table]
     kinds = _products(typed)["kind"]
-    wrong = (
-        frame["product"].notna()
-        & frame["product"].map(kinds).notna()
-        & (frame["product"].map(kinds) != kind)
-    )
+    kind_of = to_object(frame["product"]).map(kinds)
+    wrong = frame["product"].notna() & kind_of.notna() & (kind_of != kind)
     for row, values in _rows(frame, wrong):
         yield Problem(
             typed.file(table),
@@ -335,7 +434,8 @@ def check_population(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
                 typed.file("population"),
                 None,
                 "persons",
-                f"region {values['id']!r} (regions.csv row {row}) has no population for {shown}: "
+                f"region {values['id']!r} ({typed.file('regions')} row {row}) has no population "
+                f"for {shown}: "
                 "give every region a row for every year from the base year to the horizon's end "
                 "(0 where nobody lives)",
             )
@@ -364,10 +464,8 @@ def _product_or_sector(typed: TypedTables, table: str) -> Iterator[Problem]:
             "product",
             "give either a product or a sector, not both or neither",
         )
-    units = _products(typed)["unit"]
     for row, values in _rows(frame, frame["sector"].notna() & frame["product"].isna()):
-        members = _sector_members(typed).get(values["sector"], set())
-        found = sorted({units[p] for p in members if isinstance(units.get(p), str)})
+        found = _sector_units(typed).get(values["sector"], [])
         if len(found) > 1:
             yield Problem(
                 typed.file(table),
@@ -376,7 +474,7 @@ def _product_or_sector(typed: TypedTables, table: str) -> Iterator[Problem]:
                 f"sector {values['sector']!r} mixes units ({', '.join(found)}), so its amounts "
                 "cannot be added up: name a product, or a sub-sector whose products share a unit",
             )
-        elif not found and values["sector"] in _sector_members(typed):
+        elif not found and values["sector"] in _sector_units(typed):
             yield Problem(
                 typed.file(table), row, "sector", f"sector {values['sector']!r} has no products"
             )
@@ -405,22 +503,33 @@ def check_targets(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
 
 
 def _unmakeable_targets(typed: TypedTables) -> Iterator[Problem]:
-    io = typed.tables["process_io"]
-    outputs = io[io["flow"] == "output"]
-    running = set(typed.tables["facilities"]["process"].dropna()) | set(
-        typed.tables["investments"]["process"].dropna()
-    )
-    makeable = set(outputs.loc[outputs["process"].isin(running), "product"])
-    trade = typed.tables["trade"]
-    importable = set(trade.loc[trade["import_price"].notna(), "product"])
-    exportable = set(trade.loc[trade["export_price"].notna(), "product"])
-    members = _sector_members(typed)
     frame = typed.tables["targets"]
-    for row, values in _rows(frame, frame["product"].notna() | frame["sector"].notna()):
+    aimed = frame["product"].notna() | frame["sector"].notna()
+    if not aimed.any():
+        return
+    io = typed.tables["process_io"]
+    processes, (run, offered, making) = _among_ids(
+        typed,
+        "processes",
+        typed.tables["facilities"]["process"],
+        typed.tables["investments"]["process"],
+        io["process"],
+    )
+    products, (made,) = _among_ids(typed, "products", io["product"])
+    running = _mask(len(processes), run, offered)
+    outputs_of_running = (io["flow"] == "output").to_numpy(dtype=bool) & running[making]
+    makeable: set[str] = set(products[_mask(len(products), made[outputs_of_running])[:-1]])
+    trade = typed.tables["trade"]
+    importable: set[str] = set(uniques(trade.loc[trade["import_price"].notna(), "product"]))
+    exportable: set[str] = set(uniques(trade.loc[trade["export_price"].notna(), "product"]))
+    for row, values in _rows(frame, aimed):
         what = values["product"] if isinstance(values["product"], str) else values["sector"]
-        products = {what} if isinstance(values["product"], str) else members.get(what, set())
+        if isinstance(values["product"], str):
+            aimed_at = {what}
+        else:
+            aimed_at = _sector_members(typed).get(what, set())
         measure = values["measure"]
-        if values["sense"] == "at_most" or not products:
+        if values["sense"] == "at_most" or not aimed_at:
             continue
         if measure == "imports":
             able, how = importable, "no import price in trade.csv makes it importable"
@@ -434,7 +543,7 @@ def _unmakeable_targets(typed: TypedTables) -> Iterator[Problem]:
                     "or offered by an investment option"
                 ),
             )
-        if products.isdisjoint(able):
+        if aimed_at.isdisjoint(able):
             yield Problem(
                 typed.file("targets"),
                 row,
@@ -449,7 +558,8 @@ def check_observed(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
 
 def check_links(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     frame = typed.tables["links"]
-    loop = frame["origin"].notna() & (frame["origin"] == frame["destination"])
+    _, (origin, destination) = _among_ids(typed, "regions", frame["origin"], frame["destination"])
+    loop = pd.Series((origin >= 0) & (origin == destination), index=frame.index)
     for row, _ in _rows(frame, loop):
         yield Problem(
             typed.file("links"), row, "destination", "a link must join two different regions"
@@ -472,15 +582,20 @@ def check_trade(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
 def check_supplied(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     """Every product that something uses is produced, imported or endowed by something."""
     io = typed.tables["process_io"]
-    supplied = (
-        set(io.loc[io["flow"] == "output", "product"].dropna())
-        | set(typed.tables["trade"].dropna(subset=["import_price"])["product"].dropna())
-        | set(typed.tables["resources"]["product"].dropna())
-        | set(typed.tables["labour"]["product"].dropna())
-        | set(_products(typed).query("kind == 'primary'").index)
+    products = typed.ids("products")
+    kinds = _products(typed)["kind"]
+    trade = typed.tables["trade"]
+    supplied = _mask(
+        len(products),
+        positions(io.loc[(io["flow"] == "output").to_numpy(dtype=bool), "product"], products),
+        positions(trade.loc[trade["import_price"].notna(), "product"], products),
+        positions(typed.tables["resources"]["product"], products),
+        positions(typed.tables["labour"]["product"], products),
+        positions(pd.Series(kinds.index[kinds == "primary"]), products),
     )
+    supplied[-1] = True  # blank or unknown products: reported elsewhere
     uses = [
-        ("process_io", io["flow"] == "input", "product"),
+        ("process_io", (io["flow"] == "input").to_numpy(dtype=bool), "product"),
         ("investment_costs", None, "product"),
         ("final_demand", None, "product"),
         ("links", None, "service"),
@@ -488,12 +603,12 @@ def check_supplied(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     reported: set[str] = set()
     for table, only, column in uses:
         frame = typed.tables[table]
-        used = frame[column].notna() & ~frame[column].isin(supplied)
+        used = ~supplied[positions(frame[column], products)]
         if only is not None:
-            used &= only
-        for row, values in _rows(frame, used):
-            product = values[column]
-            if product in reported or product not in set(_products(typed).index):
+            used = used & only
+        for row, i in _flagged(frame, used):
+            product = frame[column].iloc[i]
+            if product in reported:
                 continue
             reported.add(product)
             yield Problem(

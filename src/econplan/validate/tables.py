@@ -1,19 +1,24 @@
 """Checks that each table can make on its own, from the schema: the file's columns, cell
 types, required cells, allowed values, minimums, duplicate keys, and references to other
 tables' ids. Everything here is driven by ``schema/columns.csv``.
+
+Every check is a vectorised mask over whole columns; only the cells it flags are visited one
+by one, to word their problems. Text columns may be object or categorical (from Parquet).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from econplan.columns import categorical, is_categorical, is_sorted, isin, sort_codes, uniques
 from econplan.errors import Problem
 from econplan.io.raw import RawEconomy
 from econplan.schema import SETTINGS_TABLE, Schema, Table
-from econplan.validate.cells import coerce, parse_years
+from econplan.validate.cells import coerce, coerce_typed, parse_years
 
 
 @dataclass
@@ -23,9 +28,20 @@ class TypedTables:
     settings: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     files: dict[str, str]
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What several rules derive from the same tables (products by id, ...), made once."""
 
     def file(self, table: str) -> str:
         return self.files[table]
+
+    def ids(self, table: str) -> pd.Index:
+        """The distinct ids of an id table, as an index whose hash table is built once and
+        serves every lookup of the validation."""
+        key = f"{table} ids"
+        if key not in self.derived:
+            self.derived[key] = uniques(self.tables[table]["id"])
+        ids: pd.Index = self.derived[key]
+        return ids
 
 
 def type_tables(raw: RawEconomy, schema: Schema) -> tuple[TypedTables, list[Problem]]:
@@ -36,7 +52,10 @@ def type_tables(raw: RawEconomy, schema: Schema) -> tuple[TypedTables, list[Prob
         text = raw.tables.get(table.name)
         if text is None:
             text = pd.DataFrame({c: pd.Series([], dtype=object) for c in table.column_names})
-        tables[table.name] = _type_table(text, table, raw.files[table.name], problems)
+        typed_columns = table.name in raw.typed
+        tables[table.name] = _type_table(
+            text, table, raw.files[table.name], problems, typed_columns
+        )
     typed = TypedTables(settings, tables, dict(raw.files))
     _check_keys_and_references(typed, schema, problems)
     return typed, problems
@@ -83,8 +102,10 @@ def _type_settings(raw: RawEconomy, schema: Schema, problems: list[Problem]) -> 
 
 
 def _type_table(
-    text: pd.DataFrame, table: Table, file: str, problems: list[Problem]
+    text: pd.DataFrame, table: Table, file: str, problems: list[Problem], typed_columns: bool
 ) -> pd.DataFrame:
+    """The table with each column in its schema type; ``typed_columns``: the columns came
+    typed (Parquet) rather than as text."""
     header = list(text.columns)
     for name in sorted({h for h in header if header.count(h) > 1}):
         problems.append(Problem(file, 1, name, "column appears twice in the header: keep one"))
@@ -109,14 +130,16 @@ def _type_table(
                         file, 1, column.name, f"required column is missing: {column.description}"
                     )
                 )
-            cells = pd.Series("", index=text.index, dtype=object)
+            cells = _blank(text.index, typed_columns)
         else:
             cells = text[column.name]
             if isinstance(cells, pd.DataFrame):  # a duplicated header
                 cells = cells.iloc[:, 0]
-        values, bad, why = coerce(cells, column)
+        values, bad, why = (coerce_typed if typed_columns else coerce)(cells, column)
+        if column.type in ("string", "enum"):
+            values = categorical(values)  # every later lookup then goes through the codes
         for row in bad[bad].index:
-            problems.append(Problem(file, int(row), column.name, f"{cells[row]!r} {why}"))
+            problems.append(Problem(file, int(row), column.name, f"{_shown(cells[row])} {why}"))
         missing = values.isna() & ~bad
         if column.required:
             for row in missing[missing].index:
@@ -125,9 +148,9 @@ def _type_table(
                         file, int(row), column.name, f"required cell is empty: {column.description}"
                     )
                 )
-        elif column.default is not None:
+        elif column.default is not None and missing.any():
             default, _, _ = coerce(pd.Series([column.default], dtype=object), column)
-            values = values.where(~missing, default.iloc[0])
+            values = _fill(values, missing, default.iloc[0])
         if column.minimum is not None:
             low = values.notna() & (values.astype(float) < column.minimum)
             for row in low[low].index:
@@ -144,38 +167,40 @@ def _type_table(
     return typed
 
 
+def _blank(index: pd.Index, typed_columns: bool) -> pd.Series:
+    """A column left out of the file: every cell blank."""
+    if typed_columns:
+        codes = np.full(len(index), -1, dtype=np.int8)
+        nothing = pd.Index([], dtype=object)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=nothing), index=index)
+    return pd.Series("", index=index, dtype=object)
+
+
+def _shown(value: Any) -> str:
+    """A bad cell as the user would recognise it (numpy scalars as plain numbers)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _fill(values: pd.Series, missing: pd.Series, default: Any) -> pd.Series:
+    if is_categorical(values):
+        if default not in values.cat.categories:
+            values = values.cat.add_categories([default])
+        return values.fillna(default)
+    return values.where(~missing, default)
+
+
 def _check_keys_and_references(typed: TypedTables, schema: Schema, problems: list[Problem]) -> None:
     for table in (*schema.csv_tables, schema["sources"]):
         frame = typed.tables[table.name]
         file = typed.file(table.name)
         if table.key and len(frame):
-            keyed = frame[list(table.key)].astype(object).where(frame[list(table.key)].notna(), "")
-            duplicated = keyed.duplicated(keep="first")
-            first = (
-                keyed.reset_index()
-                .groupby(list(table.key), dropna=False, sort=False)["row"]
-                .transform("min")
-                .set_axis(keyed.index)
-            )
-            for row in duplicated[duplicated].index:
-                shown = ", ".join(
-                    f"{k}={v!r}" for k, v in zip(table.key, keyed.loc[row], strict=True) if v != ""
-                )
-                problems.append(
-                    Problem(
-                        file,
-                        int(row),
-                        table.key[-1],
-                        f"duplicate of row {first[row]} ({shown}): keep one",
-                    )
-                )
+            _check_duplicates(frame, table, file, problems)
         for column in table.columns:
             if column.references is None:
                 continue
             target = schema[column.references]
-            ids = set(typed.tables[target.name]["id"].dropna())
             values = frame[column.name]
-            unknown = values.notna() & ~values.isin(ids)
+            unknown = values.notna() & ~isin(values, typed.ids(target.name))
             for row in unknown[unknown].index:
                 problems.append(
                     Problem(
@@ -186,6 +211,40 @@ def _check_keys_and_references(typed: TypedTables, schema: Schema, problems: lis
                         f"it must be an id in {typed.file(target.name)}",
                     )
                 )
+
+
+def _check_duplicates(
+    frame: pd.DataFrame, table: Table, file: str, problems: list[Problem]
+) -> None:
+    """Rows whose key repeats an earlier row's (blank equals blank).
+
+    Rows are put in key order by a stable sort of integer codes (none is needed when the
+    file is in key order already, as files econplan writes are), so that equal keys sit
+    together and each repeat follows its first occurrence.
+    """
+    codes = [sort_codes(frame[k]) for k in table.key]
+    order = np.arange(len(frame)) if is_sorted(codes) else np.lexsort(codes[::-1])
+    same = np.ones(len(frame) - 1, dtype=bool)
+    for key in codes:
+        ordered = key[order]
+        same &= ordered[1:] == ordered[:-1]
+    if not same.any():
+        return
+    repeat = np.concatenate([[False], same])  # in key order: equal to the row before
+    group = np.cumsum(~repeat) - 1
+    rows = frame.index.to_numpy()[order]
+    first = np.minimum.reduceat(rows, np.flatnonzero(~repeat))
+    keyed = frame.loc[rows[repeat], list(table.key)].astype(object)
+    keyed = keyed.where(keyed.notna(), "")
+    for row, earliest in zip(rows[repeat], first[group[repeat]], strict=True):
+        shown = ", ".join(
+            f"{k}={v!r}" for k, v in zip(table.key, keyed.loc[row], strict=True) if v != ""
+        )
+        problems.append(
+            Problem(
+                file, int(row), table.key[-1], f"duplicate of row {earliest} ({shown}): keep one"
+            )
+        )
 
 
 def _singular(table: str) -> str:

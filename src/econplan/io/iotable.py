@@ -1,0 +1,499 @@
+"""Published input-output tables read as an economy: one product and one process per sector.
+
+A table in the layout of ``iotable_doc.md`` (CSV or xlsx) is read with :func:`read_io_table`;
+arrays already in memory become an economy with :func:`economy_from_flows`, and a pymrio
+IOSystem with :func:`economy_from_pymrio`. Each sector j becomes a product measured in money
+of the table and a process that makes one unit of it from ``Z[i, j] / x[j]`` of each product
+i and ``row[j] / x[j]`` of each primary row (value added, labour, imports, emissions), with
+one facility that made ``x[j]`` in the base year. Final-demand columns become claims of
+final use (:func:`final_use_category`), exports become base-year exports.
+
+Every defect of a table is reported as a Problem with the file, the line and the column
+label, all at once, in an EconomyError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from econplan.errors import EconomyError, Problem
+from econplan.io.iolayout import FloatArray, Layout, normal_label, parse_layout, read_text
+from econplan.io.mrio import economy_from_pymrio
+from econplan.io.sectoral import (
+    DEFAULT_BASE_YEAR,
+    NATIONAL,
+    Options,
+    SectoralTable,
+    build_economy,
+    final_demand_rows,
+    final_use_category,
+)
+from econplan.model.technology import unproductive_cycles
+
+if TYPE_CHECKING:
+    from econplan.model.economy import Economy
+
+DEFAULT_TOLERANCE = 1e-6
+"""Largest relative difference allowed between a total and what its cells add up to."""
+
+LABOUR_ROWS = frozenset({"labour", "labor"})
+
+__all__ = [
+    "Layout",
+    "check_layout",
+    "economy_from_flows",
+    "economy_from_pymrio",
+    "final_use_category",
+    "gross_output_per_unit",
+    "parse_layout",
+    "read_io_table",
+]
+
+
+# -- reading ---------------------------------------------------------------------------------
+def read_io_table(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    unit: str = "money",
+    name: str | None = None,
+    base_year: int = DEFAULT_BASE_YEAR,
+    currency: str | None = None,
+    horizon: tuple[int, int] | None = None,
+    population: float = 0.0,
+    services: Collection[str] = (),
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Economy:
+    """The economy of the input-output table at ``path`` (.csv, or .xlsx: ``sheet`` or the
+    first sheet), in the layout of ``iotable_doc.md``.
+
+    Sector products are in ``unit`` (a row's ``unit`` cell overrides it) and of kind good,
+    or service when named in ``services``. The table gives no base year, horizon or
+    population: ``base_year``, ``horizon`` (default: the year after the base year) and
+    ``population`` (persons in every year) stand in for them. Raises EconomyError listing
+    every defect of the table.
+    """
+    path = Path(path)
+    file, text = read_text(path, sheet)
+    layout = parse_layout(text, file)
+    return _economy(
+        layout,
+        unit=unit,
+        options=Options(
+            name=name or path.stem,
+            base_year=base_year,
+            currency=currency or unit,
+            horizon=horizon,
+            population=population,
+            description=f"Read from the input-output table {path.name}.",
+            source_title=f"Input-output table {path.name}",
+            source_note=_NOTE,
+        ),
+        services=services,
+        tolerance=tolerance,
+    )
+
+
+_NOTE = (
+    "One process per sector with the table's coefficients; population, horizon and labour "
+    "available are placeholders (see econplan.io.iotable)."
+)
+
+
+# -- checks ----------------------------------------------------------------------------------
+def check_layout(layout: Layout, tolerance: float = DEFAULT_TOLERANCE) -> list[Problem]:
+    """Every defect of a parsed table: negative or missing figures, totals that do not add
+    up, primary rows with final demand, sectors that cannot yield a net surplus."""
+    problems = [
+        *_negative_problems(layout),
+        *_primary_final_problems(layout),
+        *_total_output_problems(layout, tolerance),
+        *_column_total_problems(layout, tolerance),
+    ]
+    if not problems:
+        problems += _zero_output_problems(layout)
+    if not problems:
+        problems += _unproductive_problems(layout)
+    return problems
+
+
+def _negative_problems(layout: Layout) -> list[Problem]:
+    file, line = layout.file, layout.lines
+    problems = []
+    sectors = list(layout.sectors)
+    for i, j in zip(*np.nonzero(layout.Z < 0), strict=True):
+        problems.append(
+            Problem(
+                file,
+                line[sectors[i]],
+                sectors[j],
+                f"inter-industry flow {layout.Z[i, j]:g} is negative: a sector cannot use less "
+                "than nothing of another",
+            )
+        )
+    inputs = layout.primary[sectors]
+    for r, j in zip(*np.nonzero(inputs.fillna(0.0).to_numpy() < 0), strict=True):
+        label, value = str(inputs.index[r]), float(inputs.to_numpy()[r, j])
+        problems.append(
+            Problem(
+                file,
+                line[label],
+                sectors[j],
+                f"{label!r} is negative here ({value:g}): primary inputs must not be "
+                "negative; net negative items (subsidies) into another primary row",
+            )
+        )
+    final = layout.final_demand
+    categories = pd.Index([final_use_category(c) for c in final.columns])
+    for category in sorted(set(categories)):
+        members = final.loc[:, categories == category]
+        sums = members.sum(axis=1)
+        for sector in sums.index[sums < 0]:
+            worst = members.loc[sector].idxmin()
+            problems.append(
+                Problem(
+                    file,
+                    line[sector],
+                    str(worst),
+                    f"final demand for {sector!r} of category {category} (columns "
+                    f"{', '.join(map(repr, members.columns))}) adds up to {sums[sector]:g}: "
+                    "claims of final use cannot be negative; net negative entries (changes in "
+                    "inventories) against another column of the same category",
+                )
+            )
+    if layout.total_output is not None:
+        for i in np.flatnonzero(layout.total_output < 0):
+            problems.append(
+                Problem(
+                    file,
+                    line[sectors[i]],
+                    layout.total_output_column,
+                    f"total output {layout.total_output[i]:g} is negative",
+                )
+            )
+    return problems
+
+
+def _primary_final_problems(layout: Layout) -> list[Problem]:
+    final = layout.primary.drop(columns=list(layout.sectors)).fillna(0.0)
+    problems = []
+    for r, c in zip(*np.nonzero(final.to_numpy() != 0), strict=True):
+        label, column = final.index[r], final.columns[c]
+        problems.append(
+            Problem(
+                layout.file,
+                layout.lines[label],
+                column,
+                f"row {label!r} has no column of its own, so it is a primary input, and "
+                f"{column!r} has no row of its own, so it is final demand: a primary input "
+                f"cannot go to final demand. If {label!r} is a sector, add its column to the "
+                f"inter-industry block; if {column!r} is a sector, add its row; otherwise "
+                "leave the cell blank",
+            )
+        )
+    return problems
+
+
+def _close(a: FloatArray, b: FloatArray, tolerance: float) -> npt.NDArray[np.bool_]:
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return np.asarray(np.abs(a - b) <= tolerance * scale)
+
+
+def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
+    if layout.total_output is None:
+        return []
+    problems = []
+    x = layout.total_output
+    sums = layout.Z.sum(axis=1) + layout.final_demand.to_numpy().sum(axis=1)
+    for i, sector in enumerate(layout.sectors):
+        if np.isnan(x[i]):
+            problems.append(
+                Problem(
+                    layout.file,
+                    layout.lines[sector],
+                    layout.total_output_column,
+                    "total output is blank: give it, or delete the column to have it computed",
+                )
+            )
+        elif not _close(np.array(x[i]), np.array(sums[i]), tolerance):
+            problems.append(
+                Problem(
+                    layout.file,
+                    layout.lines[sector],
+                    layout.total_output_column,
+                    f"total output {x[i]:g} is not what the row adds up to ({sums[i]:g}: sales "
+                    "to the sectors plus final demand): correct the row or its total",
+                )
+            )
+    return problems
+
+
+def _column_total_problems(layout: Layout, tolerance: float) -> list[Problem]:
+    sectors = list(layout.sectors)
+    inputs = layout.Z.sum(axis=0) + layout.primary[sectors].fillna(0.0).to_numpy().sum(axis=0)
+    x = layout.x
+    problems = []
+    for label, totals in layout.totals.iterrows():
+        given = totals.to_numpy(dtype=float)
+        for j in np.flatnonzero(~np.isnan(given)):
+            if not _close(np.array(given[j]), np.array(inputs[j]), tolerance):
+                message = (
+                    f"the inputs of {sectors[j]!r} add up to {inputs[j]:g} (the sectors' and "
+                    f"the primary rows' cells), not {given[j]:g}: correct the column or its total"
+                )
+            elif not np.isnan(x[j]) and not _close(np.array(given[j]), np.array(x[j]), tolerance):
+                message = (
+                    f"total input {given[j]:g} of {sectors[j]!r} differs from its total output "
+                    f"{x[j]:g}: a balanced table has them equal"
+                )
+            else:
+                continue
+            problems.append(Problem(layout.file, layout.lines[str(label)], sectors[j], message))
+    return problems
+
+
+def _zero_output_problems(layout: Layout) -> list[Problem]:
+    x = layout.x
+    inputs = np.vstack([layout.Z, layout.primary[list(layout.sectors)].fillna(0.0).to_numpy()])
+    labels = [*layout.sectors, *layout.primary.index]
+    problems = []
+    for j in np.flatnonzero((x == 0) & (inputs != 0).any(axis=0)):
+        first = labels[int(np.flatnonzero(inputs[:, j])[0])]
+        problems.append(
+            Problem(
+                layout.file,
+                layout.lines[first],
+                layout.sectors[j],
+                f"{layout.sectors[j]!r} has inputs but a total output of 0, so its input "
+                "coefficients cannot be computed: give its output or clear its column",
+            )
+        )
+    return problems
+
+
+def _unproductive_problems(layout: Layout) -> list[Problem]:
+    x = layout.x
+    A = layout.Z / np.where(x > 0, x, 1.0)
+    sectors = pd.Index(layout.sectors)
+    problems = []
+    for cycle in unproductive_cycles(sp.csr_matrix(A), sectors):
+        members = sectors.get_indexer(pd.Index(cycle.products))
+        sums = A[:, members].sum(axis=0)
+        worst = sectors[members[int(np.argmax(sums))]]
+        problems.append(
+            Problem(
+                layout.file,
+                layout.lines[worst],
+                worst,
+                f"the sectors {', '.join(cycle.products)} use up more of one another than they "
+                f"make (spectral radius {cycle.spectral_radius:.4f} >= 1; {worst!r} uses "
+                f"{sums.max():.4f} of the sectors' products per unit it makes): the table "
+                "cannot yield a net surplus; check these columns and their total outputs",
+            )
+        )
+    return problems
+
+
+# -- building --------------------------------------------------------------------------------
+def _economy(
+    layout: Layout,
+    *,
+    unit: str,
+    options: Options,
+    services: Collection[str],
+    tolerance: float,
+) -> Economy:
+    problems = check_layout(layout, tolerance)
+    if problems:
+        raise EconomyError(problems)
+    return build_economy(_sectoral(layout, unit, services), options)
+
+
+def _sectoral(layout: Layout, unit: str, services: Collection[str]) -> SectoralTable:
+    sectors = pd.Index(layout.sectors)
+    x = layout.x
+    per_unit = 1.0 / np.where(x > 0, x, 1.0)
+    primary = layout.primary[list(sectors)].fillna(0.0)
+    products = pd.DataFrame(
+        {
+            "name": sectors,
+            "sector": sectors,
+            "region": NATIONAL,
+            "unit": [layout.units.get(s, unit) for s in sectors],
+            "kind": ["service" if s in services else "good" for s in sectors],
+        },
+        index=sectors,
+    )
+    primary_products = pd.DataFrame(
+        {
+            "name": primary.index,
+            "unit": [layout.units.get(p, unit) for p in primary.index],
+            "kind": [
+                "labour" if normal_label(p) in LABOUR_ROWS else "primary" for p in primary.index
+            ],
+        },
+        index=primary.index,
+    )
+    final, exports = final_demand_rows(layout.final_demand, region=None)
+    return SectoralTable(
+        products=products,
+        output=x,
+        A=sp.csr_matrix(layout.Z * per_unit),
+        primary=primary_products,
+        B=sp.csr_matrix(primary.to_numpy() * per_unit),
+        final_demand=final,
+        exports=exports,
+    )
+
+
+# -- arrays ----------------------------------------------------------------------------------
+def economy_from_flows(
+    Z: npt.ArrayLike,
+    final_demand: npt.ArrayLike | Mapping[str, npt.ArrayLike] | pd.DataFrame,
+    total_output: npt.ArrayLike,
+    sectors: Collection[str],
+    *,
+    primary: Mapping[str, npt.ArrayLike] | None = None,
+    unit: str = "money",
+    units: Mapping[str, str] | None = None,
+    name: str = "input-output table",
+    base_year: int = DEFAULT_BASE_YEAR,
+    currency: str | None = None,
+    horizon: tuple[int, int] | None = None,
+    population: float = 0.0,
+    services: Collection[str] = (),
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Economy:
+    """The economy of an input-output table given as arrays.
+
+    ``Z[i, j]``: sales of sector i to sector j; ``final_demand``: one vector, or columns
+    named by their category label (a mapping or a DataFrame); ``total_output``: x;
+    ``primary``: rows of primary inputs by sector (value added, labour, imports,
+    emissions), named. ``units`` gives the unit of a sector or primary row other than
+    ``unit``. Other keywords as for :func:`read_io_table`. Problems name ``name`` as the
+    file and the lines the table would have in the documented layout (sectors from line 2,
+    then the primary rows).
+    """
+    labels = [str(s) for s in sectors]
+    n = len(labels)
+    flows = np.asarray(Z, dtype=float)
+    if flows.shape != (n, n):
+        raise ValueError(f"Z must be {n} x {n} for {n} sectors, not {flows.shape}")
+    x = np.asarray(total_output, dtype=float).ravel()
+    if x.shape != (n,):
+        raise ValueError(f"total_output must have {n} entries, not {x.shape}")
+    final = _columns(final_demand, labels, "final_demand")
+    rows = {k: np.asarray(v, dtype=float).ravel() for k, v in (primary or {}).items()}
+    for label, row in rows.items():
+        if row.shape != (n,):
+            raise ValueError(f"primary row {label!r} must have {n} entries, not {row.shape}")
+    clashes = sorted(set(rows) & set(labels))
+    if clashes or len(set(labels)) < n:
+        raise ValueError(f"sector and primary labels must be unique: {clashes or labels}")
+    lines = {label: k + 2 for k, label in enumerate([*labels, *rows])}
+    primary_frame = pd.DataFrame(
+        np.vstack(list(rows.values())) if rows else np.zeros((0, n)), index=list(rows)
+    )
+    problems = _finite_problems(
+        name,
+        lines,
+        [
+            (labels, labels, flows),
+            (labels, ["total_output"], x[:, None]),
+            (labels, list(final.columns), final.to_numpy()),
+            (list(rows), labels, primary_frame.to_numpy()),
+        ],
+    )
+    if problems:
+        raise EconomyError(problems)
+    primary_frame.columns = pd.Index(labels)
+    for column in final.columns:
+        primary_frame[column] = np.nan
+    layout = Layout(
+        file=name,
+        labels_column="sector",
+        sectors=tuple(labels),
+        Z=flows,
+        final_demand=final,
+        total_output=x,
+        total_output_column="total_output",
+        primary=primary_frame,
+        totals=pd.DataFrame(columns=labels, dtype=float),
+        units=dict(units or {}),
+        lines=lines,
+    )
+    options = Options(
+        name=name,
+        base_year=base_year,
+        currency=currency or unit,
+        horizon=horizon,
+        population=population,
+        description=f"Built from the input-output table {name}.",
+        source_title=f"Input-output table {name}",
+        source_note=_NOTE,
+    )
+    return _economy(layout, unit=unit, options=options, services=services, tolerance=tolerance)
+
+
+def _columns(value: Any, index: list[str], label: str) -> pd.DataFrame:
+    if isinstance(value, pd.DataFrame):
+        frame = value.copy()
+    elif isinstance(value, Mapping):
+        frame = pd.DataFrame({str(k): np.asarray(v, dtype=float).ravel() for k, v in value.items()})
+    else:
+        array = np.asarray(value, dtype=float)
+        array = array[:, None] if array.ndim == 1 else array
+        width = array.shape[1]
+        names = [label] if width == 1 else [f"{label}_{k + 1}" for k in range(width)]
+        frame = pd.DataFrame(array, columns=names)
+    if len(frame) != len(index):
+        raise ValueError(f"{label} must have {len(index)} rows, not {len(frame)}")
+    frame.index = pd.Index(index)
+    frame.columns = pd.Index([str(c) for c in frame.columns])
+    return frame.astype(float)
+
+
+def _finite_problems(
+    file: str,
+    lines: Mapping[str, int],
+    blocks: list[tuple[list[str], list[str], FloatArray]],
+) -> list[Problem]:
+    problems = []
+    for rows, columns, values in blocks:
+        for i, j in zip(*np.nonzero(~np.isfinite(values)), strict=True):
+            problems.append(
+                Problem(file, lines[rows[i]], columns[j], f"{values[i, j]} is not a finite number")
+            )
+    return problems
+
+
+def gross_output_per_unit(economy: Economy, products: pd.Index) -> pd.Series:
+    """Activity of the process that makes each of ``products`` per unit of it: 1 / (1 -
+    A[j, j]) for an economy read from an input-output table, whose processes net their own
+    use from their output.
+
+    Multiplying the net output of each product (:func:`econplan.analysis.leontief.
+    total_output` on :func:`econplan.technology_matrix`) by it gives gross output as the
+    table counts it; ``solve(A, gross_output_per_unit(...), transpose=True)`` gives the
+    table's output multipliers (column sums of its Leontief inverse).
+    """
+    processes = economy.processes
+    process_of = pd.Series(processes.index, index=pd.Index(processes["main_product"]))
+    if process_of.index.has_duplicates:
+        raise ValueError(
+            "several processes make one product: the economy is not one process "
+            "per product, as an input-output table's is"
+        )
+    rows = economy.product_ids.get_indexer(products)
+    columns = economy.process_ids.get_indexer(pd.Index(process_of.reindex(products)))
+    if (rows < 0).any() or (columns < 0).any():
+        raise ValueError("every product must be the main product of a process")
+    made = np.asarray(sp.csr_matrix(economy.outputs())[rows, columns]).ravel()
+    return pd.Series(1.0 / made, index=products, name="gross_output_per_unit")

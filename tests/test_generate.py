@@ -1,0 +1,127 @@
+"""Synthetic economies: valid, of the spectral radius asked for, with cycles, deterministic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse.csgraph as csgraph
+
+from econplan import load_economy, technology_matrix, validate, write_economy
+from econplan.generate import generate_economy, perron_root
+from econplan.io.write import TableFormat
+from econplan.model.economy import Economy
+from econplan.model.technology import spectral_radius
+from econplan.schema import load_schema
+
+
+@pytest.fixture(scope="module")
+def generated() -> Economy:
+    return generate_economy(products=600, inputs=6, regions=3, years=4, seed=11)
+
+
+def test_generated_economy_passes_validation(tmp_path: Path) -> None:
+    economy = generate_economy(products=300, inputs=5, regions=4, seed=3)
+    report = validate(write_economy(economy, tmp_path / "generated"))
+    assert report.ok, [str(p) for p in report.problems[:5]]
+    assert report.economy == economy
+
+
+def test_shape_of_the_generated_economy(generated: Economy) -> None:
+    economy = generated
+    counts = economy.counts()
+    assert counts["processes"] == 600 and counts["products"] == 602  # and labour, ore
+    assert counts["regions"] == 3 and counts["years"] == 4
+    products = economy.products
+    assert products.loc["labour", "kind"] == "labour"
+    assert products.loc["ore", "kind"] == "resource"
+    made = [p for p in products.index if p.startswith("p")]
+    assert made == sorted(made, key=lambda p: int(p[1:]))  # zero-padded: text order = numbers
+    inputs = economy.inputs()
+    outputs = economy.outputs()
+    # one output per process (its main product, 1 unit); 6 made inputs and labour each
+    assert (outputs.getnnz(axis=0) == 1).all() and (outputs.data == 1.0).all()
+    labour = economy.product_ids.get_loc("labour")
+    ore = economy.product_ids.get_loc("ore")
+    made_inputs = inputs.getnnz(axis=0) - (inputs[labour] != 0).toarray().ravel()
+    made_inputs -= (inputs[ore] != 0).toarray().ravel()
+    assert (made_inputs == 6).all()
+    assert inputs[labour].nnz == 600
+    # a few labour coefficients fall in the last year (technical progress)
+    last = economy.settings.last_year
+    assert (economy.inputs(last)[labour] != inputs[labour]).nnz > 0
+
+
+@pytest.mark.parametrize("radius", [0.3, 0.6, 0.95])
+def test_spectral_radius_is_the_one_asked_for(radius: float) -> None:
+    economy = generate_economy(products=400, inputs=4, seed=5, spectral_radius=radius)
+    technology = technology_matrix(economy, year=economy.settings.base_year)
+    assert spectral_radius(technology.A) == pytest.approx(radius, abs=1e-6)
+
+
+def test_the_technology_has_cycles(generated: Economy) -> None:
+    A = technology_matrix(generated).A
+    dense = A.toarray()
+    assert np.triu(dense, 1).any() and np.tril(dense, -1).any()  # not triangular
+    _, labels = csgraph.connected_components(A, directed=True, connection="strong")
+    assert np.bincount(labels).max() == A.shape[0]  # one group: every product feeds every other
+
+
+def test_same_seed_same_economy_other_seed_another() -> None:
+    first = generate_economy(products=200, inputs=3, regions=2, seed=7)
+    assert first == generate_economy(products=200, inputs=3, regions=2, seed=7)
+    other = generate_economy(products=200, inputs=3, regions=2, seed=8)
+    assert first != other
+    assert (first.inputs() != other.inputs()).nnz > 0
+
+
+@pytest.mark.parametrize("table_format", ["csv", "parquet"])
+def test_round_trip(tmp_path: Path, generated: Economy, table_format: TableFormat) -> None:
+    written = write_economy(generated, tmp_path / "copy", table_format=table_format)
+    again = load_economy(written)
+    assert again == generated
+    tables = sorted(p.name for p in written.iterdir() if p.name != "economy.toml")
+    assert tables == sorted(f"{t.name}.{table_format}" for t in load_schema().csv_tables)
+
+
+def test_an_unproductive_economy_is_reported_beyond_the_dense_limit(tmp_path: Path) -> None:
+    """2000 products: the check takes the sparse path (bounds, then an iterative eigen-solve)."""
+    economy = generate_economy(products=2000, inputs=3, seed=2, spectral_radius=1.2)
+    report = validate(write_economy(economy, tmp_path / "unproductive", table_format="parquet"))
+    problems = [p for p in report.problems if "use up more of one another" in p.message]
+    assert len(problems) == 1
+    assert problems[0].file == "process_io.parquet"
+    assert "spectral radius 1.2000" in problems[0].message
+
+
+def test_a_productive_economy_beyond_the_dense_limit_passes(tmp_path: Path) -> None:
+    economy = generate_economy(products=2000, inputs=3, seed=2, spectral_radius=0.97)
+    A = technology_matrix(economy).A
+    assert abs(A).sum(axis=0).max() > 1  # the column-sum bound alone does not settle it
+    report = validate(write_economy(economy, tmp_path / "productive", table_format="parquet"))
+    assert report.ok, [str(p) for p in report.problems[:5]]
+
+
+def test_perron_root_of_a_two_cycle() -> None:
+    import scipy.sparse as sp
+
+    # periodic: power iteration with A alone would oscillate
+    A = sp.csr_matrix(np.array([[0.0, 0.5], [2.0, 0.0]]))
+    assert perron_root(A) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"products": 1, "inputs": 1}, "products"),
+        ({"products": 10, "inputs": 10}, "inputs"),
+        ({"products": 10, "inputs": 0}, "inputs"),
+        ({"products": 10, "inputs": 2, "regions": 0}, "regions"),
+        ({"products": 10, "inputs": 2, "spectral_radius": 0.0}, "spectral_radius"),
+    ],
+)
+def test_impossible_arguments(arguments: dict[str, Any], says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        generate_economy(**arguments)
