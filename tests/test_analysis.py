@@ -220,3 +220,29 @@ def test_balance_and_analyse_commands(tmp_path: Path, tiny_path: Path) -> None:
     demand.write_text("product,amount\nlabour,2\n")
     result = runner.invoke(main, ["analyse", str(tiny_path), "--demand", str(demand)])
     assert result.exit_code == 2 and "demand.csv:2" in result.output
+
+
+MILLER_BLAIR = """sector,agriculture,manufacturing,households,total_output
+agriculture,150,500,350,1000
+manufacturing,200,100,1700,2000
+value_added,650,1400,,
+"""
+
+
+def test_commands_on_a_plain_input_output_table(tmp_path: Path) -> None:
+    table = tmp_path / "miller_blair.csv"
+    table.write_text(MILLER_BLAIR)
+    runner = CliRunner()
+    result = runner.invoke(main, ["analyse", str(table), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["product"]: r for r in json.loads(result.output)["by_product"]}
+    assert rows["agriculture"]["multiplier"] == pytest.approx(1.5182, abs=1e-4)
+    assert rows["manufacturing"]["multiplier"] == pytest.approx(1.4521, abs=1e-4)
+    assert rows["agriculture"]["value_added"] == pytest.approx(1.0)  # prices equal unit costs
+    result = runner.invoke(main, ["balance", str(table), "--json"])
+    assert result.exit_code == 0, result.output
+    national = json.loads(result.output)["national"]
+    # a published table balances by construction: every row's sources equal its uses
+    assert all(abs(r["difference"]) < 1e-9 * max(1.0, r["sources"]) for r in national)
+    sources = {r["product"]: r["sources"] for r in national}
+    assert sources["agriculture"] == pytest.approx(1000.0)

@@ -192,6 +192,22 @@ def wrong_unit(folder: Path, economy: Economy) -> Expected:
     return Expected("process_io.csv", line, "unit", "'furlong' is not the unit of the product")
 
 
+def own_use_above_output(folder: Path, economy: Economy) -> Expected:
+    processes = economy.processes
+    process = processes.index[0]
+    line = append_row(
+        folder,
+        "process_io.csv",
+        {
+            "process": process,
+            "product": processes.loc[process, "main_product"],
+            "flow": "input",
+            "amount": "1e9",
+        },
+    )
+    return Expected("process_io.csv", line, "amount", "must give out more than it takes in")
+
+
 def year_outside_horizon(folder: Path, economy: Economy) -> Expected:
     line = set_cell(folder, "targets.csv", first, "year", "2031")
     return Expected("targets.csv", line, "year", "outside the base year and horizon")
@@ -284,6 +300,7 @@ DEFECTS: list[Defect] = [
     negative_population,
     output_over_capacity,
     wrong_unit,
+    own_use_above_output,
     year_outside_horizon,
     used_but_not_supplied,
     target_nothing_can_make,

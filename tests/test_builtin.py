@@ -100,3 +100,20 @@ def test_several_technologies_where_the_seeds_name_them(economy: Economy) -> Non
 def test_technologies_yield_a_net_surplus(economy: Economy) -> None:
     technology = technology_matrix(economy, year=economy.settings.base_year)
     assert spectral_radius(technology.A) < 1.0
+
+
+def test_balance_and_analyse_run_on_the_built_in_economy() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["balance", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["year"] == 2020
+    # regions without their own coal must be shipped it: the base year shows that plainly
+    regional = [r for r in report["regional"] if r["difference"] < 0]
+    assert regional
+    result = runner.invoke(main, ["analyse", "--json"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.output)
+    assert analysis["products"] >= 60
+    assert all(s["residual"] <= 1e-10 for s in analysis["solves"].values())
+    assert {"labour", "energy", "imports"} <= set(analysis["units"])

@@ -11,13 +11,12 @@ import pandas as pd
 import pytest
 
 from econplan import Economy, load_economy, technology_matrix, write_economy
-from econplan.analysis.leontief import embodied, output_multipliers, solve, total_output
+from econplan.analysis.leontief import embodied, output_multipliers, total_output
 from econplan.errors import EconomyError
 from econplan.io.iotable import (
     economy_from_flows,
     economy_from_pymrio,
     final_use_category,
-    gross_output_per_unit,
     read_io_table,
 )
 
@@ -74,12 +73,10 @@ def test_miller_blair_coefficients(miller_blair: Economy) -> None:
     assert list(technology.products) == ["agriculture", "manufacturing"]
     assert list(technology.primary) == ["value_added"]
     inputs, outputs = _made(miller_blair, technology.products)
-    # a process gives 1 - A[j, j] of its product, so A is I minus its net output
-    np.testing.assert_allclose(np.eye(2) - (outputs - inputs), A_TEXTBOOK, rtol=1e-12)
-    # per unit of net output: (A - D)(I - D)^-1
-    D = np.diag(np.diag(A_TEXTBOOK))
-    net = (A_TEXTBOOK - D) @ np.linalg.inv(np.eye(2) - D)
-    np.testing.assert_allclose(technology.A.toarray(), net, rtol=1e-12)
+    # one unit of activity gives one unit of gross output and takes in A[i, j], own use too
+    np.testing.assert_allclose(outputs, np.eye(2), rtol=1e-12)
+    np.testing.assert_allclose(inputs, A_TEXTBOOK, rtol=1e-12)
+    np.testing.assert_allclose(technology.A.toarray(), A_TEXTBOOK, rtol=1e-12)
     facilities = miller_blair.facilities
     assert facilities["capacity"].tolist() == [1000, 2000]
     assert facilities["base_output"].tolist() == [1000, 2000]
@@ -89,21 +86,16 @@ def test_miller_blair_leontief(miller_blair: Economy) -> None:
     technology = technology_matrix(miller_blair)
     L = np.linalg.inv(np.eye(2) - A_TEXTBOOK)  # the oracle, dense, in the test only
     np.testing.assert_allclose(L, L_TEXTBOOK, atol=5e-4)
-    gross = gross_output_per_unit(miller_blair, technology.products).to_numpy()
-    np.testing.assert_allclose(gross, 1 / (1 - np.diag(A_TEXTBOOK)), rtol=1e-12)
 
     demand = miller_blair.final_demand.set_index("product")["amount"]
     f = demand.reindex(technology.products).to_numpy()
     np.testing.assert_allclose(f, [350, 1700])
-    x = gross * total_output(technology.A, f).x
+    x = total_output(technology.A, f).x
     np.testing.assert_allclose(x, [1000, 2000], rtol=1e-9)
 
-    multipliers = solve(technology.A, gross, transpose=True).x
+    multipliers = output_multipliers(technology.A).x
     np.testing.assert_allclose(multipliers, L.sum(axis=0), rtol=1e-9)
     np.testing.assert_allclose(multipliers, MULTIPLIERS_TEXTBOOK, atol=5e-4)
-    # output_multipliers counts net output: column sums of (I - D) L
-    net_multipliers = output_multipliers(technology.A).x
-    np.testing.assert_allclose(net_multipliers, (np.diag(1 / gross) @ L).sum(axis=0), rtol=1e-9)
 
     [value_added] = embodied(technology.A, technology.B)
     np.testing.assert_allclose(value_added.x, [1.0, 1.0], rtol=1e-9)  # prices = unit costs
@@ -316,7 +308,6 @@ def test_pymrio_results(mrio: Any) -> None:
     x = system.x.iloc[:, 0]
     order = technology.products.get_indexer([f"{r}.{s}" for r, s in x.index])
     assert (order >= 0).all() and len(order) == len(technology.products)
-    gross = gross_output_per_unit(economy, technology.products).to_numpy()
 
     # total output for the total final demand, as converted
     demand = economy.final_demand.groupby("product")["amount"].sum()
@@ -324,11 +315,11 @@ def test_pymrio_results(mrio: Any) -> None:
     f = demand.add(exports, fill_value=0).reindex(technology.products, fill_value=0.0)
     Y = system.Y
     assert _relative_error(f.to_numpy()[order], Y.sum(axis=1).to_numpy()) < 1e-12
-    ours = gross * total_output(technology.A, f.to_numpy(), tol=1e-14).x
+    ours = total_output(technology.A, f.to_numpy(), tol=1e-14).x
     assert _relative_error(ours[order], x.to_numpy()) < 1e-9
 
     # output multipliers: column sums of L
-    multipliers = solve(technology.A, gross, transpose=True, tol=1e-14).x
+    multipliers = output_multipliers(technology.A, tol=1e-14).x
     L = system.L
     assert _relative_error(multipliers[order], L.sum(axis=0).to_numpy()) < 1e-9
 

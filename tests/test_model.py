@@ -145,3 +145,21 @@ def test_cycles_explain_the_spectral_radius(
         assert cycles and cycles[0].spectral_radius == pytest.approx(rho, rel=1e-9)
     elif rho < 1.0 - 1e-9:
         assert cycles == []
+
+
+def test_own_use_is_an_input_of_the_main_product(tmp_path: Path, tiny_path: Path) -> None:
+    folder = tmp_path / "own"
+    shutil.copytree(tiny_path, folder)
+    with (folder / "process_io.csv").open("a") as f:
+        f.write("coal_mining,coal,input,0.05,,\ncoal_mining,coal,input,0.04,2022,\n")
+    economy = load_economy(folder)
+    coal = economy.product_ids.get_loc("coal")
+    mining = economy.process_ids.get_loc("coal_mining")
+    assert economy.inputs(2021)[coal, mining] == 0.05
+    assert economy.inputs(2022)[coal, mining] == 0.04  # the dated input replaces the undated one
+    assert economy.outputs(2022)[coal, mining] == 1.0  # and leaves the output alone
+    technology = technology_matrix(economy, year=2021)
+    assert (
+        technology.A[technology.products.get_loc("coal"), technology.products.get_loc("coal")]
+        == 0.05
+    )

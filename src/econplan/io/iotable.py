@@ -51,7 +51,6 @@ __all__ = [
     "economy_from_flows",
     "economy_from_pymrio",
     "final_use_category",
-    "gross_output_per_unit",
     "parse_layout",
     "read_io_table",
 ]
@@ -472,28 +471,3 @@ def _finite_problems(
                 Problem(file, lines[rows[i]], columns[j], f"{values[i, j]} is not a finite number")
             )
     return problems
-
-
-def gross_output_per_unit(economy: Economy, products: pd.Index) -> pd.Series:
-    """Activity of the process that makes each of ``products`` per unit of it: 1 / (1 -
-    A[j, j]) for an economy read from an input-output table, whose processes net their own
-    use from their output.
-
-    Multiplying the net output of each product (:func:`econplan.analysis.leontief.
-    total_output` on :func:`econplan.technology_matrix`) by it gives gross output as the
-    table counts it; ``solve(A, gross_output_per_unit(...), transpose=True)`` gives the
-    table's output multipliers (column sums of its Leontief inverse).
-    """
-    processes = economy.processes
-    process_of = pd.Series(processes.index, index=pd.Index(processes["main_product"]))
-    if process_of.index.has_duplicates:
-        raise ValueError(
-            "several processes make one product: the economy is not one process "
-            "per product, as an input-output table's is"
-        )
-    rows = economy.product_ids.get_indexer(products)
-    columns = economy.process_ids.get_indexer(pd.Index(process_of.reindex(products)))
-    if (rows < 0).any() or (columns < 0).any():
-        raise ValueError("every product must be the main product of a process")
-    made = np.asarray(sp.csr_matrix(economy.outputs())[rows, columns]).ravel()
-    return pd.Series(1.0 / made, index=products, name="gross_output_per_unit")

@@ -6,12 +6,9 @@ final demand and exports), which this module turns into an Economy. It writes th
 the text cells a user would have typed and runs them through the same validation as a folder
 economy, so the result equals what writing it out and loading it again gives.
 
-A sector's use of its own product (the diagonal of A) cannot be an input of the process that
-makes it (process_io holds one row per process and product), so it is netted from the output:
-one unit of activity, the sector's gross output as published, gives ``1 - A[j, j]`` of the
-product. :func:`econplan.technology_matrix` then gives A per unit of net output,
-``(A - D)(I - D)^-1`` with D the diagonal; embodied quantities are the same as the table's,
-and gross output is net output times :func:`econplan.io.iotable.gross_output_per_unit`.
+One unit of a process's activity is one unit of the sector's gross output, and it takes in
+``A[i, j]`` of every product, its own included (the diagonal of A: a sector's use of its own
+product), so :func:`econplan.technology_matrix` gives back the table's A.
 
 What an input-output table does not say is filled in with placeholders: population 0 in
 every region and year (unless given), a one-year horizon after the base year, labour
@@ -146,11 +143,9 @@ def _unused(name: str, taken: Iterable[str]) -> str:
     return name
 
 
-def _coefficient_rows(
-    matrix: sp.csr_matrix, rows: pd.Index, columns: pd.Index, *, skip_diagonal: bool = False
-) -> list[list[str]]:
+def _coefficient_rows(matrix: sp.csr_matrix, rows: pd.Index, columns: pd.Index) -> list[list[str]]:
     coo = sp.coo_matrix(matrix)
-    keep = (coo.data != 0) & ~(skip_diagonal & (coo.row == coo.col))
+    keep = coo.data != 0
     return [
         [str(columns[j]), str(rows[i]), "input", number(v)]
         for i, j, v in zip(coo.row[keep], coo.col[keep], coo.data[keep], strict=True)
@@ -167,9 +162,6 @@ def raw_tables(table: SectoralTable, options: Options) -> RawEconomy:
     sectors = sorted(set(products["sector"]))
     x = np.asarray(table.output, dtype=float)
     ids = products.index
-    # process_io has one row per process and product: a sector's use of its own product is
-    # netted from its output (a process of sector j gives 1 - A[j, j] per unit of activity)
-    own_use = sp.csr_matrix(table.A).diagonal()
 
     tables: dict[str, pd.DataFrame] = {}
     tables["sectors"] = _frame(
@@ -194,8 +186,8 @@ def raw_tables(table: SectoralTable, options: Options) -> RawEconomy:
     )
     tables["process_io"] = _frame(
         ["process", "product", "flow", "amount"],
-        [[i, i, "output", number(1.0 - own)] for i, own in zip(ids, own_use, strict=True)]
-        + _coefficient_rows(table.A, ids, ids, skip_diagonal=True)
+        [[i, i, "output", "1"] for i in ids]
+        + _coefficient_rows(table.A, ids, ids)
         + _coefficient_rows(table.B, primary.index, ids),
     )
     tables["facilities"] = _frame(

@@ -314,7 +314,7 @@ class Economy:
     # -- coefficients --------------------------------------------------------------------------
     def _coefficient_rows(self, year: int | None) -> np.ndarray:
         """Positions of the process_io rows in force in ``year``: a row for that year replaces
-        the blank-year row of the same process and product."""
+        the blank-year row of the same process, product and flow."""
         years = self.tables["process_io"]["year"]
         base = np.flatnonzero(years.isna().to_numpy())
         if year is None:
@@ -322,9 +322,11 @@ class Economy:
         dated = np.flatnonzero((years == year).fillna(False).to_numpy(dtype=bool))
         if len(dated) == 0:
             return base
-        pair = self.positions("process_io", "process") * len(self.product_ids) + self.positions(
-            "process_io", "product"
-        )
+        # a dated row replaces the undated row of the same process, product and flow
+        pair = (
+            self.positions("process_io", "process") * len(self.product_ids)
+            + self.positions("process_io", "product")
+        ) * 2 + self.positions("process_io", "flow")
         replaced = np.isin(pair[base], pair[dated])
         return np.concatenate([base[~replaced], dated])
 

@@ -296,13 +296,28 @@ def check_processes(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
             "amount",
             "the main product's output is 0: one unit of activity must give some of it",
         )
-    for row, _ in _flagged(io, is_main & (io["flow"] == "input").to_numpy(dtype=bool)):
-        yield Problem(
-            typed.file("process_io"),
-            row,
-            "flow",
-            "the process's main product cannot also be its input: net the two into one output row",
+    own_use = is_main & (io["flow"] == "input").to_numpy(dtype=bool)
+    if own_use.any():
+        # a process may take in some of its own product, but less than it gives out
+        keys = ["process", "product", "year"]
+        given = io.loc[is_main & output, [*keys, "amount"]].astype({"year": "float64"})
+        taken = io.loc[own_use, [*keys, "amount"]].astype({"year": "float64"}).reset_index()
+        both = taken.merge(given, on=keys, how="left", suffixes=("", "_out"))
+        undated = given[given["year"].isna()].drop(columns="year")
+        fallback = taken.merge(
+            undated, on=["process", "product"], how="left", suffixes=("", "_out")
         )
+        # a dated input compares with the output in force that year: dated, else undated
+        both["amount_out"] = both["amount_out"].fillna(fallback["amount_out"])
+        for record in both[~(both["amount"] < both["amount_out"])].to_dict(orient="records"):
+            yield Problem(
+                typed.file("process_io"),
+                int(record["row"]),
+                "amount",
+                f"the process takes in {record['amount']:g} of its own main product per unit of "
+                f"activity but gives out {record['amount_out']:g}: it must give out more than "
+                "it takes in, or no net output is left",
+            )
 
 
 def check_facilities(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
