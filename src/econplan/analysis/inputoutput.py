@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from econplan.analysis.leontief import Solve, leontief_matrix, solve
+from econplan.analysis.leontief import Operator, Solve, leontief_operator, solve
 from econplan.model.economy import Economy
 from econplan.model.technology import TechnologyMatrix, technology_matrix
 
@@ -91,9 +91,9 @@ def analyse(
     units = economy.tables["products"].set_index("id")["unit"]
     output = base_output_by_product(economy, year).reindex(made).to_numpy()
     solves: dict[str, Solve] = {}
-    M = leontief_matrix(A, transpose=True)
+    M = leontief_operator(A, transpose=True)
 
-    def transposed(name: str, rhs: np.ndarray, matrix: sp.csr_matrix = M) -> np.ndarray:
+    def transposed(name: str, rhs: np.ndarray, matrix: Operator = M) -> np.ndarray:
         solves[name] = solve(A, rhs, transpose=True, tol=tol, M=matrix)
         return solves[name].x
 
@@ -165,7 +165,7 @@ def _import_content(
     share = np.divide(imports, supply, out=np.zeros_like(supply), where=supply > 0)
     A = technology.A
     domestic = sp.csr_matrix(sp.diags(1.0 - share) @ A)
-    M = leontief_matrix(domestic, transpose=True)
+    M = leontief_operator(domestic, transpose=True)
     solves["imports"] = solve(domestic, A.T @ (price * share), transpose=True, tol=tol, M=M)
     solves["importable"] = solve(domestic, A.T @ price, transpose=True, tol=tol, M=M)
     embodied, importable = solves["imports"].x, solves["importable"].x

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,7 +46,26 @@ def leontief_matrix(A: sp.spmatrix, transpose: bool = False) -> sp.csr_matrix:
     return sp.csr_matrix(M.T) if transpose else sp.csr_matrix(M)
 
 
-def relative_residual(M: sp.csr_matrix, x: np.ndarray, d: np.ndarray) -> float:
+def leontief_operator(A: sp.spmatrix, transpose: bool = False) -> spla.LinearOperator:
+    """I - A (or its transpose) as an operator: x - A x costs one product with A and never
+    copies it, which at 10^6 products saves a matrix of hundreds of MB."""
+    n = A.shape[0]
+    if A.shape != (n, n):
+        raise ValueError(f"A must be square, not {A.shape}")
+    B = sp.csr_matrix(A, dtype=float)
+    B = B.T if transpose else B
+
+    def matvec(x: np.ndarray) -> np.ndarray:
+        x = np.ravel(x)
+        return np.asarray(x - B @ x)
+
+    return spla.LinearOperator((n, n), matvec=matvec, dtype=float)
+
+
+Operator: TypeAlias = "sp.spmatrix | spla.LinearOperator"
+
+
+def relative_residual(M: Operator, x: np.ndarray, d: np.ndarray) -> float:
     norm = float(np.linalg.norm(d))
     return float(np.linalg.norm(d - M @ x)) / (norm if norm > 0 else 1.0)
 
@@ -57,14 +77,14 @@ def solve(
     transpose: bool = False,
     tol: float = DEFAULT_TOLERANCE,
     maxiter: int = 2000,
-    M: sp.csr_matrix | None = None,
+    M: Operator | None = None,
 ) -> Solve:
     """Solve (I - A) x = d, or (I - A)' x = d with ``transpose``, to relative residual ``tol``.
 
-    ``M`` may pass a precomputed ``leontief_matrix(A, transpose)`` for repeated solves.
+    ``M`` may pass a precomputed ``leontief_operator(A, transpose)`` for repeated solves.
     """
     d = np.asarray(d, dtype=float)
-    M = leontief_matrix(A, transpose) if M is None else M
+    M = leontief_operator(A, transpose) if M is None else M
     if not np.any(d):
         return Solve(np.zeros_like(d), "zero", 0, 0.0)
     iterations = 0
@@ -85,7 +105,7 @@ def solve(
     with warnings.catch_warnings():
         warnings.simplefilter("error", spla.MatrixRankWarning)
         try:
-            x = spla.spsolve(sp.csc_matrix(M), d)
+            x = spla.spsolve(sp.csc_matrix(leontief_matrix(A, transpose)), d)
         except (spla.MatrixRankWarning, RuntimeError) as error:
             raise SolveError(
                 f"I - A is singular ({error}): the technology matrix is not productive"
@@ -113,7 +133,7 @@ def output_multipliers(A: sp.spmatrix, tol: float = DEFAULT_TOLERANCE) -> Solve:
 def embodied(A: sp.spmatrix, B: sp.spmatrix, tol: float = DEFAULT_TOLERANCE) -> list[Solve]:
     """Direct plus indirect content per unit of each product, for each row of ``B`` (labour,
     a resource, imports, energy): b (I - A)^-1, one transposed solve per row."""
-    M = leontief_matrix(A, transpose=True)
+    M = leontief_operator(A, transpose=True)
     B = sp.csr_matrix(B)
     return [
         solve(A, B[k].toarray().ravel(), transpose=True, tol=tol, M=M) for k in range(B.shape[0])
