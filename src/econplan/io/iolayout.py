@@ -239,8 +239,9 @@ def _special_problems(
                 file,
                 1,
                 None,
-                "no sectors: the columns of the inter-industry block must be labelled exactly as "
-                "the rows of the same sectors",
+                "no sectors: a single file is read as an input-output table, whose inter-industry "
+                "columns are labelled exactly as the rows of the same sectors (to read an "
+                "economy of several tables, give its folder or workbook)",
             )
         )
     for kind in ("total_output", "unit"):
