@@ -142,3 +142,17 @@ def test_docs_check(tmp_path: Path) -> None:
     out.write_text(out.read_text() + "edited by hand\n")
     code, output = run("docs", str(out), "--check")
     assert code == 2 and "stale" in output
+
+
+def test_unwritable_outputs_are_bad_input(tmp_path: Path, tiny_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a folder")
+    for args in (
+        ["balance", str(tiny_path), "--csv", str(blocked / "b.csv")],
+        ["docs", str(blocked / "format.md")],
+        ["template", str(blocked / "t")],
+        ["generate", "--products", "50", "--inputs", "3", "--out", str(blocked / "g")],
+    ):
+        code, output = run(*args)
+        assert code == 2, (args, output)
+        assert "Traceback" not in output

@@ -26,6 +26,7 @@ from econplan.cli.common import (
     print_json,
     validated,
 )
+from econplan.errors import UsageError
 from econplan.model.economy import Economy
 
 FULL_JSON_LIMIT = 10_000
@@ -62,12 +63,17 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write atomically: a half-written file never appears under ``out``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".csv", dir=out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".csv", dir=out.parent)
+    except OSError as error:
+        fail(f"{out}: cannot be written ({error.strerror})")
     os.close(handle)
     try:
         frame.to_csv(staging, index=False)
         os.replace(staging, out)
+    except OSError as error:
+        fail(f"{out}: cannot be written ({error.strerror})")
     finally:
         if os.path.exists(staging):
             os.unlink(staging)
@@ -406,6 +412,9 @@ def generate(
             spectral_radius=spectral_radius,
         )  # fmt: skip
     with console.status(f"writing {out} ({chosen})"):
-        write_economy(economy, out, table_format=chosen)  # type: ignore[arg-type]
+        try:
+            write_economy(economy, out, table_format=chosen)  # type: ignore[arg-type]
+        except (UsageError, OSError) as error:
+            fail(f"{out}: cannot be written ({error})")
     counts = ", ".join(f"{v:,} {k}" for k, v in economy.counts().items())
     console.print(f"wrote {out} ({chosen}): {counts}")

@@ -121,8 +121,11 @@ def init(directory: Path) -> None:
     """Write the built-in economy's files into DIRECTORY, as a start for your own."""
     if directory.exists() and any(directory.iterdir()):
         fail(f"{directory} exists and is not empty: choose a new folder")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(builtin_path(), directory, dirs_exist_ok=True)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(builtin_path(), directory, dirs_exist_ok=True)
+    except OSError as error:
+        fail(f"{directory}: cannot be written ({error})")
     console.print(
         f"wrote the built-in economy to {directory}; check it with `econplan validate {directory}`"
     )
@@ -134,7 +137,7 @@ def template(out: Path) -> None:
     """Write a blank economy to OUT: a folder of CSV headers, or a workbook if OUT ends in .xlsx."""
     try:
         write_template(out)
-    except UsageError as error:
+    except (UsageError, OSError) as error:
         fail(str(error))
     console.print(f"wrote a blank economy to {out}; see docs/format.md for every column")
 
@@ -148,7 +151,7 @@ def convert(source: Path, target: Path) -> None:
     assert report.economy is not None
     try:
         write_economy(report.economy, target)
-    except UsageError as error:
+    except (UsageError, OSError) as error:
         fail(str(error))
     console.print(f"wrote {target}")
 
@@ -166,5 +169,8 @@ def docs(out: Path, check: bool) -> None:
             fail(f"{out} is stale: run `econplan docs {out}`")
         console.print(f"{out} is up to date")
         return
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"{out}: cannot be written ({error.strerror})")
     console.print(f"wrote {out}")
