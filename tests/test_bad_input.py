@@ -208,6 +208,17 @@ def own_use_above_output(folder: Path, economy: Economy) -> Expected:
     return Expected("process_io.csv", line, "amount", "must give out more than it takes in")
 
 
+def base_imports_without_price(folder: Path, economy: Economy) -> Expected:
+    header, rows, _ = read_rows(folder / "trade.csv")
+    if "base_imports" not in header:
+        header.append("base_imports")
+        rows = [[*row, ""] for row in rows]
+        write_rows(folder / "trade.csv", header, rows)
+    values = {"product": economy.product_ids[0], "year": str(economy.years[-1])}
+    line = append_row(folder, "trade.csv", {**values, "export_price": "1", "base_imports": "5"})
+    return Expected("trade.csv", line, "import_price", "has no import_price")
+
+
 def year_outside_horizon(folder: Path, economy: Economy) -> Expected:
     line = set_cell(folder, "targets.csv", first, "year", "2031")
     return Expected("targets.csv", line, "year", "outside the base year and horizon")
@@ -301,6 +312,7 @@ DEFECTS: list[Defect] = [
     output_over_capacity,
     wrong_unit,
     own_use_above_output,
+    base_imports_without_price,
     year_outside_horizon,
     used_but_not_supplied,
     target_nothing_can_make,

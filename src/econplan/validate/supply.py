@@ -1,0 +1,208 @@
+"""Checks across tables about what the economy can meet and supply: targets of a product or
+sector that something can make, import or export; statistics of one unit; links between two
+regions; trade rows that allow something; every product that is used, supplied by a process,
+imports, a resource or labour."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+
+from econplan.columns import positions, uniques
+from econplan.errors import Problem
+from econplan.schema import Schema
+from econplan.validate.lookups import (
+    among_ids,
+    flagged,
+    mask_of,
+    product_table,
+    rows,
+    sector_members,
+    sector_units,
+)
+from econplan.validate.tables import TypedTables
+
+TARGET_KIND = re.compile(r"^(hard|weight|tier[1-9][0-9]*)$")
+
+
+def _product_or_sector(typed: TypedTables, table: str) -> Iterator[Problem]:
+    frame = typed.tables[table]
+    both = frame["product"].notna() & frame["sector"].notna()
+    neither = frame["product"].isna() & frame["sector"].isna()
+    for row, _ in rows(frame, both | neither):
+        yield Problem(
+            typed.file(table),
+            row,
+            "product",
+            "give either a product or a sector, not both or neither",
+        )
+    for row, values in rows(frame, frame["sector"].notna() & frame["product"].isna()):
+        found = sector_units(typed).get(values["sector"], [])
+        if len(found) > 1:
+            yield Problem(
+                typed.file(table),
+                row,
+                "sector",
+                f"sector {values['sector']!r} mixes units ({', '.join(found)}), so its amounts "
+                "cannot be added up: name a product, or a sub-sector whose products share a unit",
+            )
+        elif not found and values["sector"] in sector_units(typed):
+            yield Problem(
+                typed.file(table), row, "sector", f"sector {values['sector']!r} has no products"
+            )
+        elif found and isinstance(values.get("unit"), str) and values["unit"] != found[0]:
+            yield Problem(
+                typed.file(table),
+                row,
+                "unit",
+                f"unit {values['unit']!r} is not the unit of the sector's products ({found[0]!r})",
+            )
+
+
+def check_targets(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    yield from _product_or_sector(typed, "targets")
+    frame = typed.tables["targets"]
+    file = typed.file("targets")
+    bad_kind = frame["kind"].notna() & ~frame["kind"].astype(str).str.match(TARGET_KIND)
+    for row, values in rows(frame, bad_kind):
+        yield Problem(
+            file, row, "kind", f"{values['kind']!r} is not hard, tier1 .. tierN or weight"
+        )
+    no_weight = (frame["kind"] == "weight") & frame["weight"].isna()
+    for row, _ in rows(frame, no_weight):
+        yield Problem(file, row, "weight", "a target of kind weight needs its weight")
+    yield from _unmakeable_targets(typed)
+
+
+def _unmakeable_targets(typed: TypedTables) -> Iterator[Problem]:
+    frame = typed.tables["targets"]
+    aimed = frame["product"].notna() | frame["sector"].notna()
+    if not aimed.any():
+        return
+    io = typed.tables["process_io"]
+    processes, (run, offered, making) = among_ids(
+        typed,
+        "processes",
+        typed.tables["facilities"]["process"],
+        typed.tables["investments"]["process"],
+        io["process"],
+    )
+    products, (made,) = among_ids(typed, "products", io["product"])
+    running = mask_of(len(processes), run, offered)
+    outputs_of_running = (io["flow"] == "output").to_numpy(dtype=bool) & running[making]
+    makeable: set[str] = set(products[mask_of(len(products), made[outputs_of_running])[:-1]])
+    trade = typed.tables["trade"]
+    importable: set[str] = set(uniques(trade.loc[trade["import_price"].notna(), "product"]))
+    exportable: set[str] = set(uniques(trade.loc[trade["export_price"].notna(), "product"]))
+    for row, values in rows(frame, aimed):
+        what = values["product"] if isinstance(values["product"], str) else values["sector"]
+        if isinstance(values["product"], str):
+            aimed_at = {what}
+        else:
+            aimed_at = sector_members(typed).get(what, set())
+        measure = values["measure"]
+        if values["sense"] == "at_most" or not aimed_at:
+            continue
+        if measure == "imports":
+            able, how = importable, "no import price in trade.csv makes it importable"
+        elif measure == "exports":
+            able, how = exportable, "no export price in trade.csv makes it exportable"
+        else:
+            able, how = (
+                makeable,
+                (
+                    "no process that outputs it is run by a facility "
+                    "or offered by an investment option"
+                ),
+            )
+        if aimed_at.isdisjoint(able):
+            yield Problem(
+                typed.file("targets"),
+                row,
+                "product" if isinstance(values["product"], str) else "sector",
+                f"target {values['id']!r} cannot be met: {how}",
+            )
+
+
+def check_observed(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    yield from _product_or_sector(typed, "observed")
+
+
+def check_links(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    frame = typed.tables["links"]
+    _, (origin, destination) = among_ids(typed, "regions", frame["origin"], frame["destination"])
+    loop = pd.Series((origin >= 0) & (origin == destination), index=frame.index)
+    for row, _ in rows(frame, loop):
+        yield Problem(
+            typed.file("links"), row, "destination", "a link must join two different regions"
+        )
+
+
+def check_trade(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    frame = typed.tables["trade"]
+    idle = frame["import_price"].isna() & frame["export_price"].isna()
+    for row, _ in rows(frame, idle):
+        yield Problem(
+            typed.file("trade"),
+            row,
+            "import_price",
+            "the row allows neither imports nor exports: "
+            "give an import_price, an export_price, or delete it",
+        )
+    for amount, price, what in (
+        ("base_imports", "import_price", "imported"),
+        ("base_exports", "export_price", "exported"),
+    ):
+        unpriced = (frame[amount] > 0) & frame[price].isna()
+        for row, _ in rows(frame, unpriced):
+            yield Problem(
+                typed.file("trade"),
+                row,
+                price,
+                f"the product was {what} in the base year ({amount}) but has no {price}: "
+                "give the price, which values the trade and makes the product tradable",
+            )
+
+
+def check_supplied(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    """Every product that something uses is produced, imported or endowed by something."""
+    io = typed.tables["process_io"]
+    products = typed.ids("products")
+    kinds = product_table(typed)["kind"]
+    trade = typed.tables["trade"]
+    supplied = mask_of(
+        len(products),
+        positions(io.loc[(io["flow"] == "output").to_numpy(dtype=bool), "product"], products),
+        positions(trade.loc[trade["import_price"].notna(), "product"], products),
+        positions(typed.tables["resources"]["product"], products),
+        positions(typed.tables["labour"]["product"], products),
+        positions(pd.Series(kinds.index[kinds == "primary"]), products),
+    )
+    supplied[-1] = True  # blank or unknown products: reported elsewhere
+    uses = [
+        ("process_io", (io["flow"] == "input").to_numpy(dtype=bool), "product"),
+        ("investment_costs", None, "product"),
+        ("final_demand", None, "product"),
+        ("links", None, "service"),
+    ]
+    reported: set[str] = set()
+    for table, only, column in uses:
+        frame = typed.tables[table]
+        used = ~supplied[positions(frame[column], products)]
+        if only is not None:
+            used = used & only
+        for row, i in flagged(frame, used):
+            product = frame[column].iloc[i]
+            if product in reported:
+                continue
+            reported.add(product)
+            yield Problem(
+                typed.file(table),
+                row,
+                column,
+                f"{product!r} is used here but nothing produces, imports or endows it: add a "
+                "process that outputs it, an import price in trade.csv, or a row in "
+                "resources.csv or labour.csv",
+            )
