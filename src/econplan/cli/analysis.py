@@ -189,8 +189,11 @@ def balance(
     )
     if product is not None:
         flows = result.by_flow(("product", "region", "year"))
-        flows = flows.loc[flows.index.get_level_values("product") == product].reset_index()
-        console.print(_table(f"{product} by region and flow", flows, list(flows.columns)))
+        flows = flows.loc[flows.index.get_level_values("product") == product]
+        flows = flows.loc[:, (flows != 0).any()].droplevel(["product", "year"]).reset_index()
+        console.print(
+            _table(f"{product} by region and flow ({units[product]})", flows, list(flows.columns))
+        )
     if csv_out is not None:
         console.print(f"wrote {len(entries)} entries to {csv_out}")
 
