@@ -156,3 +156,32 @@ def test_unwritable_outputs_are_bad_input(tmp_path: Path, tiny_path: Path) -> No
         code, output = run(*args)
         assert code == 2, (args, output)
         assert "Traceback" not in output
+
+
+def test_user_text_with_brackets_and_bad_options_are_bad_input(
+    tmp_path: Path, tiny_path: Path
+) -> None:
+    """Ids, labels and paths are printed as written (no markup), and odd input exits 2."""
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    negative = tmp_path / "negative.csv"
+    negative.write_text("product,amount\nsteel,-2\n")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = [
+        (["balance", str(tiny_path), "--region", "[/x]"], "unknown region '[/x]'"),
+        (["balance", str(tiny_path), "--product", "a[/]"], "unknown product 'a[/]'"),
+        (["analyse", str(tiny_path), "--demand", str(empty)], "cannot be read as CSV"),
+        (["analyse", str(tiny_path), "--demand", str(negative)], "negative.csv:2: [amount]"),
+        (["analyse", str(tiny_path), "--top", "0"], "--top"),
+        (["init", str(a_file)], "is a file"),
+        (
+            ["generate", "--products", "9", "--spectral-radius", "0", "--out", str(tmp_path / "g")],
+            "0",
+        ),
+    ]
+    for args, says in cases:
+        code, output = run(*args)
+        assert code == 2, (args, output)
+        assert says in output, (args, output)
+        assert "Traceback" not in output

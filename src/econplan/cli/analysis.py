@@ -63,14 +63,18 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write atomically: a half-written file never appears under ``out``."""
+    if not out.parent.is_dir():
+        fail(f"{out}: the folder {out.parent} does not exist")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".csv", dir=out.parent)
     except OSError as error:
         fail(f"{out}: cannot be written ({error.strerror})")
     os.close(handle)
     try:
         frame.to_csv(staging, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
         os.replace(staging, out)
     except OSError as error:
         fail(f"{out}: cannot be written ({error.strerror})")
@@ -96,7 +100,9 @@ def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
 @click.option("--year", type=int, help="The year (until plans exist: the base year).")
 @click.option("--region", help="Show the balances of this region (and its sub-regions' own).")
 @click.option("--product", help="Show every source and use of this product.")
-@click.option("--top", default=15, show_default=True, help="Rows in the ranked tables.")
+@click.option(
+    "--top", type=click.IntRange(1), default=15, show_default=True, help="Rows in ranked tables."
+)
 @click.option(
     "--csv", "csv_out", type=click.Path(path_type=Path), help="Write every entry to this CSV file."
 )
@@ -151,7 +157,7 @@ def balance(
         return
     products = economy.tables["products"].set_index("id")
     units = products["unit"]
-    console.print(f"[bold]Material balances, {economy.settings.name}, base year {base}[/]")
+    console.print(f"Material balances, {economy.settings.name}, base year {base}", style="bold")
     national_short = shortfalls if region is not None else result.shortfalls()
     if product is not None:
         national_short = national_short[national_short["product"] == product]
@@ -220,7 +226,9 @@ def _known(economy: Economy, region: str | None = None, product: str | None = No
     type=click.Path(path_type=Path),
     help="CSV of product,amount: report the total requirements of this final demand.",
 )
-@click.option("--top", default=15, show_default=True, help="Rows in the ranked tables.")
+@click.option(
+    "--top", type=click.IntRange(1), default=15, show_default=True, help="Rows in ranked tables."
+)
 @click.option(
     "--csv",
     "csv_out",
@@ -273,7 +281,9 @@ def analyse_command(
             }
         )
         return
-    console.print(f"[bold]Input-output analysis, {economy.settings.name}[/] ({mix} technology mix)")
+    console.print(
+        f"Input-output analysis, {economy.settings.name} ({mix} technology mix)", style="bold"
+    )
     ranked = ranked_by_backward(table).head(top).reset_index()
     console.print(
         _table(
@@ -282,6 +292,12 @@ def analyse_command(
             ["product", "unit", "multiplier", "backward", "forward", "import_dependency"],
         )
     )
+    if table["unit"].nunique() > 1:
+        console.print(
+            "Multipliers and linkages add up amounts in different units "
+            f"({', '.join(sorted(table['unit'].unique())[:5])}, ...): they rank products, but "
+            "their levels depend on the units chosen. Embodied content below does not."
+        )
     console.print(
         _table(
             f"Key sectors: both linkages above average ({len(key)})",
@@ -330,8 +346,8 @@ def _requirements(
     if demand is None:
         return None
     try:
-        frame = pd.read_csv(demand, dtype={"product": str})
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        frame = pd.read_csv(demand, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         fail(f"{demand}: cannot be read as CSV ({error})")
     missing = {"product", "amount"} - set(frame.columns)
     if missing:
@@ -346,8 +362,11 @@ def _requirements(
                 f"{demand}:{line}: [product] unknown or primary product {name!r}: "
                 "name a produced product"
             )
-        if not np.isfinite(value):
-            fail(f"{demand}:{line}: [amount] {frame['amount'][line - 2]!r} is not a number")
+        if not np.isfinite(value) or value < 0:
+            fail(
+                f"{demand}:{line}: [amount] {frame['amount'].iloc[line - 2]!r} is not a "
+                "number of at least 0"
+            )
     vector = np.zeros(len(products))
     np.add.at(
         vector, products.get_indexer(pd.Index(frame["product"])), amounts.to_numpy(dtype=float)
@@ -376,7 +395,7 @@ def _requirements(
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--spectral-radius",
-    type=click.FloatRange(0.0, 1.0, max_open=True),
+    type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
     default=0.6,
     show_default=True,
     help="Of the base-year technology matrix.",

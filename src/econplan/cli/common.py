@@ -10,13 +10,15 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from econplan.validate import Report, validate
 
 EXIT_BAD_INPUT = 2
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+# no markup: ids, labels and paths are the user's text and may hold brackets
+console = Console(highlight=False, markup=False)
+errors = Console(stderr=True, highlight=False, markup=False)
 
 path_argument = click.argument(
     "path", required=False, type=click.Path(path_type=Path), metavar="[PATH]"
@@ -29,13 +31,13 @@ def print_json(data: Any) -> None:
 
 
 def print_problems(report: Report) -> None:
-    errors.print(f"[bold red]{report.source}: {len(report.problems)} problem(s)[/]")
+    errors.print(f"{report.source}: {len(report.problems)} problem(s)", style="bold red")
     for problem in report.problems:
         errors.print(str(problem), markup=False, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}")
+    errors.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     sys.exit(EXIT_BAD_INPUT)
 
 

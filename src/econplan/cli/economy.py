@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from econplan.analysis.calibration import calibration
 from econplan.cli.common import (
@@ -37,7 +38,9 @@ def validate_command(path: Path | None, as_json: bool) -> None:
     if as_json:
         print_json(report.to_dict())
         return
-    console.print(f"[bold green]ok[/] {report.source}: {report.economy.settings.name}")
+    console.print(
+        Text.assemble(("ok", "bold green"), f" {report.source}: {report.economy.settings.name}")
+    )
     console.print(counts_table(report.economy.counts()))
 
 
@@ -71,7 +74,11 @@ def summary(path: Path | None, as_json: bool) -> None:
             }
         )
         return
-    console.print(f"[bold]{s.name}[/]  base year {s.base_year}, plan {s.first_year}-{s.last_year}")
+    console.print(
+        Text.assemble(
+            (s.name, "bold"), f"  base year {s.base_year}, plan {s.first_year}-{s.last_year}"
+        )
+    )
     if s.description:
         console.print(s.description.strip())
     console.print(counts_table(economy.counts()))
@@ -97,7 +104,11 @@ def summary(path: Path | None, as_json: bool) -> None:
         for column in ("item", "unit", "statistic", "year", "model", "deviation", "ok"):
             table.add_column(column, justify="left" if column in ("item", "unit") else "right")
         for check in checks.to_dict(orient="records"):
-            ok = "[green]yes[/]" if check["within"] else f"[red]no (±{check['tolerance']:.0%})[/]"
+            ok = (
+                Text("yes", style="green")
+                if check["within"]
+                else Text(f"no (±{check['tolerance']:.0%})", style="red")
+            )
             table.add_row(
                 check["item"] + (f" ({check['region']})" if check["region"] else ""),
                 check["unit"],
@@ -119,6 +130,8 @@ def summary(path: Path | None, as_json: bool) -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 def init(directory: Path) -> None:
     """Write the built-in economy's files into DIRECTORY, as a start for your own."""
+    if directory.exists() and not directory.is_dir():
+        fail(f"{directory} is a file: give a new folder")
     if directory.exists() and any(directory.iterdir()):
         fail(f"{directory} exists and is not empty: choose a new folder")
     try:
@@ -137,8 +150,10 @@ def template(out: Path) -> None:
     """Write a blank economy to OUT: a folder of CSV headers, or a workbook if OUT ends in .xlsx."""
     try:
         write_template(out)
-    except (UsageError, OSError) as error:
+    except UsageError as error:
         fail(str(error))
+    except OSError as error:
+        fail(f"{out}: cannot be written ({error.strerror or error})")
     console.print(f"wrote a blank economy to {out}; see docs/format.md for every column")
 
 

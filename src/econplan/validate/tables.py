@@ -57,7 +57,16 @@ def type_tables(raw: RawEconomy, schema: Schema) -> tuple[TypedTables, list[Prob
             text, table, raw.files[table.name], problems, typed_columns
         )
     typed = TypedTables(settings, tables, dict(raw.files))
-    _check_keys_and_references(typed, schema, problems)
+    # a table whose file could not be read is already reported: references into it would
+    # only repeat that problem once per row
+    failed = {p.file for p in raw.problems}
+    unread = {
+        t.name
+        for t in (*schema.csv_tables, schema["sources"])
+        if t.name not in raw.tables
+        and (raw.files[t.name] in failed or raw.files.get(SETTINGS_TABLE) in failed)
+    }
+    _check_keys_and_references(typed, schema, problems, unread)
     return typed, problems
 
 
@@ -76,6 +85,7 @@ def _type_settings(raw: RawEconomy, schema: Schema, problems: list[Problem]) -> 
         if value is None or value == "":
             if column.required:
                 problems.append(Problem(file, None, column.name, f"missing: {column.description}"))
+                continue
             elif column.default is not None:
                 value = column.default
             else:
@@ -141,7 +151,7 @@ def _type_table(
         for row in bad[bad].index:
             problems.append(Problem(file, int(row), column.name, f"{_shown(cells[row])} {why}"))
         missing = values.isna() & ~bad
-        if column.required:
+        if column.required and column.name in header:  # a missing column is reported once
             for row in missing[missing].index:
                 problems.append(
                     Problem(
@@ -189,7 +199,9 @@ def _fill(values: pd.Series, missing: pd.Series, default: Any) -> pd.Series:
     return values.where(~missing, default)
 
 
-def _check_keys_and_references(typed: TypedTables, schema: Schema, problems: list[Problem]) -> None:
+def _check_keys_and_references(
+    typed: TypedTables, schema: Schema, problems: list[Problem], unread: set[str]
+) -> None:
     for table in (*schema.csv_tables, schema["sources"]):
         frame = typed.tables[table.name]
         file = typed.file(table.name)
@@ -199,6 +211,8 @@ def _check_keys_and_references(typed: TypedTables, schema: Schema, problems: lis
             if column.references is None:
                 continue
             target = schema[column.references]
+            if target.name in unread:
+                continue
             values = frame[column.name]
             unknown = values.notna() & ~isin(values, typed.ids(target.name))
             for row in unknown[unknown].index:
