@@ -33,9 +33,12 @@ def calibration(economy: Economy) -> pd.DataFrame:
     observed = economy.tables["observed"]
     units = economy.tables["products"].set_index("id")["unit"]
     rows = []
+    by_region: dict[str | None, pd.Series] = {}  # production is the same for every statistic
     for _, stat in observed.iterrows():
         region = stat["region"] if isinstance(stat["region"], str) else None
-        production = base_year_production(economy, region)
+        if region not in by_region:
+            by_region[region] = base_year_production(economy, region)
+        production = by_region[region]
         members: tuple[str, ...]
         if isinstance(stat["product"], str):
             name, members = stat["product"], (stat["product"],)

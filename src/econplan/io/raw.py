@@ -30,9 +30,6 @@ class RawEconomy:
     problems: list[Problem] = field(default_factory=list)
     typed: set[str] = field(default_factory=set)
 
-    def file_of(self, table: str) -> str:
-        return self.files[table]
-
 
 def frame_from_rows(header: list[str], rows: list[list[str]], numbers: list[int]) -> pd.DataFrame:
     """A DataFrame of text cells from parsed rows, indexed by their row numbers."""
