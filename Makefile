@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/econplan summary
+	$(VENV)/bin/econplan plan --out out
 
 test: $(STAMP) lint typecheck
 	$(PY) -m pytest -q

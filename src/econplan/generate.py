@@ -235,6 +235,7 @@ class _Builder:
             kind=kind,
             storable=pd.array(kind == "good", dtype="boolean"),
             energy_content=np.nan,
+            mass_per_unit=np.nan,
             description=None,
         )
         primary = _frame(
@@ -245,6 +246,7 @@ class _Builder:
             kind=["labour", "resource"],
             storable=pd.array([False, False], dtype="boolean"),
             energy_content=np.nan,
+            mass_per_unit=np.nan,
             description=None,
         )
         return pd.concat([primary, made], ignore_index=True)

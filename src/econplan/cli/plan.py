@@ -1,0 +1,254 @@
+"""``econplan plan``: the optimal plan of an economy, written to a folder and summarised."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from econplan.cli.common import (
+    console,
+    errors,
+    fail,
+    json_option,
+    main,
+    path_argument,
+    print_json,
+    validated,
+)
+from econplan.plan import VALID, Plan, SolveError, assemble, make_plan, write_plan
+from econplan.plan.solve import METHODS, Solver
+from econplan.validate import load_economy
+
+EXIT_INFEASIBLE = 3
+EXIT_NO_PLAN = 4
+
+
+def _number(value: float) -> str:
+    return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
+def _targets_table(plan: Plan) -> Table:
+    table = Table(title="Targets")
+    for name in ("target", "kind", "region", "year", "required", "planned", "met"):
+        table.add_column(name, justify="right" if name in ("required", "planned") else "left")
+    for row in plan.info["targets"]:
+        table.add_row(
+            str(row["id"]),
+            str(row["kind"]),
+            str(row["region"] or "nation"),
+            str(row["year"]),
+            ("<= " if row["sense"] == "at_most" else "") + _number(row["required"]),
+            _number(row["planned"]),
+            "yes" if row["met"] else "NO",
+        )
+    return table
+
+
+def _consumption_table(plan: Plan) -> Table:
+    levels = plan.tables["consumption_level"]
+    wide = levels.pivot_table(index="region", columns="year", values="level", aggfunc="sum")
+    table = Table(title="Consumption per head, as a level of the norms (1 = the norms)")
+    table.add_column("region")
+    for year in wide.columns:
+        table.add_column(str(year), justify="right")
+    for region, row in wide.iterrows():
+        table.add_row(str(region), *(f"{v:.3f}" for v in row.to_numpy()))
+    return table
+
+
+def _bottleneck_table(plan: Plan, top: int) -> Table:
+    limits = plan.tables["bottlenecks"]
+    limits = limits[limits["rank"] <= top]
+    table = Table(title=f"Binding limits, top {top} of each stage (valuation: gain per unit)")
+    for name in ("stage", "limit", "where", "valuation", "in"):
+        table.add_column(name, justify="right" if name == "valuation" else "left")
+    for row in limits.to_dict(orient="records"):
+        where = " ".join(
+            str(part)
+            for part in (
+                row["item"],
+                row["region"],
+                f"-> {row['destination']}" if row["destination"] else "",
+                row["year"] or "",
+            )
+            if part
+        )
+        table.add_row(
+            str(row["stage"]),
+            str(row["constraint"]),
+            where,
+            f"{row['valuation']:.4g}",
+            f"{str(row['per']).removesuffix(' per unit')} / {row['unit']}",
+        )
+    return table
+
+
+def _print_diagnosis(plan: Plan, top: int) -> None:
+    diagnosis = plan.diagnosis or {}
+    errors.print(
+        "No plan meets every hard constraint. Least shortfalls (elastic problem):", style="bold red"
+    )
+    for row in diagnosis.get("failing_targets", []):
+        what = row["product"] or row["sector"]
+        errors.print(
+            f"  target {row['id']} ({what}, {row['region'] or 'nation'}, {row['year']}): "
+            f"required {_number(row['required'])}, at most {_number(row['planned'])} possible, "
+            f"short by {_number(row['shortfall'])}"
+        )
+    gaps = diagnosis.get("unbalanced", [])
+    for row in gaps[:top]:
+        errors.print(
+            f"  balance of {row['product']} in {row['region']} {row['year']} "
+            f"short by {_number(row['gap'])}"
+        )
+    if len(gaps) > top:
+        errors.print(f"  ... {len(gaps) - top} more balances short (diagnosis.json)")
+    limits = diagnosis.get("limits", [])
+    if limits:
+        errors.print("The limits behind them (valuation in the elastic problem):")
+        for row in limits[:top]:
+            errors.print(
+                f"  {row['constraint']} {row['item']} {row['region'] or ''} {row['year'] or ''}: "
+                f"{row['valuation']:.4g} {row['per']} of {row['unit']}"
+            )
+
+
+@main.command("plan")
+@path_argument
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder the plan is written to (replaced whole).",
+)
+@click.option(
+    "--solver",
+    "method",
+    type=click.Choice(list(METHODS)),
+    default="simplex",
+    show_default=True,
+    help="HiGHS's simplex, interior point (with crossover) or PDLP.",
+)
+@click.option(
+    "--time-limit", type=float, default=None, help="Seconds HiGHS may take over all stages."
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    help="How far below its optimum an earlier stage may fall for the later ones (relative).",
+)
+@click.option("--csv", "csv", is_flag=True, help="Write CSV copies of the tables too.")
+@click.option(
+    "--mps",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the problem (first stage's objective) as an MPS file.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Binding limits shown per stage.",
+)
+@json_option
+def plan_command(
+    path: Path | None,
+    out: Path,
+    method: str,
+    time_limit: float | None,
+    tolerance: float,
+    csv: bool,
+    mps: Path | None,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Build and solve the optimal plan over the economy's horizon and write it to --out.
+
+    Exit 0: a verified optimal plan. 3: the hard targets cannot all hold (the diagnosis is
+    printed and written to diagnosis.json). 4: no plan (time limit, solver trouble, or a plan
+    that fails verification). 2: bad input.
+    """
+    if time_limit is not None and time_limit <= 0:
+        fail("--time-limit must be a positive number of seconds")
+    if not 0 <= tolerance < 1:
+        fail("--tolerance must be at least 0 and below 1")
+    if out.exists() and not out.is_dir():
+        fail(f"{out}: exists and is not a folder; give --out a folder")
+    validated(path, as_json)
+    economy = load_economy(path)
+
+    def progress(message: str) -> None:
+        if not as_json:
+            errors.print(message)
+
+    if mps is not None:
+        Solver(assemble(economy, tolerance), method).write_mps(mps)
+        progress(f"wrote {mps}")
+    try:
+        plan = make_plan(economy, method, time_limit, tolerance, progress)
+    except SolveError as error:
+        errors.print(f"error: no plan: {error}", style="bold red")
+        sys.exit(EXIT_NO_PLAN)
+    if plan.status == "infeasible":
+        write_plan(plan, out, csv)
+        if as_json:
+            print_json({"plan": plan.info, "diagnosis": plan.diagnosis})
+        else:
+            _print_diagnosis(plan, top)
+            errors.print(f"wrote {out}/diagnosis.json")
+        sys.exit(EXIT_INFEASIBLE)
+    verification = plan.info["verification"]
+    if not verification["valid"]:
+        errors.print(
+            f"error: the plan fails verification: largest relative violation "
+            f"{verification['max_violation']:.3g} > {VALID:g}",
+            style="bold red",
+        )
+        for check, found in verification["checks"].items():
+            if found["max_violation"] > VALID:
+                errors.print(f"  {check}: {found['max_violation']:.3g} at {found['worst']}")
+        sys.exit(EXIT_NO_PLAN)
+    write_plan(plan, out, csv)
+    if as_json:
+        print_json(plan.info)
+        return
+    console.print(
+        f"{plan.info['economy']['name']}: optimal plan for "
+        + "-".join(str(y) for y in plan.info["economy"]["horizon"])
+    )
+    console.print(_targets_table(plan))
+    console.print(_consumption_table(plan))
+    console.print(_bottleneck_table(plan, top))
+    table = Table(title="Stages (each held within the tolerance for the next)")
+    for name in ("stage", "objective", "unit", "iterations", "seconds"):
+        table.add_column(name, justify="left" if name in ("stage", "unit") else "right")
+    seconds = plan.run.get("times", {}).get("stages", {})
+    for row in plan.info["stages"]:
+        table.add_row(
+            str(row["name"]),
+            f"{row['objective']:.6g}",
+            str(row["unit"]),
+            str(row["iterations"]),
+            f"{seconds.get(row['name'], 0.0):.2f}",
+        )
+    console.print(table)
+    problem = plan.info["problem"]
+    console.print(
+        f"Problem: {problem['rows']:,} rows, {problem['columns']:,} columns, "
+        f"{problem['nonzeros']:,} nonzeros; "
+        f"HiGHS {plan.info['solver']['version']} {method}, {plan.run['solver_seconds']:.2f} s."
+    )
+    console.print(
+        f"Verification: largest relative violation {verification['max_violation']:.2g} "
+        f"(limit {VALID:g}) "
+        f"over {sum(c['count'] for c in verification['checks'].values()):,} constraints."
+    )
+    console.print(f"Wrote the plan to {out}/ (plan.json and {len(plan.tables)} tables).")

@@ -1,0 +1,76 @@
+"""The optimal plan: assemble the problem, solve its stages, read off the tables, verify.
+
+``make_plan(economy)`` is the whole job; ``econplan plan`` is its command-line front and
+``load_plan(directory)`` reads a written plan back.
+"""
+
+from __future__ import annotations
+
+import time
+
+from econplan.model.economy import Economy
+from econplan.plan.assemble import PlanProblem, Stage, assemble
+from econplan.plan.diagnose import Diagnosis, diagnose
+from econplan.plan.output import Plan, economy_hash, load_plan, write_plan
+from econplan.plan.solve import InfeasibleError, Progress, SolveError, Solver
+from econplan.plan.tables import plan_tables
+from econplan.plan.verify import Verification, verify
+
+VALID = 1e-6
+"""Largest relative violation a plan may have and still be written as valid."""
+
+__all__ = [
+    "VALID",
+    "Diagnosis",
+    "InfeasibleError",
+    "Plan",
+    "PlanProblem",
+    "SolveError",
+    "Solver",
+    "Stage",
+    "Verification",
+    "assemble",
+    "diagnose",
+    "economy_hash",
+    "load_plan",
+    "make_plan",
+    "verify",
+    "write_plan",
+]
+
+
+def make_plan(
+    economy: Economy,
+    method: str = "simplex",
+    time_limit: float | None = None,
+    tolerance: float = 1e-6,
+    progress: Progress | None = None,
+) -> Plan:
+    """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
+    status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short."""
+    say = progress or (lambda _: None)
+    times: dict[str, float] = {}
+    began = time.perf_counter()
+    say("assembling the problem")
+    problem = assemble(economy, tolerance)
+    times["assemble"] = time.perf_counter() - began
+    rows, cols = problem.shape
+    say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
+    solver = Solver(problem, method, time_limit)
+    try:
+        solution = solver.solve(say)
+    except InfeasibleError:
+        say("the hard constraints cannot all hold: solving the elastic problem")
+        began = time.perf_counter()
+        diagnosis = diagnose(economy, method, time_limit, tolerance)
+        times["diagnose"] = time.perf_counter() - began
+        return Plan.infeasible(economy, problem, method, diagnosis, times)
+    times["solve"] = solution.seconds
+    began = time.perf_counter()
+    tables = plan_tables(problem, solution)
+    times["tables"] = time.perf_counter() - began
+    say("verifying the plan against the economy")
+    began = time.perf_counter()
+    verification = verify(economy, tables)
+    times["verify"] = time.perf_counter() - began
+    return Plan.optimal(economy, problem, solution, tables, verification, times)

@@ -1,0 +1,373 @@
+"""The solved plan as tidy tables, read off the labelled columns and rows of the problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from econplan.plan.assemble import PlanProblem
+from econplan.plan.solve import Solution, StageResult
+
+ZERO = 1e-9
+"""Amounts smaller than this (in the product's unit) are solver noise, written as zero."""
+
+# What one unit more of each kind of limit means, and the unit the valuation is per.
+CONSTRAINTS: dict[str, tuple[str, str]] = {
+    "balance": ("one more unit of the product available in the region and year", "product unit"),
+    "capacity": (
+        "one more unit of capacity of the process in the region and year",
+        "main product unit",
+    ),
+    "investment_limit": ("one more unit of the investment option allowed", "unit of the option"),
+    "link": ("one more t (grid: MWh) of link capacity in the direction and year", "t or MWh"),
+    "imports_cap": ("one more unit allowed in by the import cap", "product unit"),
+    "exports_cap": ("one more unit allowed out by the export cap", "product unit"),
+    "foreign_exchange": ("one more unit of foreign currency in the year", "foreign currency"),
+    "resource_yearly": ("one more unit of the resource's yearly limit", "product unit"),
+    "deposit": ("one more unit in the deposit", "product unit"),
+    "regrowth": ("one more unit of the renewable stock at the start of the plan", "product unit"),
+    "min_stock": ("one unit less of the renewable stock's minimum", "product unit"),
+    "target": (
+        "one more unit of room in the target (a lower floor, a higher ceiling)",
+        "product unit",
+    ),
+}
+
+LIMITS = (
+    "capacity",
+    "investment_limit",
+    "link",
+    "imports_cap",
+    "exports_cap",
+    "foreign_exchange",
+    "resource_yearly",
+    "deposit",
+    "min_stock",
+)
+"""Constraints that are limits of the economy (ranked in the bottleneck report), as opposed
+to balances and targets; labour's limit is its balance row (kind labour)."""
+
+
+def _values(problem: PlanProblem, x: np.ndarray, block: str) -> tuple[pd.DataFrame, np.ndarray]:
+    b = problem.lp.columns[block]
+    return b.labels.copy(), x[b.start : b.stop]
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    """Noise to zero, -0.0 to 0.0: the same plan gives the same bytes."""
+    out = np.where(np.abs(values) < ZERO, 0.0, values)
+    return out + 0.0
+
+
+def plan_tables(problem: PlanProblem, solution: Solution) -> dict[str, pd.DataFrame]:
+    """Every table of the plan, sorted by its labels."""
+    e = problem.economy
+    x = solution.x
+    tables: dict[str, pd.DataFrame] = {}
+
+    labels, activity = _values(problem, x, "activity")
+    tables["activity"] = labels.assign(activity=_clean(activity))
+
+    # production of every product: outputs of each year times that year's activity
+    parts = []
+    K = len(problem.pairs)
+    pair_process = e.process_ids.get_indexer(pd.Index(problem.pairs["process"]))
+    for ti, year in enumerate(e.years):
+        level = activity[ti * K : (ti + 1) * K]
+        scale = sp.csr_matrix((level, (pair_process, np.arange(K))), shape=(len(e.process_ids), K))
+        made = sp.coo_matrix(e.outputs(year) @ scale)
+        frame = pd.DataFrame(
+            {
+                "product": e.product_ids.to_numpy(dtype=object)[made.row],
+                "region": problem.pairs["region"].to_numpy(dtype=object)[made.col],
+                "year": year,
+                "amount": made.data,
+            }
+        )
+        parts.append(frame.groupby(["product", "region", "year"], as_index=False)["amount"].sum())
+    production = pd.concat(parts, ignore_index=True)
+    production["amount"] = _clean(production["amount"].to_numpy())
+    tables["production"] = production[production["amount"] != 0]
+
+    labels, units = _values(problem, x, "investment")
+    inv = e.tables["investments"].set_index("id")
+    chosen = labels.assign(units=_clean(units))
+    chosen = chosen[chosen["units"] > 0]
+    option = inv.loc[chosen["option"]]
+    facility_region = e.tables["facilities"].set_index("id")["region"]
+    region = option["region"].where(
+        option["region"].notna(),
+        pd.Series(facility_region.reindex(option["facility"]).to_numpy(), index=option.index),
+    )
+    lead = option["lead_time"].fillna(1).to_numpy(dtype=int)
+    tables["investment"] = chosen.assign(
+        kind=option["kind"].to_numpy(dtype=object),
+        process=option["process"].to_numpy(dtype=object),
+        region=region.to_numpy(dtype=object),
+        facility=option["facility"].to_numpy(dtype=object),
+        capacity=chosen["units"].to_numpy() * option["capacity"].to_numpy(dtype=float),
+        ready_year=chosen["start_year"].to_numpy(dtype=int) + lead,
+    )
+
+    cap = problem.lp.rows["capacity"]
+    cap_labels = cap.labels.copy()
+    _, _, _, upper = problem.lp.bounds()
+    existing = upper[cap.start : cap.stop]
+    row_value = solution.row_activity[cap.start : cap.stop]
+    pair_index = pd.MultiIndex.from_frame(problem.pairs[["process", "region"]])
+    used = np.zeros(cap.size)
+    for ti, year in enumerate(e.years):
+        in_year = (cap_labels["year"] == year).to_numpy()
+        where = pair_index.get_indexer(
+            pd.MultiIndex.from_frame(cap_labels.loc[in_year, ["process", "region"]])
+        )
+        used[in_year] = activity[ti * K + where]
+    added = used - row_value  # capacity row: activity - added capacity <= existing
+    total = existing + added
+    tables["capacity"] = cap_labels.assign(
+        existing=_clean(existing),
+        added=_clean(added),
+        total=_clean(total),
+        activity=_clean(used),
+        utilisation=np.divide(used, total, out=np.zeros(cap.size), where=total > ZERO),
+    )
+
+    if "shipment" in problem.lp.columns:
+        labels, amount = _values(problem, x, "shipment")
+        frame = labels.assign(amount=_clean(amount))
+        tables["shipments"] = frame[frame["amount"] > 0]
+    else:
+        tables["shipments"] = pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("product", "link", "origin", "destination")}
+        ).assign(year=pd.Series(dtype=int), amount=pd.Series(dtype=float))
+
+    trade = []
+    for flow in ("imports", "exports"):
+        labels, amount = _values(problem, x, flow)
+        trade.append(labels.assign(flow=flow, amount=_clean(amount)))
+    frame = pd.concat(trade, ignore_index=True)
+    frame = frame[frame["amount"] > 0]
+    wide = frame.pivot_table(
+        index=["product", "region", "year"], columns="flow", values="amount", aggfunc="sum"
+    )
+    wide = wide.reindex(columns=["imports", "exports"]).fillna(0.0).reset_index()
+    wide.columns.name = None
+    tables["trade"] = wide
+
+    labels, stock = _values(problem, x, "stock")
+    frame = labels.assign(stock=_clean(stock))
+    tables["stocks"] = frame[frame["stock"] > 0]
+
+    labels, draw = _values(problem, x, "draw")
+    resources = labels.assign(draw=_clean(draw))
+    res = e.tables["resources"].set_index(["region", "product"])
+    keys = pd.MultiIndex.from_frame(resources[["region", "product"]])
+    kind = res["kind"].reindex(keys).to_numpy(dtype=object)
+    resources["kind"] = kind
+    stock_labels, stock_values = _values(problem, x, "resource_stock")
+    renewable_stock = pd.Series(
+        _clean(stock_values),
+        index=pd.MultiIndex.from_frame(stock_labels[["product", "region", "year"]]),
+    )
+    start = res["stock"].reindex(keys).to_numpy(dtype=float)
+    taken = resources.groupby(["product", "region"])["draw"].cumsum().to_numpy()
+    remaining = np.where(kind == "deposit", start - taken, np.nan)
+    index = pd.MultiIndex.from_frame(resources[["product", "region", "year"]])
+    remaining = np.where(kind == "renewable", renewable_stock.reindex(index).to_numpy(), remaining)
+    resources["stock"] = remaining
+    tables["resources"] = resources
+
+    labels, level = _values(problem, x, "consumption")
+    levels = labels.assign(level=_clean(level))
+    population = e.population
+    persons = np.array(
+        [
+            population.at[r, y] if y in population.columns else 0.0
+            for r, y in zip(levels["region"], levels["year"], strict=True)
+        ],
+        dtype=float,
+    )
+    levels["persons"] = persons
+    tables["consumption_level"] = levels
+    bal = problem.lp.rows["balance"]
+    column = problem.lp.columns["consumption"]
+    basket = problem.matrix[bal.start : bal.stop, column.start : column.stop].tocoo()
+    amounts = -basket.data * levels["level"].to_numpy()[basket.col]
+    rows = bal.labels.iloc[basket.row].reset_index(drop=True)
+    consumed = rows.assign(
+        amount=_clean(amounts),
+        per_head=_clean(amounts / np.maximum(persons[basket.col], 1.0)),
+    )
+    tables["consumption"] = consumed
+
+    tables["targets"] = target_table(problem, solution)
+    tables["valuations"] = valuation_table(problem, solution.stages)
+    tables["bottlenecks"] = bottlenecks(tables["valuations"])
+    return {name: _sorted(frame) for name, frame in tables.items()}
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in frame.columns if frame[c].dtype == object or c in ("year", "start_year")]
+    keys = [c for c in keys if c not in ("kind", "sense", "measure", "unit", "meaning")]
+    if keys:
+        frame = frame.sort_values(keys, kind="stable", na_position="first")
+    return frame.reset_index(drop=True)
+
+
+def target_table(problem: PlanProblem, solution: Solution) -> pd.DataFrame:
+    """Each target with what it asks (required) and what the plan gives (planned)."""
+    targets = problem.targets
+    rows = targets["row"].to_numpy()
+    scale = targets["scale"].to_numpy(dtype=float)
+    # target rows hold measure/scale; the shortfall column is part of the row for soft ones
+    value = solution.row_activity[rows]
+    soft = targets["shortfall"].to_numpy() >= 0
+    at_least = (targets["sense"] == "at_least").to_numpy()
+    shortfall_value = np.where(
+        soft, solution.x[np.maximum(targets["shortfall"].to_numpy(), 0)], 0.0
+    )
+    measured = value - np.where(at_least, 1.0, -1.0) * shortfall_value
+    planned = measured * scale + targets["constant"].to_numpy(dtype=float)
+    required = targets["required"].to_numpy(dtype=float)
+    gap = np.where(at_least, required - planned, planned - required)
+    met = gap <= problem.tolerance * np.maximum(np.abs(required), 1.0)
+    return pd.DataFrame(
+        {
+            "id": targets["id"],
+            "product": targets["product"],
+            "sector": targets["sector"],
+            "region": targets["region"],
+            "year": targets["year"],
+            "measure": targets["measure"],
+            "sense": targets["sense"],
+            "kind": targets["kind"],
+            "required": required,
+            "planned": _clean(planned),
+            "fulfilment": np.divide(
+                planned, required, out=np.ones(len(targets)), where=required > 0
+            ),
+            "met": met,
+        }
+    )
+
+
+def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd.DataFrame:
+    """The dual value of every limit, balance and target in every stage, as what one more
+    unit of it would add to (or save from) that stage's objective."""
+    lp = problem.lp
+    _, _, _row_lower, row_upper = lp.bounds()
+    scale_of_target = problem.targets["scale"].to_numpy(dtype=float)
+    products = problem.economy.tables["products"].set_index("id")
+    kinds = products["kind"]
+    units = products["unit"]
+    parts = []
+    for result in stages:
+        if result.stage.column < 0:
+            continue
+        for name, (meaning, unit) in CONSTRAINTS.items():
+            if name == "min_stock":
+                block = lp.columns.get("resource_stock")
+                if block is None or block.size == 0:
+                    continue
+                # a column bound: the reduced cost is what relaxing it is worth
+                dual = result.col_dual[block.start : block.stop]
+                value = dual.copy()
+                labels = block.labels
+            else:
+                block = lp.rows.get(name)
+                if block is None or block.size == 0:
+                    continue
+                dual = result.row_dual[block.start : block.stop]
+                lower_only = ~np.isfinite(row_upper[block.start : block.stop])
+                value = np.where(lower_only, dual, -dual)
+                if name == "target":
+                    value = value / scale_of_target
+                labels = block.labels
+            frame = _generic(labels, name)
+            if name == "balance":
+                kind = kinds.reindex(frame["item"]).to_numpy(dtype=object)
+                frame["constraint"] = np.where(kind == "labour", "labour", "balance")
+                frame["unit"] = units.reindex(frame["item"]).to_numpy(dtype=object)
+            else:
+                frame["unit"] = unit
+            if result.stage.sense == "max":
+                pass  # the stage minimised minus its column: the sign is already a gain
+            frame["valuation"] = _clean(value)
+            frame["stage"] = result.stage.name
+            frame["per"] = f"{result.stage.unit} per unit"
+            frame["meaning"] = meaning
+            parts.append(frame)
+    columns = [
+        "stage",
+        "constraint",
+        "item",
+        "region",
+        "destination",
+        "year",
+        "valuation",
+        "unit",
+        "per",
+        "meaning",
+    ]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    table = pd.concat(parts, ignore_index=True)
+    order = {s.stage.name: i for i, s in enumerate(stages)}
+    table["_stage"] = pd.Index(list(order)).get_indexer(
+        pd.Index(table["stage"].to_numpy(dtype=object))
+    )
+    table = table.sort_values(
+        ["_stage", "constraint", "item", "region", "destination", "year"],
+        kind="stable",
+        na_position="first",
+    )
+    return table[columns].reset_index(drop=True)
+
+
+def _generic(labels: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A block's labels as item, region, destination, year."""
+    n = len(labels)
+    item_column = next(
+        (c for c in ("product", "process", "option", "link", "target") if c in labels.columns), None
+    )
+    item = (
+        labels[item_column].to_numpy(dtype=object) if item_column else np.full(n, "", dtype=object)
+    )
+    if name == "link":
+        region = labels["origin"].to_numpy(dtype=object)
+        destination = labels["destination"].to_numpy(dtype=object)
+    else:
+        region = (
+            labels["region"].to_numpy(dtype=object)
+            if "region" in labels.columns
+            else np.full(n, "", dtype=object)
+        )
+        destination = np.full(n, "", dtype=object)
+    year = (
+        labels["year"].to_numpy(dtype=int) if "year" in labels.columns else np.zeros(n, dtype=int)
+    )
+    return pd.DataFrame(
+        {
+            "constraint": name,
+            "item": item,
+            "region": region,
+            "destination": destination,
+            "year": year,
+        }
+    )
+
+
+def bottlenecks(valuations: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """The binding limits, stage by stage (the first stages matter most), each ranked by its
+    valuation: how much its stage's objective would gain from one more unit of it."""
+    limits = valuations[
+        valuations["constraint"].isin([*LIMITS, "labour"]) & (valuations["valuation"] > ZERO)
+    ].copy()
+    stages = pd.Index(pd.unique(valuations["stage"].to_numpy(dtype=object)))
+    limits["_stage"] = stages.get_indexer(pd.Index(limits["stage"].to_numpy(dtype=object)))
+    limits = limits.sort_values(["_stage", "valuation"], ascending=[True, False], kind="stable")
+    limits["rank"] = limits.groupby("stage").cumcount() + 1
+    if top is not None:
+        limits = limits[limits["rank"] <= top]
+    return limits.drop(columns="_stage").reset_index(drop=True)
