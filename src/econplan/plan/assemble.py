@@ -756,9 +756,12 @@ class _Assembler:
             if per_process is not None:
                 coefs = per_process[self.pair_process[pick]]
             else:
-                coefs = np.asarray(
-                    weighted[self.pair_region[pick], self.pair_process[pick]]
-                ).ravel()
+                # an empty pick indexes the sparse matrix into a (1, 0) matrix, not an array
+                coefs = (
+                    np.asarray(weighted[self.pair_region[pick], self.pair_process[pick]]).ravel()
+                    if len(pick)
+                    else np.zeros(0)
+                )
             cols_parts.append(self.activity_start + ti * self.K + pick)
             coef_parts.append(coefs)
             if measure == "final_use":

@@ -1,0 +1,563 @@
+"""Oracle tests of `econplan plan`: small economies whose optimal plans are known in closed
+form or by hand (Leontief, Kantorovich's excavators, lead times, stocks, foreign exchange,
+links), the lexicographic order of the stages, verification of tampered plans, byte-identical
+output, the built-in economy and re-solving, and the MPS export."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from econplan import load_economy
+from econplan.cli import main
+from econplan.plan import (
+    InfeasibleError,
+    Plan,
+    Solver,
+    assemble,
+    load_plan,
+    make_plan,
+    verify,
+    write_plan,
+)
+
+TIGHT = 1e-9
+"""Tolerance the stages are held within in the oracle tests: the numbers are exact."""
+
+
+def build(
+    folder: Path,
+    *,
+    horizon: tuple[int, int] = (2021, 2021),
+    objective: str = "consumption",
+    credit_line: float = 0.0,
+    regions: tuple[str, ...] = ("r",),
+    labour: float = 1e9,
+    **tables: str,
+) -> Path:
+    """A small economy folder: economy.toml, the required tables with defaults (one sector,
+    the regions given, 1,000 residents and plenty of labour in each), and ``tables``."""
+    folder.mkdir(parents=True)
+    (folder / "economy.toml").write_text(
+        f'name = "Test"\nbase_year = {horizon[0] - 1}\nhorizon = [{horizon[0]}, {horizon[1]}]\n'
+        f'currency = "KPW"\ncredit_line = {credit_line}\nobjective = "{objective}"\n'
+    )
+    years = range(horizon[0] - 1, horizon[1] + 1)
+    files = {
+        "sectors": "id,name\ns,S\n",
+        "regions": "id,name\n" + "".join(f"{r},{r}\n" for r in regions),
+        "population": "region,year,persons\n"
+        + "".join(f"{r},{y},1000\n" for r in regions for y in years),
+        "labour": "region,year,amount\n"
+        + "".join(f"{r},{y},{labour}\n" for r in regions for y in years),
+        "facilities": "id,region,process,capacity\n",
+    }
+    files.update({name: textwrap.dedent(text).lstrip() for name, text in tables.items()})
+    for name, text in files.items():
+        (folder / f"{name}.csv").write_text(text)
+    return folder
+
+
+def plan_of(folder: Path) -> Plan:
+    plan = make_plan(load_economy(folder), tolerance=TIGHT)
+    assert plan.status == "optimal", plan.diagnosis
+    assert plan.info["verification"]["valid"], plan.info["verification"]
+    assert plan.info["verification"]["max_violation"] <= 1e-6
+    return plan
+
+
+def target(plan: Plan, id_: str) -> pd.Series:
+    return plan.tables["targets"].set_index("id").loc[id_]
+
+
+def activity(plan: Plan, process: str, year: int, region: str = "r") -> float:
+    act = plan.tables["activity"]
+    pick = (act["process"] == process) & (act["year"] == year) & (act["region"] == region)
+    return float(act.loc[pick, "activity"].sum())
+
+
+# -- 1. Leontief ---------------------------------------------------------------------------
+
+A = np.array([[0.1, 0.2, 0.05], [0.3, 0.05, 0.1], [0.0, 0.25, 0.2]])
+"""A[i, j]: good i used per unit of process j (which makes good j)."""
+LABOUR = np.array([0.5, 0.8, 1.2])
+DEMAND = np.array([100.0, 50.0, 80.0])
+GOODS = ("a", "b", "c")
+
+
+def test_leontief_closed_form(tmp_path: Path) -> None:
+    io = ["process,product,flow,amount"]
+    for j, good in enumerate(GOODS):
+        io.append(f"p_{good},{good},output,1")
+        io.append(f"p_{good},labour,input,{float(LABOUR[j])!r}")
+        io += [f"p_{good},{GOODS[i]},input,{float(A[i, j])!r}" for i in range(3) if A[i, j]]
+    folder = build(
+        tmp_path / "leontief",
+        horizon=(2021, 2022),
+        objective="labour",
+        products="id,unit,sector,kind\n"
+        + "".join(f"{g},t,s,good\n" for g in GOODS)
+        + "labour,person-year,s,labour\n",
+        processes="id,sector,main_product\n" + "".join(f"p_{g},s,{g}\n" for g in GOODS),
+        process_io="\n".join(io) + "\n",
+        final_demand="category,product,region,basis,amount\n"
+        + "".join(
+            f"consumption,{g},r,absolute,{float(d)!r}\n" for g, d in zip(GOODS, DEMAND, strict=True)
+        ),
+    )
+    plan = plan_of(folder)
+    gross = np.linalg.solve(np.eye(3) - A, DEMAND)
+    expected = 2 * float(LABOUR @ gross)
+    assert [s["name"] for s in plan.info["stages"]] == ["labour"]
+    assert plan.info["objectives"]["labour"] == pytest.approx(expected, rel=1e-6)
+    for year in (2021, 2022):
+        planned = [activity(plan, f"p_{g}", year) for g in GOODS]
+        assert planned == pytest.approx(gross, rel=1e-6)
+    levels = plan.tables["consumption_level"]
+    assert levels["level"].to_numpy() == pytest.approx(1.0)
+
+
+# -- 2. Kantorovich's excavators ------------------------------------------------------------
+
+RATES = {1: (105, 56, 56), 2: (107, 66, 83), 3: (64, 38, 53)}
+"""Parts of A, B and C one machine of each type makes in the period."""
+
+
+def kantorovich(folder: Path) -> Path:
+    return build(
+        folder,
+        products="id,unit,sector,kind\nA,t,s,good\nB,t,s,good\nC,t,s,good\n"
+        "labour,person-year,s,labour\n"
+        + "".join(f"machine_{k},machine-year,s,resource\n" for k in RATES),
+        processes="id,sector,main_product\n"
+        + "".join(f"m{k}_{p},s,{p}\n" for k in RATES for p in "ABC"),
+        process_io="process,product,flow,amount\n"
+        + "".join(
+            f"m{k}_{p},{p},output,1\nm{k}_{p},machine_{k},input,{1 / RATES[k][i]!r}\n"
+            for k in RATES
+            for i, p in enumerate("ABC")
+        ),
+        facilities="id,region,process,capacity\n"
+        + "".join(f"f{k}{p},r,m{k}_{p},1000000\n" for k in RATES for p in "ABC"),
+        resources="region,product,kind,yearly_limit\n"
+        + "".join(f"r,machine_{k},flow,1\n" for k in RATES),
+        targets="id,product,year,amount,kind\n"
+        + "".join(f"{p}_2021,{p},2021,100,tier1\n" for p in "ABC"),
+    )
+
+
+def test_kantorovich_excavators(tmp_path: Path) -> None:
+    plan = plan_of(kantorovich(tmp_path / "k"))
+    assert plan.info["objectives"]["tier1"] == pytest.approx(0.295067, abs=1e-6)
+    for p in "ABC":
+        row = target(plan, f"{p}_2021")
+        assert row["planned"] == pytest.approx(70.4933, abs=1e-4)
+        assert not row["met"]
+    shares = {
+        ("m1_A", 105): 0.671365,
+        ("m1_B", 56): 0.328635,
+        ("m2_B", 66): 0.789238,
+        ("m2_C", 83): 0.210762,
+        ("m3_C", 53): 1.0,
+    }
+    for (process, rate), share in shares.items():
+        assert activity(plan, process, 2021) / rate == pytest.approx(share, abs=1e-6)
+    for process in ("m1_C", "m2_A", "m3_A", "m3_B"):
+        assert activity(plan, process, 2021) == pytest.approx(0.0, abs=1e-9)
+    draws = plan.tables["resources"].set_index("product")["draw"]
+    assert draws.to_numpy() == pytest.approx([1.0, 1.0, 1.0])
+
+
+# -- 3. Tiers in order ----------------------------------------------------------------------
+
+
+def test_tiers_lexicographic(tmp_path: Path) -> None:
+    """100 t of ore; X takes 1 t a unit, Y 0.5 t. Per ton of ore Y fulfils its target faster
+    (1/25 against 1/80), yet tier 1 (X >= 80) comes first: X = 80, Y gets the 20 t left."""
+    folder = build(
+        tmp_path / "tiers",
+        products="id,unit,sector,kind\nX,t,s,good\nY,t,s,good\nore,t,s,resource\n"
+        "labour,person-year,s,labour\n",
+        processes="id,sector,main_product\npx,s,X\npy,s,Y\n",
+        process_io="""
+            process,product,flow,amount
+            px,X,output,1
+            px,ore,input,1
+            py,Y,output,1
+            py,ore,input,0.5
+        """,
+        facilities="id,region,process,capacity\nfx,r,px,1000000\nfy,r,py,1000000\n",
+        resources="region,product,kind,yearly_limit\nr,ore,flow,100\n",
+        targets="""
+            id,product,year,amount,kind
+            y_tier2,Y,2021,50,tier2
+            x_tier1,X,2021,80,tier1
+        """,
+    )
+    plan = plan_of(folder)
+    names = [s["name"] for s in plan.info["stages"]]
+    assert names.index("tier1") < names.index("tier1_total") < names.index("tier2")
+    assert plan.info["objectives"]["tier1"] == pytest.approx(0.0, abs=1e-12)
+    assert plan.info["objectives"]["tier2"] == pytest.approx(0.2, abs=1e-9)
+    assert plan.info["objectives"]["tier2_total"] == pytest.approx(0.2, abs=1e-9)
+    x, y = target(plan, "x_tier1"), target(plan, "y_tier2")
+    assert x["met"] and x["planned"] == pytest.approx(80.0, abs=1e-7)
+    assert not y["met"] and y["planned"] == pytest.approx(40.0, abs=1e-7)
+    assert y["fulfilment"] == pytest.approx(0.8, abs=1e-9)
+
+
+# -- 4. Investment with a lead time ---------------------------------------------------------
+
+
+def lead_time_economy(folder: Path, targets: str) -> Path:
+    """X made at a facility of 10 a year; one option adds 50 a year, two years after it
+    starts (the horizon is 2021-2024, so it may start in 2021 or 2022)."""
+    return build(
+        folder,
+        horizon=(2021, 2024),
+        products="id,unit,sector,kind\nX,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\npx,s,X\n",
+        process_io="process,product,flow,amount\npx,X,output,1\npx,labour,input,0.01\n",
+        facilities="id,region,process,capacity\nplant,r,px,10\n",
+        investments="id,kind,process,region,capacity,lead_time,max_units\n"
+        "new_px,build,px,r,50,2,2\n",
+        investment_costs="investment,product,amount\nnew_px,labour,100\n",
+        targets=targets,
+    )
+
+
+LEAD_TARGETS = """
+    id,product,year,amount,kind
+    early,X,2021,30,tier1
+    middle,X,2022,60,tier1
+    late,X,2023,60,tier1
+"""
+
+
+def test_investment_lead_time(tmp_path: Path) -> None:
+    plan = plan_of(lead_time_economy(tmp_path / "lead", LEAD_TARGETS))
+    # 2021 and 2022 have only the old 10: shortfalls 2/3 and 5/6; 2023 has the new 50
+    assert plan.info["objectives"]["tier1"] == pytest.approx(5 / 6, abs=1e-9)
+    assert plan.info["objectives"]["tier1_total"] == pytest.approx(2 / 3 + 5 / 6, abs=1e-9)
+    assert target(plan, "early")["planned"] == pytest.approx(10.0, abs=1e-7)
+    assert target(plan, "middle")["planned"] == pytest.approx(10.0, abs=1e-7)
+    # (within the 1.5e-9 the tier's total is held to: see the next test)
+    assert target(plan, "late")["planned"] == pytest.approx(60.0, abs=1e-6)
+    invest = plan.tables["investment"]
+    invest = invest[invest["units"] > 1e-6]
+    assert len(invest) == 1
+    chosen = invest.iloc[0]
+    assert chosen["option"] == "new_px" and int(chosen["start_year"]) == 2021
+    assert int(chosen["ready_year"]) == 2023
+    assert chosen["units"] == pytest.approx(1.0, abs=1e-7)
+    assert chosen["capacity"] == pytest.approx(50.0, abs=1e-6)
+    cap = plan.tables["capacity"].set_index("year")
+    assert cap.loc[[2021, 2022], "total"].to_numpy() == pytest.approx([10.0, 10.0])
+    assert cap.loc[[2023, 2024], "total"].to_numpy() == pytest.approx([60.0, 60.0], abs=1e-6)
+    assert cap.loc[2023, "added"] == pytest.approx(50.0, abs=1e-6)
+    # labour: 0.01 a unit made (10 + 10 + 60) and 100 for the one unit built
+    assert plan.info["objectives"]["labour"] == pytest.approx(0.8 + 100.0, rel=1e-8)
+
+
+@pytest.mark.xfail(
+    reason="a tier's total shortfall is held within tolerance * its value (here 1.5e-6 of "
+    "the targets' fractions), more than the tolerance * required that `met` allows, so the "
+    "labour stage trades a met target of the tier away: late plans 59.99991 of 60, met False",
+    strict=True,
+)
+def test_met_target_stays_met_after_later_stages(tmp_path: Path) -> None:
+    """With the default tolerance: 'late' can be met exactly (tier1_total = 2/3 + 5/6 with
+    it met), and a met target should stay met in the stages after its tier's."""
+    plan = make_plan(load_economy(lead_time_economy(tmp_path / "lead", LEAD_TARGETS)))
+    late = target(plan, "late")
+    assert late["met"], late
+    assert late["planned"] >= 60.0 * (1 - 1e-6)
+
+
+# -- 5. Renewable stock ---------------------------------------------------------------------
+
+
+def test_renewable_stock_at_its_minimum(tmp_path: Path) -> None:
+    """Stock 1,000 growing 10% a year, minimum 800: at most 1,100 - 800 = 300 caught."""
+    folder = build(
+        tmp_path / "fish",
+        products="id,unit,sector,kind\nfood,t,s,good\nfish,t,s,resource\n"
+        "labour,person-year,s,labour\n",
+        processes="id,sector,main_product\nfishing,s,food\n",
+        process_io="process,product,flow,amount\nfishing,food,output,1\nfishing,fish,input,1\n",
+        facilities="id,region,process,capacity\nboats,r,fishing,1000000\n",
+        resources="region,product,kind,stock,regrowth_rate,min_stock\n"
+        "r,fish,renewable,1000,0.1,800\n",
+        targets="id,product,year,amount,kind\nfood_2021,food,2021,500,tier1\n",
+    )
+    plan = plan_of(folder)
+    assert target(plan, "food_2021")["planned"] == pytest.approx(300.0, abs=1e-7)
+    assert plan.info["objectives"]["tier1"] == pytest.approx(0.4, abs=1e-9)
+    fish = plan.tables["resources"].set_index("product").loc["fish"]
+    assert fish["draw"] == pytest.approx(300.0, abs=1e-7)
+    assert fish["stock"] == pytest.approx(800.0, abs=1e-7)
+    val = plan.tables["valuations"]
+    limits = val[
+        (val["stage"] == "tier1")
+        & val["constraint"].isin(["min_stock", "regrowth"])
+        & (val["item"] == "fish")
+    ]
+    assert (limits["valuation"].abs() > 1e-6).any(), limits
+    # one unit less of the minimum is one more fish: 1/500 of the target's shortfall
+    min_stock = limits[limits["constraint"] == "min_stock"]["valuation"].abs()
+    assert min_stock.max() == pytest.approx(1 / 500, rel=1e-6)
+
+
+# -- 6. Foreign exchange --------------------------------------------------------------------
+
+
+def test_foreign_exchange_limits_imports(tmp_path: Path) -> None:
+    """Oil at 50 a unit; X exported at 100, at most 20 made; credit 1,000: oil imports at
+    most (1,000 + 20 * 100) / 50 = 60."""
+    folder = build(
+        tmp_path / "fx",
+        credit_line=1000.0,
+        products="id,unit,sector,kind\noil,t,s,good\nX,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\npx,s,X\n",
+        process_io="process,product,flow,amount\npx,X,output,1\npx,labour,input,0.1\n",
+        facilities="id,region,process,capacity\nplant,r,px,20\n",
+        trade="product,import_price,export_price\noil,50,\nX,,100\n",
+        targets="id,product,year,measure,amount,kind\noil_in,oil,2021,imports,100,tier1\n",
+    )
+    plan = plan_of(folder)
+    assert target(plan, "oil_in")["planned"] == pytest.approx(60.0, abs=1e-6)
+    assert plan.info["objectives"]["tier1"] == pytest.approx(0.4, abs=1e-9)
+    trade = plan.tables["trade"].set_index("product")
+    assert trade.loc["oil", "imports"] == pytest.approx(60.0, abs=1e-6)
+    assert trade.loc["X", "exports"] == pytest.approx(20.0, abs=1e-7)
+    # spending is held after tier 1 is: within its tolerance (0.4 + 1e-9 of the target)
+    assert plan.info["objectives"]["imports"] == pytest.approx(3000.0, abs=5.1e-6)
+    val = plan.tables["valuations"]
+    fx = val[(val["stage"] == "tier1") & (val["constraint"] == "foreign_exchange")]
+    # one more unit of currency: 1/50 more oil, 1/5000 of the target
+    assert fx["valuation"].abs().max() == pytest.approx(1 / 5000, rel=1e-6)
+
+
+# -- 7. A link at capacity ------------------------------------------------------------------
+
+
+def link_economy(folder: Path, facilities: str) -> Path:
+    """Steel made only in a, wanted (100 a year) in b, the link carries 30."""
+    return build(
+        folder,
+        regions=("a", "b"),
+        products="id,unit,sector,kind\nsteel,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\nmill,s,steel\n",
+        process_io="process,product,flow,amount\nmill,steel,output,1\nmill,labour,input,0.1\n",
+        facilities=facilities,
+        links="id,origin,destination,mode,capacity,two_way\nab,a,b,rail,30,false\n",
+        final_demand="category,product,region,basis,amount\nconsumption,steel,b,absolute,100\n",
+        targets="id,product,region,year,measure,amount,kind\n"
+        "steel_b,steel,b,2021,final_use,100,tier1\n",
+    )
+
+
+def test_link_at_capacity(tmp_path: Path) -> None:
+    # a closed mill in b (capacity 0) gives b an activity column: see the next test
+    folder = link_economy(
+        tmp_path / "link", "id,region,process,capacity\nworks,a,mill,1000\nidle,b,mill,0\n"
+    )
+    plan = plan_of(folder)
+    row = target(plan, "steel_b")
+    assert row["planned"] == pytest.approx(30.0, abs=1e-6)
+    assert plan.info["objectives"]["tier1"] == pytest.approx(0.7, abs=1e-9)
+    assert plan.info["objectives"]["consumption"] == pytest.approx(0.3, abs=1e-8)
+    ship = plan.tables["shipments"]
+    assert len(ship) == 1
+    assert ship.iloc[0][["link", "origin", "destination"]].tolist() == ["ab", "a", "b"]
+    assert ship.iloc[0]["amount"] == pytest.approx(30.0, abs=1e-6)
+    assert activity(plan, "mill", 2021, "a") == pytest.approx(30.0, abs=1e-6)
+    val = plan.tables["valuations"]
+    link = val[(val["stage"] == "tier1") & (val["constraint"] == "link")]
+    assert len(link) == 1 and link.iloc[0]["region"] == "a"
+    assert link.iloc[0]["destination"] == "b"
+    # one more t carried is one more t of the 100 wanted
+    assert link.iloc[0]["valuation"] == pytest.approx(1 / 100, rel=1e-6)
+
+
+def test_final_use_target_in_a_region_that_makes_nothing(tmp_path: Path) -> None:
+    folder = link_economy(tmp_path / "link", "id,region,process,capacity\nworks,a,mill,1000\n")
+    plan = plan_of(folder)
+    assert target(plan, "steel_b")["planned"] == pytest.approx(30.0, abs=1e-6)
+
+
+# -- 8. An impossible hard target -----------------------------------------------------------
+
+
+def test_impossible_hard_target_exits_3(tmp_path: Path) -> None:
+    """100 of X in 2022 but only 10 can be made: the new capacity comes in 2023."""
+    folder = lead_time_economy(
+        tmp_path / "hard", "id,product,year,amount,kind\nx_2022,X,2022,100,hard\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", str(folder), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "x_2022" in result.stderr
+    diagnosis = json.loads((out / "diagnosis.json").read_text())
+    failing = {t["id"]: t for t in diagnosis["failing_targets"]}
+    assert list(failing) == ["x_2022"]
+    assert failing["x_2022"]["required"] == pytest.approx(100.0)
+    assert failing["x_2022"]["planned"] == pytest.approx(10.0, abs=1e-6)
+    assert failing["x_2022"]["shortfall"] == pytest.approx(90.0, abs=1e-6)
+    assert load_plan(out).status == "infeasible"
+
+
+# -- 9. Verification catches tampering ------------------------------------------------------
+
+
+def test_verification_catches_tampering(tmp_path: Path) -> None:
+    folder = kantorovich(tmp_path / "k")
+    economy = load_economy(folder)
+    write_plan(plan_of(folder), tmp_path / "plan")
+    tables = load_plan(tmp_path / "plan").tables
+    assert verify(economy, tables).max_violation <= 1e-6
+    act = tables["activity"].copy()
+    act.loc[act["process"] == "m1_A", "activity"] *= 1.5
+    found = verify(economy, {**tables, "activity": act})
+    assert found.max_violation > 1e-3
+    checks = found.checks.set_index("check")
+    # m1_A now takes 1.5 * 0.671 of machine 1 where 1 machine-year is drawn
+    assert checks.loc["balance", "max_violation"] > 1e-3
+    assert "machine_1" in checks.loc["balance", "worst"]
+
+
+def test_verification_catches_capacity_tampering(tmp_path: Path) -> None:
+    folder = lead_time_economy(tmp_path / "lead", LEAD_TARGETS)
+    economy = load_economy(folder)
+    plan = plan_of(folder)
+    act = plan.tables["activity"].copy()
+    act.loc[act["year"] == 2023, "activity"] *= 1.5  # 90 where 60 can be made
+    found = verify(economy, {**plan.tables, "activity": act})
+    checks = found.checks.set_index("check")
+    assert checks.loc["capacity", "max_violation"] == pytest.approx(0.5, rel=1e-6)
+    assert "2023" in checks.loc["capacity", "worst"]
+    assert "px" in checks.loc["capacity", "worst"]
+
+
+# -- 10. Byte-identical output --------------------------------------------------------------
+
+
+def test_written_plan_is_byte_identical(tmp_path: Path) -> None:
+    folder = lead_time_economy(tmp_path / "lead", LEAD_TARGETS)
+    write_plan(plan_of(folder), tmp_path / "one", csv=True)
+    write_plan(plan_of(folder), tmp_path / "two", csv=True)
+    one = sorted(p.name for p in (tmp_path / "one").iterdir())
+    two = sorted(p.name for p in (tmp_path / "two").iterdir())
+    assert one == two
+    assert "plan.json" in one and "activity.parquet" in one and "activity.csv" in one
+    for name in one:
+        if name == "run.json":
+            continue
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), (
+            name
+        )
+
+
+# -- 11. The built-in economy, and re-solving -----------------------------------------------
+
+
+def test_builtin_economy() -> None:
+    economy = load_economy()
+    plan = make_plan(economy)
+    assert plan.status == "optimal"
+    assert plan.info["verification"]["max_violation"] <= 1e-6
+    targets = plan.tables["targets"]
+    firm = targets[targets["kind"].isin(["hard", "tier1"])]
+    assert not firm.empty
+    assert firm["met"].all(), firm[~firm["met"]]
+    required = firm.set_index("id")["required"]
+    assert required["cement_2025"] == pytest.approx(8_000_000)
+    for year in range(2021, 2026):
+        assert required[f"pyongyang_flats_{year}"] == pytest.approx(10_000)
+        assert required[f"komdok_houses_{year}"] == pytest.approx(5_000)
+        assert f"grain_per_head_{year}" in required.index
+    floor = firm[firm["sense"] == "at_least"]
+    assert (floor["planned"] >= floor["required"] * (1 - 1e-6)).all()
+    ceiling = firm[firm["sense"] == "at_most"]
+    assert (ceiling["planned"] <= ceiling["required"] * (1 + 1e-6)).all()
+
+
+@pytest.mark.xfail(
+    reason="re-solving the built-in economy with the same Solver, nothing changed, takes "
+    "over 60 s (the first solve takes about 5 s) and lands on other objectives "
+    "(consumption 1.050167 against 1.050437)",
+    strict=True,
+)
+def test_builtin_resolve_unchanged() -> None:
+    problem = assemble(load_economy())
+    solver = Solver(problem, time_limit=25)
+    firsts = {r.stage.name: r.value for r in solver.solve().stages}
+    again = {r.stage.name: r.value for r in solver.solve().stages}
+    assert again == pytest.approx(firsts, rel=1e-5, abs=1e-7)
+
+
+def test_resolve_with_changed_hard_target(tmp_path: Path) -> None:
+    """Loosen a hard target's row in the solver, re-solve, then put it back: the objectives
+    follow the bound and match assembling the economy with the target changed."""
+
+    def economy(folder: Path, amount: float) -> Path:
+        return lead_time_economy(
+            folder,
+            f"id,product,year,amount,kind\nx_2021,X,2021,{amount},hard\nlate,X,2023,60,tier1\n",
+        )
+
+    problem = assemble(load_economy(economy(tmp_path / "eight", 8.0)))
+    solver = Solver(problem)
+    # labour: 0.01 a unit, 8 + 60 made, and the option's 100
+    firsts = {r.stage.name: r.value for r in solver.solve().stages}
+    assert firsts["labour"] == pytest.approx(0.68 + 100.0, rel=1e-6)
+    x = problem.targets.set_index("id").loc["x_2021"]
+    assert x["scale"] == pytest.approx(8.0)
+    row = np.array([x["row"]])
+    solver.set_row_bounds(row, np.array([4.0 / x["scale"]]), np.array([np.inf]))
+    loose = {r.stage.name: r.value for r in solver.solve().stages}
+    assert loose["labour"] == pytest.approx(0.64 + 100.0, rel=1e-6)
+    fresh = make_plan(load_economy(economy(tmp_path / "four", 4.0)))
+    assert loose == pytest.approx(fresh.info["objectives"], rel=1e-6, abs=1e-9)
+    solver.set_row_bounds(row, np.array([8.0 / x["scale"]]), np.array([np.inf]))
+    again = {r.stage.name: r.value for r in solver.solve().stages}
+    assert again == pytest.approx(firsts, rel=1e-6, abs=1e-9)
+    # and past what can be made (10 in 2021): infeasible
+    solver.set_row_bounds(row, np.array([12.0 / x["scale"]]), np.array([np.inf]))
+    with pytest.raises(InfeasibleError):
+        solver.solve()
+
+
+# -- 12. MPS export -------------------------------------------------------------------------
+
+
+def test_mps_export_reads_back(tmp_path: Path) -> None:
+    folder = kantorovich(tmp_path / "k")
+    mps = tmp_path / "problem.mps"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["plan", str(folder), "--out", str(out), "--mps", str(mps), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info == json.loads((out / "plan.json").read_text())
+    assert mps.is_file()
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    assert highs.readModel(str(mps)) == highspy.HighsStatus.kOk
+    lp = highs.getLp()
+    assert lp.num_row_ == info["problem"]["rows"]
+    assert lp.num_col_ == info["problem"]["columns"]
+    assert highs.getNumNz() == info["problem"]["nonzeros"]
+    # its objective is the first stage's: solved alone it gives the tier-1 shortfall
+    assert highs.run() == highspy.HighsStatus.kOk
+    assert highs.getInfo().objective_function_value == pytest.approx(
+        info["objectives"]["tier1"], abs=1e-7
+    )
