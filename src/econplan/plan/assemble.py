@@ -57,7 +57,8 @@ class PlanProblem:
     stages: tuple[Stage, ...]
     targets: pd.DataFrame
     """One row per target: id, product, sector, region, year, measure, sense, kind, tier,
-    weight, required (absolute amount), scale, constant (part of the measure fixed by data),
+    weight, required (absolute amount), scale (what a shortfall fraction is a fraction of),
+    row_scale (what its LP row is divided by), constant (part of the measure fixed by data),
     row (its row in the LP) and shortfall (its shortfall column, -1 for hard targets)."""
     pairs: pd.DataFrame
     """The (process, region) pairs activity columns exist for, with ``capped``."""
@@ -717,20 +718,26 @@ class _Assembler:
             frame.loc[soft, ["id"]].rename(columns={"id": "target"}),
             unit="fraction of the target",
         )
-        # each row in fractions of its target (measure / scale): shortfalls enter with
-        # coefficient 1, and an 8 Mt target is as well conditioned as a 5,000-house one
+        # (measure + sign * scale * shortfall) / row_scale against goal / row_scale. The
+        # shortfall is a fraction of the target, so its coefficient is the target's amount
+        # (16.5e9 t-km for rail freight) against measure coefficients near 1. Dividing by the
+        # amount alone gave 6e-11, which HiGHS drops as zero (small_matrix_value 1e-9); the
+        # geometric mean of the two sizes leaves both near the middle of the range.
         scale = frame["scale"].to_numpy(dtype=float)
+        largest = np.array([np.abs(coefs).max() if len(coefs) else 1.0 for _, coefs in entries])
+        row_scale = np.sqrt(scale * np.where(largest > 0, largest, 1.0))
         rows = self.lp.add_rows(
             "target",
             frame[["id"]].rename(columns={"id": "target"}),
-            lower=np.where(at_least, goal / scale, -INF),
-            upper=np.where(at_least, INF, goal / scale),
-            unit="fraction of the target",
+            lower=np.where(at_least, goal / row_scale, -INF),
+            upper=np.where(at_least, INF, goal / row_scale),
+            unit="product unit / row_scale",
         )
         for i, (cols, coefs) in enumerate(entries):
-            self.lp.add(np.full(len(cols), rows.start + i), cols, coefs / scale[i])
+            self.lp.add(np.full(len(cols), rows.start + i), cols, coefs / row_scale[i])
         sign = np.where(at_least, 1.0, -1.0)
-        self.lp.add(rows.start + soft, shortfall.index, sign[soft])
+        self.lp.add(rows.start + soft, shortfall.index, (sign * scale / row_scale)[soft])
+        frame["row_scale"] = row_scale
         frame["row"] = rows.index
         column = np.full(len(frame), -1)
         column[soft] = shortfall.index
@@ -907,7 +914,8 @@ class _Assembler:
             unit="fraction of the target",
         )
         sign = np.where(targets["sense"].to_numpy()[hard] == "at_least", 1.0, -1.0)
-        self.lp.add(targets["row"].to_numpy()[hard], gap.index, sign)
+        scale = (targets["scale"] / targets["row_scale"]).to_numpy(dtype=float)[hard]
+        self.lp.add(targets["row"].to_numpy()[hard], gap.index, sign * scale)
         balance = self.lp.rows["balance"]
         lower = self.lp.row_lower[0]
         gaps = self.lp.add_columns("gap_balance", balance.labels, unit="product unit")

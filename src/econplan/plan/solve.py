@@ -18,8 +18,10 @@ from pathlib import Path
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from econplan.plan.assemble import PlanProblem, Stage
+from econplan.plan.scaling import geometric_scaling
 
 METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
 
@@ -106,15 +108,21 @@ class Solver:
             highs.setOptionValue("threads", threads)
         highs.setOptionValue("random_seed", 0)
         col_lower, col_upper, row_lower, row_upper = problem.lp.bounds()
-        matrix = problem.matrix
+        # HiGHS solves diag(r) A diag(c) in x / c; every value in and out goes through
+        # _to_solver / _from_solver, so callers see the problem's own units
+        self.row_scale, self.col_scale = geometric_scaling(
+            problem.matrix, col_lower, col_upper, row_lower, row_upper
+        )
+        matrix = sp.csc_matrix(sp.diags(self.row_scale) @ problem.matrix @ sp.diags(self.col_scale))
+        matrix.sort_indices()
         lp = highspy.HighsLp()
         lp.num_col_ = matrix.shape[1]
         lp.num_row_ = matrix.shape[0]
         lp.col_cost_ = np.zeros(matrix.shape[1])
-        lp.col_lower_ = col_lower
-        lp.col_upper_ = col_upper
-        lp.row_lower_ = row_lower
-        lp.row_upper_ = row_upper
+        lp.col_lower_ = col_lower / self.col_scale
+        lp.col_upper_ = col_upper / self.col_scale
+        lp.row_lower_ = row_lower * self.row_scale
+        lp.row_upper_ = row_upper * self.row_scale
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
         lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
@@ -126,9 +134,24 @@ class Solver:
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """New bounds (right-hand sides) of rows, for the next ``solve``."""
         rows = np.asarray(rows, dtype=np.int32)
+        scale = self.row_scale[rows]
         self.highs.changeRowsBounds(
-            len(rows), rows, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+            len(rows),
+            rows,
+            np.asarray(lower, dtype=float) * scale,
+            np.asarray(upper, dtype=float) * scale,
         )
+
+    def set_target(self, target: str, required: float) -> None:
+        """A new amount for a target (absolute, in its product's unit), for the next
+        ``solve``: the scenarios' way to ask for more or less without rebuilding."""
+        targets = self.problem.targets.set_index("id")
+        if target not in targets.index:
+            raise KeyError(f"no target {target!r} in this problem")
+        row = targets.loc[target]
+        goal = (required - float(row["constant"])) / float(row["row_scale"])
+        lower, upper = (goal, np.inf) if row["sense"] == "at_least" else (-np.inf, goal)
+        self.set_row_bounds(np.array([int(row["row"])]), np.array([lower]), np.array([upper]))
 
     def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """New bounds of columns, for the next ``solve``."""
@@ -137,7 +160,18 @@ class Solver:
         upper = np.asarray(upper, dtype=float)
         self._base_col_bounds[0][cols] = lower
         self._base_col_bounds[1][cols] = upper
-        self.highs.changeColsBounds(len(cols), cols, lower, upper)
+        self._col_bounds(cols, lower, upper)
+
+    def _col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Bounds of columns in the problem's units, passed on scaled."""
+        cols = np.asarray(cols, dtype=np.int32)
+        scale = self.col_scale[cols]
+        self.highs.changeColsBounds(
+            len(cols),
+            cols,
+            np.asarray(lower, dtype=float) / scale,
+            np.asarray(upper, dtype=float) / scale,
+        )
 
     def write_mps(self, path: Path) -> None:
         """The problem (first stage's objective) as an MPS file, for other solvers."""
@@ -152,7 +186,7 @@ class Solver:
         cost = np.zeros(n)
         if stage is not None:
             cost[stage.column] = 1.0 if stage.sense == "min" else -1.0
-        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost * self.col_scale)
 
     def _run(self, deadline: float | None) -> None:
         if deadline is not None:
@@ -167,15 +201,18 @@ class Solver:
         say = progress or (lambda _: None)
         problem = self.problem
         highs = self.highs
-        # stage columns start free: a re-solve must not inherit the last solve's holds
-        stage_cols = np.array([s.column for s in problem.stages], dtype=np.int32)
-        if len(stage_cols):
-            highs.changeColsBounds(
-                len(stage_cols),
-                stage_cols,
-                self._base_col_bounds[0][stage_cols],
-                self._base_col_bounds[1][stage_cols],
-            )
+        # stage columns and shortfalls start free: a re-solve must not inherit the last
+        # solve's holds
+        shortfalls = problem.targets["shortfall"].to_numpy()
+        held = np.concatenate(
+            [[s.column for s in problem.stages], shortfalls[shortfalls >= 0]]
+        ).astype(np.int32)
+        if len(held):
+            self._col_bounds(held, self._base_col_bounds[0][held], self._base_col_bounds[1][held])
+        # and from scratch: the last solve's final basis (optimal for its last stage) was
+        # measured to send the first stage's dual simplex on for minutes, and a fresh start
+        # makes a re-solve give what a first solve gives
+        highs.clearSolver()
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else None
         results: list[StageResult] = []
@@ -216,7 +253,9 @@ class Solver:
                 + max(info.pdlp_iteration_count, 0)
                 + max(info.crossover_iteration_count, 0)
             )
-            x = np.asarray(solution.col_value)
+            x = np.asarray(solution.col_value) * self.col_scale
+            row_dual = np.asarray(solution.row_dual) * self.row_scale
+            col_dual = np.asarray(solution.col_dual) / self.col_scale
             if stage is None:
                 results.append(
                     StageResult(
@@ -225,22 +264,24 @@ class Solver:
                         (0.0, 0.0),
                         seconds,
                         iterations,
-                        np.asarray(solution.row_dual),
-                        np.asarray(solution.col_dual),
+                        row_dual,
+                        col_dual,
                     )
                 )
                 break
             value = float(x[stage.column])
-            held = self._hold(stage, value)
+            holds = self._hold(stage, value)
+            if stage.name.startswith("tier") and stage.name.endswith("_total"):
+                self._hold_targets(int(stage.name[4:].removesuffix("_total")), x)
             results.append(
                 StageResult(
                     stage,
                     value,
-                    held,
+                    holds,
                     seconds,
                     iterations,
-                    np.asarray(solution.row_dual),
-                    np.asarray(solution.col_dual),
+                    row_dual,
+                    col_dual,
                 )
             )
             say(
@@ -248,7 +289,7 @@ class Solver:
                 f" primal infeasibility {info.max_primal_infeasibility:.1e},"
                 f" dual {info.max_dual_infeasibility:.1e})"
             )
-        x = np.asarray(highs.getSolution().col_value)
+        x = np.asarray(highs.getSolution().col_value) * self.col_scale
         return Solution(
             self.method,
             x,
@@ -258,6 +299,19 @@ class Solver:
             tuple(results),
             time.perf_counter() - started,
         )
+
+    def _hold_targets(self, tier: int, x: np.ndarray) -> None:
+        """Once a tier is done, each of its targets keeps its own achievement: a met target
+        stays met (shortfall exactly zero) and the others may slip by the relative tolerance
+        only. Holding the tier's largest and total shortfall alone would leave later stages
+        free to spend the tolerance on a target the plan meets."""
+        targets = self.problem.targets
+        cols = targets.loc[targets["tier"] == tier, "shortfall"].to_numpy().astype(np.int32)
+        if len(cols) == 0:
+            return
+        short = x[cols]
+        upper = np.where(short <= 1e-9, 0.0, short * (1.0 + self.problem.tolerance))
+        self._col_bounds(cols, np.zeros(len(cols)), upper)
 
     def _hold(self, stage: Stage, value: float) -> tuple[float, float]:
         """Hold a stage's objective for the stages after it: exactly when it is zero (a met
@@ -271,5 +325,5 @@ class Solver:
             upper = 0.0 if abs(value) <= 1e-9 else value + slack
         else:
             lower = value - slack
-        self.highs.changeColBounds(stage.column, lower, upper)
+        self._col_bounds(np.array([stage.column]), np.array([lower]), np.array([upper]))
         return (float(lower), float(upper))

@@ -220,15 +220,15 @@ def target_table(problem: PlanProblem, solution: Solution) -> pd.DataFrame:
     targets = problem.targets
     rows = targets["row"].to_numpy()
     scale = targets["scale"].to_numpy(dtype=float)
-    # target rows hold measure/scale; the shortfall column is part of the row for soft ones
-    value = solution.row_activity[rows]
+    # a target row holds (measure + sign * scale * shortfall) / row_scale
+    value = solution.row_activity[rows] * targets["row_scale"].to_numpy(dtype=float)
     soft = targets["shortfall"].to_numpy() >= 0
     at_least = (targets["sense"] == "at_least").to_numpy()
     shortfall_value = np.where(
         soft, solution.x[np.maximum(targets["shortfall"].to_numpy(), 0)], 0.0
     )
-    measured = value - np.where(at_least, 1.0, -1.0) * shortfall_value
-    planned = measured * scale + targets["constant"].to_numpy(dtype=float)
+    measured = value - np.where(at_least, 1.0, -1.0) * scale * shortfall_value
+    planned = measured + targets["constant"].to_numpy(dtype=float)
     required = targets["required"].to_numpy(dtype=float)
     gap = np.where(at_least, required - planned, planned - required)
     met = gap <= problem.tolerance * np.maximum(np.abs(required), 1.0)
@@ -257,7 +257,7 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
     unit of it would add to (or save from) that stage's objective."""
     lp = problem.lp
     _, _, _row_lower, row_upper = lp.bounds()
-    scale_of_target = problem.targets["scale"].to_numpy(dtype=float)
+    row_scale = problem.targets["row_scale"].to_numpy(dtype=float)
     products = problem.economy.tables["products"].set_index("id")
     kinds = products["kind"]
     units = products["unit"]
@@ -282,7 +282,7 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
                 lower_only = ~np.isfinite(row_upper[block.start : block.stop])
                 value = np.where(lower_only, dual, -dual)
                 if name == "target":
-                    value = value / scale_of_target
+                    value = value / row_scale  # per product unit
                 labels = block.labels
             frame = _generic(labels, name)
             if name == "balance":
