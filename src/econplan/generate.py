@@ -226,16 +226,20 @@ class _Builder:
 
     def _products(self) -> pd.DataFrame:
         n, rng = self.n, self.rng
-        kind = np.where(rng.random(n) < 0.8, "good", "service").astype(object)
+        # every made product a good with a mass, so that links can carry it: each product is
+        # made in one region and used in all, and a service (or a good without a mass) could
+        # not reach the others, leaving the economy without a feasible plan
+        kind = np.full(n, "good", dtype=object)
+        unit = np.asarray(UNITS, dtype=object)[rng.integers(0, len(UNITS), n)]
         made = _frame(
             id=self.products,
             name=None,
-            unit=np.asarray(UNITS, dtype=object)[rng.integers(0, len(UNITS), n)],
+            unit=unit,
             sector=self.sectors[self.sector_of],
             kind=kind,
             storable=pd.array(kind == "good", dtype="boolean"),
             energy_content=np.nan,
-            mass_per_unit=np.nan,
+            mass_per_unit=np.where(unit == "t", np.nan, 1.0),
             description=None,
         )
         primary = _frame(
@@ -404,6 +408,7 @@ class _Builder:
     def _targets(self) -> pd.DataFrame:
         count = min(self.n, 5)
         product = np.sort(self.rng.choice(self.n, count, replace=False))
+        hard = np.arange(count) == 0
         return _frame(
             id=ids("t", count, 2),
             product=self.products[product],
@@ -413,8 +418,10 @@ class _Builder:
             measure="production",
             sense="at_least",
             basis="absolute",
-            amount=np.round(self.output[product] * 1.1, 3),
-            kind=np.where(np.arange(count) == 0, "hard", "tier1").astype(object),
+            # the hard target within the facility's capacity (at least 1.05 times its base
+            # output), the others 10% above base output, which investment may or may not reach
+            amount=np.round(self.output[product] * np.where(hard, 1.02, 1.1), 3),
+            kind=np.where(hard, "hard", "tier1").astype(object),
             weight=np.nan,
             unit=None,
             source=SOURCE,
@@ -429,7 +436,8 @@ class _Builder:
             origin=self.regions[:count],
             destination=self.regions[following],
             mode="rail",
-            capacity=self.rng.uniform(1e5, 1e7, count).round(),
+            # room for a good part of everything made to cross the link
+            capacity=(self.output.sum() * self.rng.uniform(0.5, 1.0, count)).round(),
             two_way=pd.array(np.ones(count, dtype=bool), dtype="boolean"),
             distance=self.rng.uniform(50.0, 500.0, count).round(1),
             service=None,

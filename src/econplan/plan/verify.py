@@ -149,12 +149,11 @@ def _flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         .assign(amount=-ship["amount"])
     )
     links = e.tables["links"].set_index("id")
-    mass = _mass(e)
     service = ship.assign(
         product=_look(ship["link"], links["service"]),
         region=ship["origin"],
         amount=-ship["amount"]
-        * _look(ship["product"], mass).astype(float)
+        * _carried(e, ship)
         * np.nan_to_num(_look(ship["link"], links["service_per_unit"]).astype(float)),
     )
     parts.append(service[service["product"].notna()][[*KEY, "amount"]])
@@ -200,14 +199,14 @@ def _production(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFra
     return pd.DataFrame(frame.groupby(KEY, as_index=False)["amount"].sum())
 
 
-def _mass(economy: Economy) -> pd.Series:
-    ids = economy.product_ids.to_numpy(dtype=object)
-    grid, _ = shippable(economy)["grid"]
+def _carried(economy: Economy, ship: pd.DataFrame) -> np.ndarray:
+    """What each shipment weighs against its link's capacity: the grid counts MWh, rail,
+    road and sea count tonnes (a good's mass per unit)."""
     goods, mass = shippable(economy)["rail"]
-    masses: pd.Series = pd.concat(
-        [pd.Series(mass, index=ids[goods]), pd.Series(1.0, index=ids[grid])]
-    )
-    return masses
+    by_mass = pd.Series(mass, index=economy.product_ids.to_numpy(dtype=object)[goods])
+    mode = _look(ship["link"], economy.tables["links"].set_index("id")["mode"])
+    weight = _look(ship["product"], by_mass).astype(float)
+    return np.where(mode == "grid", 1.0, weight)
 
 
 def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
@@ -276,7 +275,7 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     ship = tables["shipments"]
     links = e.tables["links"].set_index("id")
     carried = (
-        (ship["amount"] * _look(ship["product"], _mass(e)).astype(float))
+        (ship["amount"] * _carried(e, ship))
         .groupby([ship["link"], ship["origin"], ship["destination"], ship["year"]])
         .sum()
     )
