@@ -148,10 +148,14 @@ class Solver:
         targets = self.problem.targets.set_index("id")
         if target not in targets.index:
             raise KeyError(f"no target {target!r} in this problem")
-        row = targets.loc[target]
-        goal = (required - float(row["constant"])) / float(row["row_scale"])
-        lower, upper = (goal, np.inf) if row["sense"] == "at_least" else (-np.inf, goal)
-        self.set_row_bounds(np.array([int(row["row"])]), np.array([lower]), np.array([upper]))
+        where = targets.index.get_loc(target)
+        constant = targets["constant"].to_numpy(dtype=float)[where]
+        row_scale = targets["row_scale"].to_numpy(dtype=float)[where]
+        row = targets["row"].to_numpy(dtype=np.int64)[where]
+        goal = (required - constant) / row_scale
+        at_least = targets["sense"].to_numpy(dtype=object)[where] == "at_least"
+        lower, upper = (goal, np.inf) if at_least else (-np.inf, goal)
+        self.set_row_bounds(np.array([row]), np.array([lower]), np.array([upper]))
 
     def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """New bounds of columns, for the next ``solve``."""
