@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from econplan import load_economy
+from econplan.analysis.balance import material_balance
 from econplan.cli import main
 from econplan.plan import (
     InfeasibleError,
@@ -27,6 +28,7 @@ from econplan.plan import (
     verify,
     write_plan,
 )
+from econplan.plan.flows import plan_flows
 
 TIGHT = 1e-9
 """Tolerance the stages are held within in the oracle tests: the numbers are exact."""
@@ -308,6 +310,34 @@ def test_renewable_stock_at_its_minimum(tmp_path: Path) -> None:
     assert min_stock.max() == pytest.approx(1 / 500, rel=1e-6)
 
 
+def test_deposit_drawn_as_used(tmp_path: Path) -> None:
+    """A deposit of 1,000 t of ore, 2 t to a t of metal, 100 t wanted: 200 t are taken and
+    800 t stay in the ground (any draw up to 1,000 would balance if nature could be thrown
+    away)."""
+    folder = build(
+        tmp_path / "ore",
+        horizon=(2021, 2022),
+        products="id,unit,sector,kind\nmetal,t,s,good\nore,t,s,resource\n"
+        "labour,person-year,s,labour\n",
+        processes="id,sector,main_product\nsmelt,s,metal\n",
+        process_io="process,product,flow,amount\nsmelt,metal,output,1\nsmelt,ore,input,2\n"
+        "smelt,labour,input,0.1\n",
+        facilities="id,region,process,capacity\nworks,r,smelt,1000\n",
+        resources="region,product,kind,stock\nr,ore,deposit,1000\n",
+        targets="id,product,year,amount,kind\nmetal_2021,metal,2021,100,tier1\n",
+    )
+    plan = plan_of(folder)
+    ore = plan.tables["resources"].set_index("year")
+    assert ore.loc[2021, "draw"] == pytest.approx(200.0, abs=1e-7)
+    assert ore.loc[2021, "stock"] == pytest.approx(800.0, abs=1e-7)
+    assert ore.loc[2022, "draw"] == pytest.approx(0.0, abs=1e-7)
+    # verification: extraction nothing uses is a violation
+    tables = dict(plan.tables)
+    tables["resources"] = tables["resources"].assign(draw=[300.0, 0.0])
+    checks = verify(load_economy(folder), tables).checks.set_index("check")
+    assert checks.loc["resource drawn is used", "max_violation"] == pytest.approx(100 / 500)
+
+
 # -- 6. Foreign exchange --------------------------------------------------------------------
 
 
@@ -384,6 +414,62 @@ def test_final_use_target_in_a_region_that_makes_nothing(tmp_path: Path) -> None
     folder = link_economy(tmp_path / "link", "id,region,process,capacity\nworks,a,mill,1000\n")
     plan = plan_of(folder)
     assert target(plan, "steel_b")["planned"] == pytest.approx(30.0, abs=1e-6)
+
+
+def test_balance_of_a_plan(tmp_path: Path) -> None:
+    """`econplan balance --plan`: the plan's flows, shipments and the freight they use
+    included, balance in every region; and it refuses a plan of another economy."""
+    folder = build(
+        tmp_path / "freight",
+        regions=("a", "b"),
+        products="id,unit,sector,kind\nsteel,t,s,good\nfreight,t-km,s,service\n"
+        "labour,person-year,s,labour\n",
+        processes="id,sector,main_product\nmill,s,steel\nhaul,s,freight\n",
+        process_io="process,product,flow,amount\nmill,steel,output,1\nmill,labour,input,0.1\n"
+        "haul,freight,output,1\nhaul,labour,input,0.001\n",
+        facilities="id,region,process,capacity\nworks,a,mill,1000\ndepot,a,haul,1000000\n",
+        links="id,origin,destination,mode,capacity,two_way,service,service_per_unit\n"
+        "ab,a,b,rail,30,false,freight,250\n",
+        final_demand="category,product,region,basis,amount\nconsumption,steel,b,absolute,100\n",
+        targets="id,product,region,year,measure,amount,kind\n"
+        "steel_b,steel,b,2021,final_use,100,tier1\n",
+    )
+    out = tmp_path / "out"
+    runner = CliRunner()
+    planned = runner.invoke(main, ["plan", str(folder), "--out", str(out), "--tolerance", "1e-9"])
+    assert planned.exit_code == 0, planned.output
+    result = runner.invoke(main, ["balance", str(folder), "--plan", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    balance = json.loads(result.stdout)
+    assert balance["years"] == [2021] and balance["shortfalls"] == []
+    regional = pd.DataFrame(balance["regional"]).set_index(["product", "region"])
+    # 30 t go from a to b along the link, using 30 * 250 t-km of freight made in a
+    assert regional.loc[("steel", "b"), "sources"] == pytest.approx(30.0, abs=1e-6)
+    assert regional.loc[("steel", "b"), "uses"] == pytest.approx(30.0, abs=1e-6)
+    assert regional.loc[("steel", "a"), "uses"] == pytest.approx(30.0, abs=1e-6)
+    assert regional.loc[("freight", "a"), "sources"] == pytest.approx(7500.0, abs=1e-4)
+    assert regional.loc[("freight", "a"), "difference"] == pytest.approx(0.0, abs=1e-4)
+    # labour: what the mill and the haulier use, out of 1e9 available
+    assert regional.loc[("labour", "a"), "uses"] == pytest.approx(3.0 + 7.5, abs=1e-6)
+    entries = tmp_path / "entries.csv"
+    text = runner.invoke(
+        main,
+        ["balance", str(folder), "--plan", str(out), "--product", "freight", "--csv", str(entries)],
+    )
+    assert text.exit_code == 0, text.output
+    assert "freight by region and flow" in text.stdout
+    freight = pd.read_csv(entries)
+    used = freight[freight["flow"] == "transport"]
+    assert used["detail"].tolist() == ["ab"]
+    assert used["amount"].sum() == pytest.approx(7500.0, abs=1e-4)
+
+    other = kantorovich(tmp_path / "k")
+    wrong = runner.invoke(main, ["balance", str(other), "--plan", str(out)])
+    assert wrong.exit_code == 2 and "made from another economy" in wrong.stderr
+    missing = runner.invoke(main, ["balance", str(folder), "--plan", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "no plan here" in missing.stderr
+    outside = runner.invoke(main, ["balance", str(folder), "--plan", str(out), "--year", "2030"])
+    assert outside.exit_code == 2 and "not a plan year" in outside.stderr
 
 
 # -- 8. An impossible hard target -----------------------------------------------------------
@@ -480,11 +566,15 @@ def test_builtin_economy() -> None:
     assert (floor["planned"] >= floor["required"] * (1 - 1e-6)).all()
     ceiling = firm[firm["sense"] == "at_most"]
     assert (ceiling["planned"] <= ceiling["required"] * (1 + 1e-6)).all()
+    # its material balances, recomputed from its tables, hold in every region and year
+    balance = material_balance(economy, plan_flows(economy, plan.tables))
+    assert balance.shortfalls(regional=True, tolerance=1e-6).empty
+    assert sorted(balance.entries["year"].unique()) == list(range(2021, 2026))
 
 
 def test_builtin_resolve_unchanged() -> None:
     problem = assemble(load_economy())
-    solver = Solver(problem, time_limit=25)
+    solver = Solver(problem, time_limit=120)  # a guard against hanging, not a timing
     firsts = {r.stage.name: r.value for r in solver.solve().stages}
     again = {r.stage.name: r.value for r in solver.solve().stages}
     assert again == pytest.approx(firsts, rel=1e-5, abs=1e-7)
@@ -538,6 +628,16 @@ def test_mps_export_reads_back(tmp_path: Path) -> None:
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     assert highs.readModel(str(mps)) == highspy.HighsStatus.kOk
+    # in the problem's own units and names: solved elsewhere, it gives the first stage's
+    # optimum (Kantorovich's plan ray as a shortfall: 1 - 70.4933 / the target)
+    lp = highs.getLp()
+    assert "balance.A.r.2021" in lp.row_names_
+    assert any(name.startswith("activity.") for name in lp.col_names_)
+    highs.run()
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert highs.getInfo().objective_function_value == pytest.approx(
+        info["objectives"][info["stages"][0]["name"]], abs=1e-9
+    )
     lp = highs.getLp()
     assert lp.num_row_ == info["problem"]["rows"]
     assert lp.num_col_ == info["problem"]["columns"]

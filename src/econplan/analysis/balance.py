@@ -2,10 +2,11 @@
 it goes, and the difference.
 
 Sources: production by process, endowments (labour available, natural resources that may be
-taken in the year), imports, shipments in, stock drawn. Uses: intermediate use by
-process (and its sector), investment, final demand by category, exports, shipments out, stock
-built. A balance is built from ``Flows``: for the base year from facilities' base-year
-output and base-year trade; for a plan from its activity, trade and shipments.
+taken in the year), imports, shipments in, stock drawn. Uses: intermediate use by process (and
+its sector), investment, final demand by category, exports, shipments out, transport services
+used by shipments (at the origin, by link), stock built. A balance is built from ``Flows``: for
+the base year from facilities' base-year output and base-year trade; for a plan from its
+tables (``econplan.plan.flows``).
 
 Flows given nationally are shared among regions so that regional balances add up to the
 national one exactly: national final-demand claims by population, imports and exports by each
@@ -23,7 +24,15 @@ import scipy.sparse as sp
 from econplan.model.economy import Economy
 
 SOURCES = ("production", "endowment", "imports", "shipments_in", "stock_drawn")
-USES = ("intermediate", "investment", "final", "exports", "shipments_out", "stock_built")
+USES = (
+    "intermediate",
+    "investment",
+    "final",
+    "exports",
+    "shipments_out",
+    "transport",
+    "stock_built",
+)
 ENTRY_COLUMNS = ["product", "region", "year", "side", "flow", "detail", "sector", "amount"]
 
 
@@ -36,7 +45,8 @@ class Flows:
     """What is produced, traded, shipped and used in one year, region by region.
 
     ``activity``: process, region, amount (units of activity). The other frames have product,
-    region, amount (``final`` also category; ``shipments`` product, origin, destination).
+    region, amount (``final`` also category; ``shipments`` product, origin, destination;
+    ``transport`` the service a link's shipments use, at the origin, with the link).
     """
 
     year: int
@@ -55,6 +65,9 @@ class Flows:
     )
     stock_change: pd.DataFrame = field(
         default_factory=lambda: _empty(["product", "region", "amount"])
+    )
+    transport: pd.DataFrame = field(
+        default_factory=lambda: _empty(["product", "region", "link", "amount"])
     )
 
 
@@ -125,6 +138,7 @@ def flow_entries(economy: Economy, flows: Flows) -> pd.DataFrame:
         _simple(
             ship.rename(columns={"origin": "region"}), y, "use", "shipments_out", "destination"
         ),
+        _simple(flows.transport, y, "use", "transport", "link"),
         _simple(stock.assign(amount=stock["amount"].clip(lower=0)), y, "use", "stock_built"),
     ]
     entries = pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -161,12 +175,14 @@ class Balance:
         totals["difference"] = totals["sources"] - totals["uses"]
         return totals.reset_index()
 
-    def shortfalls(self, regional: bool = False) -> pd.DataFrame:
+    def shortfalls(self, regional: bool = False, tolerance: float = 1e-9) -> pd.DataFrame:
         """Balances whose uses exceed sources, worst first: by shortfall as a share of uses, then
-        by its size."""
+        by its size. Shortfalls of at most ``tolerance`` of uses are rounding, not shortfalls
+        (a solved plan balances to about 1e-14)."""
         totals = self.regional() if regional else self.national()
         short = totals[totals["difference"] < 0].copy()
         short["share"] = -short["difference"] / short["uses"]
+        short = short[short["share"] > tolerance]
         keys = ["share", "difference", "product"] + (["region"] if regional else []) + ["year"]
         ascending = [False] + [True] * (len(keys) - 1)
         return short.sort_values(keys, ascending=ascending).reset_index(drop=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from econplan.analysis.balance import base_year_flows, material_balance
+from econplan.analysis.balance import Flows, base_year_flows, material_balance
 from econplan.analysis.inputoutput import analyse
 from econplan.analysis.leontief import SolveError, total_output
 from econplan.cli.common import (
@@ -95,9 +95,52 @@ def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
     return table
 
 
+def _plan_flows(economy: Economy, directory: Path) -> list[Flows]:
+    """The flows of the plan written in ``directory``, which must be a plan of ``economy``."""
+    from econplan.plan.flows import plan_flows
+    from econplan.plan.output import economy_hash, load_plan
+
+    try:
+        plan = load_plan(directory)
+    except FileNotFoundError as error:
+        fail(str(error))
+    if plan.info.get("status") != "optimal":
+        fail(
+            f"{directory}: the plan there is {plan.info.get('status')!r}, not optimal: it has no "
+            "flows to balance (see its diagnosis.json)"
+        )
+    if plan.info.get("economy", {}).get("hash") != economy_hash(economy):
+        fail(
+            f"{directory}: this plan was made from another economy "
+            f"({plan.info.get('economy', {}).get('name')!r}); name the economy it was planned "
+            f"from: econplan balance PATH --plan {directory}"
+        )
+    needed = {
+        "activity",
+        "investment",
+        "shipments",
+        "trade",
+        "stocks",
+        "resources",
+        "consumption_level",
+    }
+    missing = sorted(needed - set(plan.tables))
+    if missing:
+        fail(f"{directory}: the plan lacks {', '.join(missing)}.parquet; write it again")
+    return plan_flows(economy, plan.tables)
+
+
 @main.command()
 @path_argument
-@click.option("--year", type=int, help="The year (until plans exist: the base year).")
+@click.option(
+    "--plan",
+    "plan_dir",
+    type=click.Path(path_type=Path),
+    help="Balances of the plan written in this folder (by `econplan plan --out`), year by year.",
+)
+@click.option(
+    "--year", type=int, help="Only this year (without --plan: the base year, the only one)."
+)
 @click.option("--region", help="Show the balances of this region (and its sub-regions' own).")
 @click.option("--product", help="Show every source and use of this product.")
 @click.option(
@@ -109,6 +152,7 @@ def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
 @json_option
 def balance(
     path: Path | None,
+    plan_dir: Path | None,
     year: int | None,
     region: str | None,
     product: str | None,
@@ -118,15 +162,34 @@ def balance(
 ) -> None:
     """Material balances: sources and uses of every product, by region and year.
 
-    Shortfalls (uses above sources) come first, worst first as a share of uses.
+    Of the base year as the economy's files describe it, or with --plan of every year of a
+    plan. Shortfalls (uses above sources) come first, worst first as a share of uses.
     """
     economy = validated(path, as_json).economy
     assert economy is not None
     base = economy.settings.base_year
-    if year is not None and year != base:
-        fail(f"balances are available for the base year {base} (plans bring the other years)")
     _known(economy, region=region, product=product)
-    result = material_balance(economy, [base_year_flows(economy)])
+    if plan_dir is None:
+        if year is not None and year != base:
+            fail(
+                f"without --plan, balances are of the base year {base}; for {year}, make a plan "
+                "(econplan plan --out DIR) and add --plan DIR"
+            )
+        flows = [base_year_flows(economy)]
+        what = f"base year {base}"
+    else:
+        flows = _plan_flows(economy, plan_dir)
+        if year is not None:
+            if year not in economy.years:
+                fail(
+                    f"{year} is not a plan year: the plan covers "
+                    f"{economy.settings.first_year}-{economy.settings.last_year}"
+                )
+            flows = [f for f in flows if f.year == year]
+        what = f"plan in {plan_dir}, " + (
+            str(year) if year is not None else f"{flows[0].year}-{flows[-1].year}"
+        )
+    result = material_balance(economy, flows)
     national = result.national()
     regional = result.regional()
     entries = result.entries
@@ -148,7 +211,10 @@ def balance(
     if as_json:
         print_json(
             {
-                "year": base,
+                # "year" as before for one year; a plan's years in "years"
+                "year": flows[0].year if len(flows) == 1 else None,
+                "years": [f.year for f in flows],
+                "plan": None if plan_dir is None else str(plan_dir),
                 "national": _records(national),
                 "regional": _records(regional),
                 "shortfalls": _records(shortfalls),
@@ -157,7 +223,9 @@ def balance(
         return
     products = economy.tables["products"].set_index("id")
     units = products["unit"]
-    console.print(f"Material balances, {economy.settings.name}, base year {base}", style="bold")
+    # one year needs no year column; a plan's years do
+    when = ["year"] if len(flows) > 1 else []
+    console.print(f"Material balances, {economy.settings.name}, {what}", style="bold")
     national_short = shortfalls if region is not None else result.shortfalls()
     if product is not None:
         national_short = national_short[national_short["product"] == product]
@@ -166,7 +234,7 @@ def balance(
         _table(
             f"Shortfalls: uses above sources ({len(national_short)} in all)",
             national_short.assign(unit=national_short["product"].map(units)).head(top),
-            [*where, "unit", "sources", "uses", "difference", "share"],
+            [*where, *when, "unit", "sources", "uses", "difference", "share"],
         )
     )
     if region is None:
@@ -177,7 +245,7 @@ def balance(
             _table(
                 f"Regional shortfalls, to be met by shipments ({len(regional_short)} in all)",
                 regional_short.assign(unit=regional_short["product"].map(units)).head(top),
-                ["product", "region", "unit", "sources", "uses", "difference", "share"],
+                ["product", "region", *when, "unit", "sources", "uses", "difference", "share"],
             )
         )
     # natural resources are stocks, not flows: their "surplus" is the deposit left in the ground
@@ -190,15 +258,20 @@ def balance(
         _table(
             "Largest surpluses (share of sources left unused, nationally; resources left out)",
             surplus,
-            ["product", "unit", "sources", "uses", "difference", "share"],
+            ["product", *when, "unit", "sources", "uses", "difference", "share"],
         )
     )
     if product is not None:
-        flows = result.by_flow(("product", "region", "year"))
-        flows = flows.loc[flows.index.get_level_values("product") == product]
-        flows = flows.loc[:, (flows != 0).any()].droplevel(["product", "year"]).reset_index()
+        by_flow = result.by_flow(("product", "region", "year"))
+        by_flow = by_flow.loc[by_flow.index.get_level_values("product") == product]
+        by_flow = by_flow.loc[:, (by_flow != 0).any()].droplevel("product")
+        if not when:
+            by_flow = by_flow.droplevel("year")
+        by_flow = by_flow.reset_index()
         console.print(
-            _table(f"{product} by region and flow ({units[product]})", flows, list(flows.columns))
+            _table(
+                f"{product} by region and flow ({units[product]})", by_flow, list(by_flow.columns)
+            )
         )
     if csv_out is not None:
         console.print(f"wrote {len(entries)} entries to {csv_out}")

@@ -170,7 +170,7 @@ class _Assembler:
 
     def _balance_rows(self) -> None:
         """Supply minus use of every product, region and year >= claims fixed by data minus
-        endowments (labour available)."""
+        endowments (labour available); = for a natural resource where it lies."""
         e = self.economy
         P, R, T = self.P, self.R, self.T
         t, r, p = np.meshgrid(np.arange(T), np.arange(R), np.arange(P), indexing="ij")
@@ -190,7 +190,15 @@ class _Assembler:
         at = np.searchsorted(self.years, labour["year"].to_numpy(dtype=int))
         rows = (at * R + self._region_positions(labour["region"])) * P
         np.add.at(lower, rows + self._product_positions(labour["product"]), -labour["amount"])
-        self.lp.add_rows("balance", labels, lower=lower, unit="product unit")
+        # what is drawn from a natural resource is used, not thrown away: otherwise any draw up
+        # to the limits is as good as the one needed, and the plan reports extraction (and
+        # deposits left) that nothing uses
+        upper = np.full(P * R * T, INF)
+        at = (
+            e.positions("resources", "region")[None, :] + R * np.arange(T)[:, None]
+        ) * P + e.positions("resources", "product")[None, :]
+        upper[at.ravel()] = lower[at.ravel()]
+        self.lp.add_rows("balance", labels, lower=lower, upper=upper, unit="product unit")
 
     def _activity(self) -> None:
         """Activity of each process in each region that has (or may build) capacity for it,

@@ -139,4 +139,11 @@ def _names(blocks: dict[str, Block], prefix: str) -> list[str]:
         for column in block.labels.columns:
             text = text + "." + block.labels[column].astype(str)
         names.extend(text.str.replace(r"\s+", "_", regex=True).tolist())
-    return names
+    # labels identify an entry within its block, so names are unique; should two ever meet
+    # (ids differing only in white space), the position keeps them apart
+    joined = pd.Series(names, dtype=object)
+    twice = joined.duplicated(keep=False)
+    if twice.any():
+        where = f".{prefix}" + pd.Series(np.arange(len(joined))).astype(str)
+        joined = joined.where(~twice, joined + where)
+    return joined.tolist()

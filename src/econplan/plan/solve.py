@@ -107,6 +107,10 @@ class Solver:
         if threads:
             highs.setOptionValue("threads", threads)
         highs.setOptionValue("random_seed", 0)
+        # feasibility is judged on the scaled problem, where a row may be 2^-22 of its own
+        # size; at the default 1e-7 a balance could be short by a few 1e-6 of a unit in the
+        # problem's units, enough to fail verification where nothing else flows
+        highs.setOptionValue("primal_feasibility_tolerance", 1e-9)
         col_lower, col_upper, row_lower, row_upper = problem.lp.bounds()
         # HiGHS solves diag(r) A diag(c) in x / c; every value in and out goes through
         # _to_solver / _from_solver, so callers see the problem's own units
@@ -178,11 +182,33 @@ class Solver:
         )
 
     def write_mps(self, path: Path) -> None:
-        """The problem (first stage's objective) as an MPS file, for other solvers."""
-        stages = self.problem.stages
-        if stages:
-            self._objective(stages[0])
-        self.highs.writeModel(str(path))
+        """The problem as an MPS file, for other solvers: in its own units (not the scaled
+        problem HiGHS is given), with the bounds in force (changes by ``set_target`` and
+        ``set_row_bounds`` included), the first stage's objective, and rows and columns named
+        by their labels (``balance.cement.kangwon.2025``)."""
+        matrix = sp.csc_matrix(self.problem.matrix)
+        matrix.sort_indices()
+        current = self.highs.getLp()
+        lp = highspy.HighsLp()
+        lp.num_col_ = matrix.shape[1]
+        lp.num_row_ = matrix.shape[0]
+        cost = np.zeros(matrix.shape[1])
+        if self.problem.stages:
+            first = self.problem.stages[0]
+            cost[first.column] = 1.0 if first.sense == "min" else -1.0
+        lp.col_cost_ = cost
+        lp.col_lower_, lp.col_upper_ = self._base_col_bounds
+        lp.row_lower_ = np.asarray(current.row_lower_, dtype=float) / self.row_scale
+        lp.row_upper_ = np.asarray(current.row_upper_, dtype=float) / self.row_scale
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data
+        lp.col_names_ = self.problem.lp.column_labels()
+        lp.row_names_ = self.problem.lp.row_labels()
+        highs = _new_highs()
+        highs.passModel(lp)
+        highs.writeModel(str(path))
 
     # -- solving ----------------------------------------------------------------------------
     def _objective(self, stage: Stage | None) -> None:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from econplan.analysis.balance import material_balance
 from econplan.analysis.demand import final_demand_claims
 from econplan.model.economy import Economy
-from econplan.plan.assemble import CONSUMPTION, shippable, trade_in_force
-
-KEY = ["product", "region", "year"]
+from econplan.plan.assemble import CONSUMPTION, trade_in_force
+from econplan.plan.flows import KEY, carried, look, plan_flows, production
 
 
 @dataclass(frozen=True)
@@ -64,149 +64,11 @@ def _violation(excess: pd.Series, size: pd.Series, labels: pd.Series) -> tuple[f
     return float(relative[worst]), str(labels.iloc[worst]) if relative[worst] > 0 else ""
 
 
-def _look(keys: pd.Series | pd.Index, mapping: pd.Series) -> np.ndarray:
-    """``mapping`` at each key (NaN where missing), as a plain array: ``Series.map`` on
-    pandas' string dtype would turn the values into strings."""
-    return mapping.reindex(pd.Index(np.asarray(keys, dtype=object))).to_numpy()
-
-
 def _label(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     text = frame[columns[0]].astype(str)
     for column in columns[1:]:
         text = text + " " + frame[column].astype(str)
     return text
-
-
-def _flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Supply (positive) and use (negative) entries of every product, region and year."""
-    e = economy
-    parts: list[pd.DataFrame] = []
-    activity = tables["activity"]
-    for year in e.years:
-        act = activity[(activity["year"] == year) & (activity["activity"] != 0)]
-        if len(act) == 0:
-            continue
-        process = e.process_ids.get_indexer(pd.Index(act["process"]))
-        for matrix, sign in ((e.outputs(year), 1.0), (e.inputs(year), -1.0)):
-            coo = matrix[:, process].tocoo()
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "product": e.product_ids.to_numpy(dtype=object)[coo.row],
-                        "region": act["region"].to_numpy(dtype=object)[coo.col],
-                        "year": year,
-                        "amount": sign * coo.data * act["activity"].to_numpy()[coo.col],
-                    }
-                )
-            )
-    # investment: the bill of materials spread evenly over the years of construction
-    investment = tables["investment"]
-    if len(investment):
-        costs = e.tables["investment_costs"]
-        options = e.tables["investments"].set_index("id")
-        spread = options["lead_time"].fillna(1).clip(lower=1).astype(int)
-        bill = costs.merge(investment, left_on="investment", right_on="option")
-        for offset in range(int(spread.max()) if len(spread) else 0):
-            during = bill[_look(bill["option"], spread) > offset]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "product": during["product"].to_numpy(dtype=object),
-                        "region": during["region"].to_numpy(dtype=object),
-                        "year": during["start_year"].to_numpy(dtype=int) + offset,
-                        "amount": -(
-                            during["amount"] * during["units"] / _look(during["option"], spread)
-                        ).to_numpy(dtype=float),
-                    }
-                )
-            )
-    # final demand: claims fixed by data, the consumption basket at its level, reserves
-    levels = tables["consumption_level"].set_index(["region", "year"])["level"]
-    production = _production(e, tables)
-    for year in e.years:
-        claims = final_demand_claims(e, year, production[production["year"] == year])
-        level = claims.apply(
-            lambda row, y=year: (
-                levels.get((row["region"], y), 0.0) if row["category"] == CONSUMPTION else 1.0
-            ),
-            axis=1,
-        )
-        amount = claims["amount"] * (level if len(claims) else 1.0)
-        parts.append(
-            claims[["product", "region"]].assign(year=year, amount=-amount.to_numpy(dtype=float))
-        )
-    trade = tables["trade"]
-    parts.append(trade[KEY].assign(amount=trade["imports"] - trade["exports"]))
-    ship = tables["shipments"]
-    parts.append(
-        ship[["product", "destination", "year"]]
-        .rename(columns={"destination": "region"})
-        .assign(amount=ship["amount"])
-    )
-    parts.append(
-        ship[["product", "origin", "year"]]
-        .rename(columns={"origin": "region"})
-        .assign(amount=-ship["amount"])
-    )
-    links = e.tables["links"].set_index("id")
-    service = ship.assign(
-        product=_look(ship["link"], links["service"]),
-        region=ship["origin"],
-        amount=-ship["amount"]
-        * _carried(e, ship)
-        * np.nan_to_num(_look(ship["link"], links["service_per_unit"]).astype(float)),
-    )
-    parts.append(service[service["product"].notna()][[*KEY, "amount"]])
-    stocks = tables["stocks"]
-    parts.append(stocks[KEY].assign(amount=-stocks["stock"]))
-    later = stocks.assign(year=stocks["year"] + 1)
-    later = later[later["year"] <= e.settings.last_year]
-    parts.append(later[KEY].assign(amount=later["stock"]))
-    res = tables["resources"]
-    parts.append(res[KEY].assign(amount=res["draw"]))
-    labour = e.tables["labour"]
-    labour = labour[labour["year"].isin(e.years)]
-    parts.append(
-        labour[["product", "region"]].assign(
-            year=labour["year"].astype(int), amount=labour["amount"]
-        )
-    )
-    flows = pd.concat([p[[*KEY, "amount"]] for p in parts if len(p)], ignore_index=True)
-    flows["year"] = flows["year"].astype(int)
-    return flows
-
-
-def _production(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Gross output by product, region and year, recomputed from activity."""
-    e = economy
-    parts = []
-    activity = tables["activity"]
-    for year in e.years:
-        act = activity[(activity["year"] == year) & (activity["activity"] != 0)]
-        process = e.process_ids.get_indexer(pd.Index(act["process"]))
-        coo = e.outputs(year)[:, process].tocoo()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "product": e.product_ids.to_numpy(dtype=object)[coo.row],
-                    "region": act["region"].to_numpy(dtype=object)[coo.col],
-                    "year": year,
-                    "amount": coo.data * act["activity"].to_numpy()[coo.col],
-                }
-            )
-        )
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEY, "amount"])
-    return pd.DataFrame(frame.groupby(KEY, as_index=False)["amount"].sum())
-
-
-def _carried(economy: Economy, ship: pd.DataFrame) -> np.ndarray:
-    """What each shipment weighs against its link's capacity: the grid counts MWh, rail,
-    road and sea count tonnes (a good's mass per unit)."""
-    goods, mass = shippable(economy)["rail"]
-    by_mass = pd.Series(mass, index=economy.product_ids.to_numpy(dtype=object)[goods])
-    mode = _look(ship["link"], economy.tables["links"].set_index("id")["mode"])
-    weight = _look(ship["product"], by_mass).astype(float)
-    return np.where(mode == "grid", 1.0, weight)
 
 
 def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
@@ -237,13 +99,18 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
         )
 
     # balances (labour separately): supply minus use >= 0
-    flows = _flows(e, tables)
-    gross = flows.assign(amount=flows["amount"].abs()).groupby(KEY)["amount"].sum()
-    net = flows.groupby(KEY)["amount"].sum()
+    entries = material_balance(e, plan_flows(e, tables)).entries
+    signed = entries["amount"].where(entries["side"] == "source", -entries["amount"])
+    gross = entries.groupby(KEY)["amount"].sum()
+    net = signed.groupby([entries[k] for k in KEY]).sum()
     kinds = e.tables["products"].set_index("id")["kind"]
-    is_labour = _look(net.index.get_level_values("product"), kinds) == "labour"
+    is_labour = look(net.index.get_level_values("product"), kinds) == "labour"
     labels = pd.Series([" ".join(map(str, k)) for k in net.index], index=net.index)
     record("balance", -net[~is_labour], gross[~is_labour], labels[~is_labour])
+    # a natural resource is drawn as it is used: its balance holds with equality
+    lies = pd.MultiIndex.from_frame(e.tables["resources"][["product", "region"]])
+    drawn = net.droplevel("year").index.isin(lies)
+    record("resource drawn is used", net[drawn], gross[drawn], labels[drawn])
     record("labour", -net[is_labour], gross[is_labour], labels[is_labour])
 
     # capacity: activity <= facilities open + investments ready - renovated away
@@ -274,21 +141,21 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     # links: mass carried each way each year within capacity
     ship = tables["shipments"]
     links = e.tables["links"].set_index("id")
-    carried = (
-        (ship["amount"] * _carried(e, ship))
+    load = (
+        (ship["amount"] * carried(e, ship))
         .groupby([ship["link"], ship["origin"], ship["destination"], ship["year"]])
         .sum()
     )
-    link = carried.index.get_level_values("link")
-    capacity = pd.Series(_look(link, links["capacity"]).astype(float), index=carried.index)
-    reverse = carried.index.get_level_values("origin").to_numpy() != _look(link, links["origin"])
-    one_way = ~_look(link, links["two_way"].fillna(True)).astype(bool)
+    link = load.index.get_level_values("link")
+    capacity = pd.Series(look(link, links["capacity"]).astype(float), index=load.index)
+    reverse = load.index.get_level_values("origin").to_numpy() != look(link, links["origin"])
+    one_way = ~look(link, links["two_way"].fillna(True)).astype(bool)
     capacity[reverse & one_way] = 0.0
     record(
         "link capacity",
-        carried - capacity,
+        load - capacity,
         capacity,
-        pd.Series([" ".join(map(str, k)) for k in carried.index], index=carried.index),
+        pd.Series([" ".join(map(str, k)) for k in load.index], index=load.index),
     )
 
     # trade: caps and foreign exchange
@@ -378,7 +245,7 @@ def record_capacity(e: Economy, tables: dict[str, pd.DataFrame], record) -> None
             )
             facility = ready["facility"]
             switch = facility.notna().to_numpy() & (
-                _look(facility, facility_table["process"]) != ready["process"].to_numpy()
+                look(facility, facility_table["process"]) != ready["process"].to_numpy()
             )
             gone = ready[switch]
             if len(gone):
@@ -451,7 +318,7 @@ def record_resources(e: Economy, tables: dict[str, pd.DataFrame], record) -> Non
 def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]
     """Hard targets must hold; the plan's stated amounts for every target must be true."""
     targets = e.tables["targets"]
-    production = _production(e, tables)
+    made = production(e, tables)
     trade = tables["trade"]
     consumption = tables["consumption"]
     population = e.population
@@ -472,7 +339,7 @@ def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:
             else tuple(e.region_ids)
         )
         if row["measure"] == "production":
-            frame = production
+            frame = made
             column = "amount"
         elif row["measure"] in ("imports", "exports"):
             frame = trade
@@ -487,7 +354,7 @@ def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:
         )
         planned = float(frame.loc[inside, column].sum())
         if row["measure"] == "final_use":
-            claims = final_demand_claims(e, year, production[production["year"] == year])
+            claims = final_demand_claims(e, year, made[made["year"] == year])
             fixed = claims[
                 (claims["category"] != CONSUMPTION)
                 & claims["product"].isin(products)

@@ -1,0 +1,171 @@
+"""A plan's flows, year by year: what its tables say was produced, used, built, shipped,
+traded, stocked and drawn from nature, in the form material balances take (``Flows``).
+
+Everything is recomputed from the plan's tables and the economy's own tables, not from the
+problem's matrix: ``econplan balance --plan`` shows these balances, and verification checks
+them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from econplan.analysis.balance import Flows
+from econplan.analysis.demand import final_demand_claims
+from econplan.model.economy import Economy
+from econplan.plan.assemble import CONSUMPTION, shippable
+
+KEY = ["product", "region", "year"]
+
+
+def look(keys: pd.Series | pd.Index, mapping: pd.Series) -> np.ndarray:
+    """``mapping`` at each key (NaN where missing), as a plain array: ``Series.map`` on
+    pandas' string dtype would turn the values into strings."""
+    return mapping.reindex(pd.Index(np.asarray(keys, dtype=object))).to_numpy()
+
+
+def production(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Gross output by product, region and year, recomputed from activity."""
+    parts = []
+    activity = tables["activity"]
+    for year in economy.years:
+        act = activity[(activity["year"] == year) & (activity["activity"] != 0)]
+        process = economy.process_ids.get_indexer(pd.Index(act["process"]))
+        coo = economy.outputs(year)[:, process].tocoo()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "product": economy.product_ids.to_numpy(dtype=object)[coo.row],
+                    "region": act["region"].to_numpy(dtype=object)[coo.col],
+                    "year": year,
+                    "amount": coo.data * act["activity"].to_numpy()[coo.col],
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEY, "amount"])
+    return pd.DataFrame(frame.groupby(KEY, as_index=False)["amount"].sum())
+
+
+def carried(economy: Economy, shipments: pd.DataFrame) -> np.ndarray:
+    """What each shipment weighs against its link's capacity: the grid counts MWh, rail,
+    road and sea count tonnes (a good's mass per unit)."""
+    goods, mass = shippable(economy)["rail"]
+    by_mass = pd.Series(mass, index=economy.product_ids.to_numpy(dtype=object)[goods])
+    mode = look(shipments["link"], economy.tables["links"].set_index("id")["mode"])
+    weight = look(shipments["product"], by_mass).astype(float)
+    return np.where(mode == "grid", 1.0, weight)
+
+
+def _investment_bills(economy: Economy, investment: pd.DataFrame) -> pd.DataFrame:
+    """Products used by construction: each option's bill of materials times the units
+    started, spread evenly over the years of construction (product, region, year, amount)."""
+    columns = [*KEY, "amount"]
+    if len(investment) == 0:
+        return pd.DataFrame(columns=columns)
+    options = economy.tables["investments"].set_index("id")
+    spread = options["lead_time"].fillna(1).clip(lower=1).astype(int)
+    bill = economy.tables["investment_costs"].merge(
+        investment, left_on="investment", right_on="option"
+    )
+    years = look(bill["option"], spread).astype(int)
+    parts = []
+    for offset in range(int(years.max()) if len(bill) else 0):
+        during = bill[years > offset]
+        share = during["units"].to_numpy(dtype=float) / years[years > offset]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "product": during["product"].to_numpy(dtype=object),
+                    "region": during["region"].to_numpy(dtype=object),
+                    "year": during["start_year"].to_numpy(dtype=int) + offset,
+                    "amount": during["amount"].to_numpy(dtype=float) * share,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _final(
+    economy: Economy, tables: dict[str, pd.DataFrame], made: pd.DataFrame, year: int
+) -> pd.DataFrame:
+    """Final demand of ``year``: claims fixed by data, reserves as shares of what is made, the
+    consumption basket at the plan's consumption level."""
+    claims = final_demand_claims(economy, year, made[made["year"] == year])
+    if len(claims) == 0:
+        return claims
+    table = tables["consumption_level"]
+    levels = table[table["year"] == year].set_index("region")["level"]
+    level = np.where(
+        claims["category"].to_numpy() == CONSUMPTION,
+        np.nan_to_num(look(claims["region"], levels).astype(float)),
+        1.0,
+    )
+    return claims.assign(amount=claims["amount"].to_numpy(dtype=float) * level)
+
+
+def plan_flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[Flows]:
+    """Every flow of the plan in ``tables``, one ``Flows`` per plan year.
+
+    Endowments are the labour available and what the plan draws from nature; the stock change
+    of a year is its closing stock less the year before's (plans start with no stocks).
+    """
+    e = economy
+    activity = tables["activity"]
+    made = production(e, tables)
+    bills = _investment_bills(e, tables["investment"])
+    trade = tables["trade"]
+    ship = tables["shipments"]
+    links = e.tables["links"].set_index("id")
+    transport = pd.DataFrame(
+        {
+            "product": look(ship["link"], links["service"]),
+            "region": ship["origin"].to_numpy(dtype=object),
+            "link": ship["link"].to_numpy(dtype=object),
+            "year": ship["year"].to_numpy(dtype=int),
+            "amount": ship["amount"].to_numpy(dtype=float)
+            * carried(e, ship)
+            * np.nan_to_num(look(ship["link"], links["service_per_unit"]).astype(float)),
+        }
+    )
+    transport = transport[transport["product"].notna() & (transport["amount"] != 0)]
+    stocks = tables["stocks"]
+    before = stocks.assign(year=stocks["year"] + 1, stock=-stocks["stock"])
+    change = pd.DataFrame(
+        pd.concat([stocks, before[before["year"] <= e.settings.last_year]])
+        .groupby(KEY, as_index=False)["stock"]
+        .sum()
+    ).rename(columns={"stock": "amount"})
+    labour = e.tables["labour"]
+    drawn = tables["resources"].rename(columns={"draw": "amount"})
+    result = []
+    for year in e.years:
+        endowment = pd.concat(
+            [
+                labour[labour["year"] == year][["product", "region", "amount"]],
+                drawn[drawn["year"] == year][["product", "region", "amount"]],
+            ],
+            ignore_index=True,
+        )
+        here = trade[trade["year"] == year]
+        result.append(
+            Flows(
+                year,
+                activity[activity["year"] == year].rename(columns={"activity": "amount"})[
+                    ["process", "region", "amount"]
+                ],
+                imports=here[["product", "region"]].assign(amount=here["imports"]),
+                exports=here[["product", "region"]].assign(amount=here["exports"]),
+                final=_final(e, tables, made, year),
+                investment=bills[bills["year"] == year][["product", "region", "amount"]],
+                endowment=endowment,
+                shipments=ship[ship["year"] == year][
+                    ["product", "origin", "destination", "amount"]
+                ],
+                stock_change=change[change["year"] == year][["product", "region", "amount"]],
+                transport=transport[transport["year"] == year][
+                    ["product", "region", "link", "amount"]
+                ],
+            )
+        )
+    return result
