@@ -63,8 +63,7 @@ class LinearProgram:
     ) -> Block:
         block = Block(name, self.n_columns, labels.reset_index(drop=True), unit)
         self.columns[name] = block
-        self.col_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), block.size).copy())
-        self.col_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), block.size).copy())
+        _extend(self.col_lower, self.col_upper, lower, upper, block.size)
         self.n_columns += block.size
         return block
 
@@ -78,8 +77,7 @@ class LinearProgram:
     ) -> Block:
         block = Block(name, self.n_rows, labels.reset_index(drop=True), unit)
         self.rows[name] = block
-        self.row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), block.size).copy())
-        self.row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), block.size).copy())
+        _extend(self.row_lower, self.row_upper, lower, upper, block.size)
         self.n_rows += block.size
         return block
 
@@ -127,6 +125,18 @@ class LinearProgram:
 
     def row_labels(self) -> list[str]:
         return _names(self.rows, "r")
+
+
+def _extend(
+    lowers: list[np.ndarray],
+    uppers: list[np.ndarray],
+    lower: float | np.ndarray,
+    upper: float | np.ndarray,
+    size: int,
+) -> None:
+    """Append a block's bounds, a scalar standing for the whole block."""
+    lowers.append(np.broadcast_to(np.asarray(lower, dtype=float), size).copy())
+    uppers.append(np.broadcast_to(np.asarray(upper, dtype=float), size).copy())
 
 
 def _names(blocks: dict[str, Block], prefix: str) -> list[str]:

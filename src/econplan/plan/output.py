@@ -34,6 +34,20 @@ PLAN_FILE = "plan.json"
 RUN_FILE = "run.json"
 DIAGNOSIS_FILE = "diagnosis.json"
 
+TARGET_FIELDS = [
+    "id",
+    "product",
+    "sector",
+    "region",
+    "year",
+    "kind",
+    "sense",
+    "required",
+    "planned",
+    "met",
+]
+"""What plan.json says of each target."""
+
 
 def economy_hash(economy: Economy) -> str:
     """SHA-256 of the economy's settings and canonical tables: equal economies, equal hash,
@@ -146,22 +160,7 @@ class Plan:
         checks = verification.to_dict()
         info["verification"] = {"valid": verification.ok(VALID), "limit": VALID, **checks}
         targets = tables["targets"]
-        info["targets"] = _records(
-            targets[
-                [
-                    "id",
-                    "product",
-                    "sector",
-                    "region",
-                    "year",
-                    "kind",
-                    "sense",
-                    "required",
-                    "planned",
-                    "met",
-                ]
-            ]
-        )
+        info["targets"] = _records(targets[TARGET_FIELDS])
         info["tables"] = sorted(tables)
         stage_times = {r.stage.name: r.seconds for r in solution.stages}
         run = {"times": {**times, "stages": stage_times}, "solver_seconds": solution.seconds}
@@ -179,22 +178,7 @@ class Plan:
         info = cls._head(economy, problem, method, "infeasible")
         info["verification"] = {"valid": False, "max_violation": None}
         failing = diagnosis.targets
-        info["targets"] = _records(
-            failing.assign(kind="hard", met=False)[
-                [
-                    "id",
-                    "product",
-                    "sector",
-                    "region",
-                    "year",
-                    "kind",
-                    "sense",
-                    "required",
-                    "planned",
-                    "met",
-                ]
-            ]
-        )
+        info["targets"] = _records(failing.assign(kind="hard", met=False)[TARGET_FIELDS])
         return cls(_jsonable(info), {}, {"times": times}, _jsonable(diagnosis.to_dict()))
 
 

@@ -84,6 +84,28 @@ def _new_highs() -> highspy.Highs:
     return highs
 
 
+def _highs_lp(
+    matrix: sp.spmatrix,
+    cost: np.ndarray,
+    col_bounds: tuple[np.ndarray, np.ndarray],
+    row_bounds: tuple[np.ndarray, np.ndarray],
+) -> highspy.HighsLp:
+    """An LP for HiGHS, its matrix by columns."""
+    csc = sp.csc_matrix(matrix)
+    csc.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = csc.shape[1]
+    lp.num_row_ = csc.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_, lp.col_upper_ = col_bounds
+    lp.row_lower_, lp.row_upper_ = row_bounds
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data
+    return lp
+
+
 class Solver:
     """HiGHS holding one assembled plan problem."""
 
@@ -117,21 +139,15 @@ class Solver:
         self.row_scale, self.col_scale = geometric_scaling(
             problem.matrix, col_lower, col_upper, row_lower, row_upper
         )
-        matrix = sp.csc_matrix(sp.diags(self.row_scale) @ problem.matrix @ sp.diags(self.col_scale))
-        matrix.sort_indices()
-        lp = highspy.HighsLp()
-        lp.num_col_ = matrix.shape[1]
-        lp.num_row_ = matrix.shape[0]
-        lp.col_cost_ = np.zeros(matrix.shape[1])
-        lp.col_lower_ = col_lower / self.col_scale
-        lp.col_upper_ = col_upper / self.col_scale
-        lp.row_lower_ = row_lower * self.row_scale
-        lp.row_upper_ = row_upper * self.row_scale
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-        lp.a_matrix_.value_ = matrix.data
-        highs.passModel(lp)
+        scaled = sp.diags(self.row_scale) @ problem.matrix @ sp.diags(self.col_scale)
+        highs.passModel(
+            _highs_lp(
+                scaled,
+                np.zeros(scaled.shape[1]),
+                (col_lower / self.col_scale, col_upper / self.col_scale),
+                (row_lower * self.row_scale, row_upper * self.row_scale),
+            )
+        )
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
 
     # -- changes without rebuilding -----------------------------------------------------------
@@ -186,24 +202,21 @@ class Solver:
         problem HiGHS is given), with the bounds in force (changes by ``set_target`` and
         ``set_row_bounds`` included), the first stage's objective, and rows and columns named
         by their labels (``balance.cement.kangwon.2025``)."""
-        matrix = sp.csc_matrix(self.problem.matrix)
-        matrix.sort_indices()
-        current = self.highs.getLp()
-        lp = highspy.HighsLp()
-        lp.num_col_ = matrix.shape[1]
-        lp.num_row_ = matrix.shape[0]
+        matrix = self.problem.matrix
         cost = np.zeros(matrix.shape[1])
         if self.problem.stages:
             first = self.problem.stages[0]
             cost[first.column] = 1.0 if first.sense == "min" else -1.0
-        lp.col_cost_ = cost
-        lp.col_lower_, lp.col_upper_ = self._base_col_bounds
-        lp.row_lower_ = np.asarray(current.row_lower_, dtype=float) / self.row_scale
-        lp.row_upper_ = np.asarray(current.row_upper_, dtype=float) / self.row_scale
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-        lp.a_matrix_.value_ = matrix.data
+        current = self.highs.getLp()
+        lp = _highs_lp(
+            matrix,
+            cost,
+            self._base_col_bounds,
+            (
+                np.asarray(current.row_lower_, dtype=float) / self.row_scale,
+                np.asarray(current.row_upper_, dtype=float) / self.row_scale,
+            ),
+        )
         lp.col_names_ = self.problem.lp.column_labels()
         lp.row_names_ = self.problem.lp.row_labels()
         highs = _new_highs()
