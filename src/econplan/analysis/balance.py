@@ -156,8 +156,9 @@ class Balance:
         return self._totals(["product", "region", "year"])
 
     def national(self) -> pd.DataFrame:
-        """The same, summed over regions."""
-        return self._totals(["product", "year"])
+        """The same, summed over regions; shipments between regions leave out (they are uses
+        of one region and sources of another, and would only swell both sides)."""
+        return self._totals(["product", "year"], inland=False)
 
     def by_flow(self, keys: tuple[str, ...] = ("product", "year")) -> pd.DataFrame:
         """Amounts by kind of flow (production, imports, ..., final) in columns."""
@@ -166,10 +167,13 @@ class Balance:
         )
         return table.reindex(columns=[f for f in (*SOURCES, *USES) if f in table.columns])
 
-    def _totals(self, keys: list[str]) -> pd.DataFrame:
-        signed = self.entries.assign(
-            sources=self.entries["amount"].where(self.entries["side"] == "source", 0.0),
-            uses=self.entries["amount"].where(self.entries["side"] == "use", 0.0),
+    def _totals(self, keys: list[str], inland: bool = True) -> pd.DataFrame:
+        entries = self.entries
+        if not inland:
+            entries = entries[~entries["flow"].isin(["shipments_in", "shipments_out"])]
+        signed = entries.assign(
+            sources=entries["amount"].where(entries["side"] == "source", 0.0),
+            uses=entries["amount"].where(entries["side"] == "use", 0.0),
         )
         totals = signed.groupby(keys, sort=True)[["sources", "uses"]].sum()
         totals["difference"] = totals["sources"] - totals["uses"]
