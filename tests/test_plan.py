@@ -472,6 +472,39 @@ def test_balance_of_a_plan(tmp_path: Path) -> None:
     assert outside.exit_code == 2 and "not a plan year" in outside.stderr
 
 
+def test_balance_of_a_plan_refuses_bad_plans(tmp_path: Path) -> None:
+    """A plan folder that is not a readable, optimal plan gives one line and exit 2."""
+    folder = kantorovich(tmp_path / "k")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["plan", str(folder), "--out", str(out)]).exit_code == 0
+
+    def refused(plan_dir: Path, says: str) -> None:
+        result = runner.invoke(main, ["balance", str(folder), "--plan", str(plan_dir)])
+        assert result.exit_code == 2, result.output
+        assert says in result.stderr and "Traceback" not in result.output
+
+    info = (out / "plan.json").read_text()
+    (out / "plan.json").write_text(info[: len(info) // 2])
+    refused(out, "cannot be read")
+    (out / "plan.json").write_text("[1, 2]")
+    refused(out, "not a plan written by econplan")
+    (out / "plan.json").write_text(info)
+    stocks = pd.read_parquet(out / "stocks.parquet").rename(columns={"stock": "level"})
+    stocks.to_parquet(out / "stocks.parquet")
+    refused(out, "stocks.parquet: no column stock")
+    (out / "activity.parquet").write_text("not parquet")
+    refused(out, "cannot be read")
+
+    hard = lead_time_economy(
+        tmp_path / "hard", "id,product,year,amount,kind\nx_2022,X,2022,100,hard\n"
+    )
+    infeasible = tmp_path / "infeasible"
+    assert runner.invoke(main, ["plan", str(hard), "--out", str(infeasible)]).exit_code == 3
+    result = runner.invoke(main, ["balance", str(hard), "--plan", str(infeasible)])
+    assert result.exit_code == 2 and "not 'optimal'" in result.stderr
+
+
 # -- 8. An impossible hard target -----------------------------------------------------------
 
 
@@ -510,6 +543,18 @@ def test_verification_catches_tampering(tmp_path: Path) -> None:
     # m1_A now takes 1.5 * 0.671 of machine 1 where 1 machine-year is drawn
     assert checks.loc["balance", "max_violation"] > 1e-3
     assert "machine_1" in checks.loc["balance", "worst"]
+
+
+def test_verification_catches_an_investment_ready_after_the_horizon(tmp_path: Path) -> None:
+    """An option with a lead time of 2 started in 2024 (the last year) would spend half its
+    bill after the plan: verification says so, though the years it does see balance."""
+    folder = lead_time_economy(tmp_path / "lead", LEAD_TARGETS)
+    plan = plan_of(folder)
+    investment = plan.tables["investment"]
+    assert len(investment) and (investment["units"] > 0).all()
+    late = investment.assign(start_year=2024)
+    checks = verify(load_economy(folder), {**plan.tables, "investment": late}).checks
+    assert checks.set_index("check").loc["investment years", "max_violation"] > 1.0
 
 
 def test_verification_catches_capacity_tampering(tmp_path: Path) -> None:
@@ -570,6 +615,11 @@ def test_builtin_economy() -> None:
     balance = material_balance(economy, plan_flows(economy, plan.tables))
     assert balance.shortfalls(regional=True, tolerance=1e-6).empty
     assert sorted(balance.entries["year"].unique()) == list(range(2021, 2026))
+    # trees planted are a use of the forest stand, not a negative endowment
+    entries = balance.entries
+    assert (entries["amount"] > 0).all()
+    planted = entries[(entries["product"] == "forest_stand") & (entries["flow"] == "stock_built")]
+    assert not planted.empty
 
 
 def test_builtin_resolve_unchanged() -> None:
@@ -633,17 +683,33 @@ def test_mps_export_reads_back(tmp_path: Path) -> None:
     lp = highs.getLp()
     assert "balance.A.r.2021" in lp.row_names_
     assert any(name.startswith("activity.") for name in lp.col_names_)
-    highs.run()
-    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    assert highs.getInfo().objective_function_value == pytest.approx(
-        info["objectives"][info["stages"][0]["name"]], abs=1e-9
-    )
-    lp = highs.getLp()
     assert lp.num_row_ == info["problem"]["rows"]
     assert lp.num_col_ == info["problem"]["columns"]
     assert highs.getNumNz() == info["problem"]["nonzeros"]
     # its objective is the first stage's: solved alone it gives the tier-1 shortfall
     assert highs.run() == highspy.HighsStatus.kOk
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
     assert highs.getInfo().objective_function_value == pytest.approx(
-        info["objectives"]["tier1"], abs=1e-7
+        info["objectives"]["tier1"], abs=1e-9
     )
+
+
+def test_mps_export_keeps_tiny_coefficients(tmp_path: Path) -> None:
+    """HiGHS drops coefficients below 1e-9 by default; the export must keep 5e-10 of labour
+    a unit, which 10^9 units of activity make into half a person-year."""
+    folder = build(
+        tmp_path / "tiny",
+        products="id,unit,sector,kind\nX,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\npx,s,X\n",
+        process_io="process,product,flow,amount\npx,X,output,1\npx,labour,input,5e-10\n",
+        facilities="id,region,process,capacity\nplant,r,px,1e12\n",
+        targets="id,product,year,amount,kind\nx,X,2021,1e9,tier1\n",
+    )
+    problem = assemble(load_economy(folder))
+    mps = tmp_path / "tiny.mps"
+    Solver(problem).write_mps(mps)
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("small_matrix_value", 1e-12)
+    assert highs.readModel(str(mps)) == highspy.HighsStatus.kOk
+    assert highs.getNumNz() == problem.matrix.nnz

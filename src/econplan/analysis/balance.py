@@ -158,7 +158,7 @@ class Balance:
     def national(self) -> pd.DataFrame:
         """The same, summed over regions; shipments between regions leave out (they are uses
         of one region and sources of another, and would only swell both sides)."""
-        return self._totals(["product", "year"], inland=False)
+        return self._totals(["product", "year"], with_shipments=False)
 
     def by_flow(self, keys: tuple[str, ...] = ("product", "year")) -> pd.DataFrame:
         """Amounts by kind of flow (production, imports, ..., final) in columns."""
@@ -167,9 +167,9 @@ class Balance:
         )
         return table.reindex(columns=[f for f in (*SOURCES, *USES) if f in table.columns])
 
-    def _totals(self, keys: list[str], inland: bool = True) -> pd.DataFrame:
+    def _totals(self, keys: list[str], with_shipments: bool = True) -> pd.DataFrame:
         entries = self.entries
-        if not inland:
+        if not with_shipments:
             entries = entries[~entries["flow"].isin(["shipments_in", "shipments_out"])]
         signed = entries.assign(
             sources=entries["amount"].where(entries["side"] == "source", 0.0),

@@ -95,6 +95,18 @@ def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
     return table
 
 
+PLAN_COLUMNS = {
+    "activity": ["process", "region", "year", "activity"],
+    "investment": ["option", "start_year", "units", "region"],
+    "shipments": ["product", "link", "origin", "destination", "year", "amount"],
+    "trade": ["product", "region", "year", "imports", "exports"],
+    "stocks": ["product", "region", "year", "stock"],
+    "resources": ["product", "region", "year", "draw"],
+    "consumption_level": ["region", "year", "level"],
+}
+"""The plan tables a balance is made of, and the columns it reads from each."""
+
+
 def _plan_flows(economy: Economy, directory: Path) -> list[Flows]:
     """The flows of the plan written in ``directory``, which must be a plan of ``economy``."""
     from econplan.plan.flows import plan_flows
@@ -104,29 +116,34 @@ def _plan_flows(economy: Economy, directory: Path) -> list[Flows]:
         plan = load_plan(directory)
     except FileNotFoundError as error:
         fail(str(error))
-    if plan.info.get("status") != "optimal":
+    except (OSError, ValueError) as error:  # bad JSON, unreadable Parquet (ArrowInvalid)
+        fail(f"{directory}: the plan cannot be read ({error}); write it again with econplan plan")
+    info = plan.info if isinstance(plan.info, dict) else {}
+    economy_info = info.get("economy")
+    head: dict[str, Any] = economy_info if isinstance(economy_info, dict) else {}
+    if info.get("status") != "optimal":
+        status = info.get("status")
         fail(
-            f"{directory}: the plan there is {plan.info.get('status')!r}, not optimal: it has no "
-            "flows to balance (see its diagnosis.json)"
+            f"{directory}: plan.json says the plan is {status!r}, not 'optimal': it has no flows "
+            "to balance (an infeasible plan's diagnosis is in diagnosis.json)"
         )
-    if plan.info.get("economy", {}).get("hash") != economy_hash(economy):
+    if head.get("hash") != economy_hash(economy):
         fail(
             f"{directory}: this plan was made from another economy "
-            f"({plan.info.get('economy', {}).get('name')!r}); name the economy it was planned "
+            f"({head.get('name')!r}); name the economy it was planned "
             f"from: econplan balance PATH --plan {directory}"
         )
-    needed = {
-        "activity",
-        "investment",
-        "shipments",
-        "trade",
-        "stocks",
-        "resources",
-        "consumption_level",
-    }
-    missing = sorted(needed - set(plan.tables))
+    missing = sorted(set(PLAN_COLUMNS) - set(plan.tables))
     if missing:
-        fail(f"{directory}: the plan lacks {', '.join(missing)}.parquet; write it again")
+        files = ", ".join(f"{name}.parquet" for name in missing)
+        fail(f"{directory}: the plan lacks {files}; write it again with econplan plan")
+    for name, columns in PLAN_COLUMNS.items():
+        absent = [c for c in columns if c not in plan.tables[name].columns]
+        if absent:
+            fail(
+                f"{directory}/{name}.parquet: no column {', '.join(absent)}; write the plan "
+                "again with econplan plan"
+            )
     return plan_flows(economy, plan.tables)
 
 
@@ -238,12 +255,14 @@ def balance(
         )
     )
     if region is None:
+        # a plan's regional balances already hold its shipments
+        meet = ", to be met by shipments" if plan_dir is None else ""
         regional_short = result.shortfalls(regional=True)
         if product is not None:
             regional_short = regional_short[regional_short["product"] == product]
         console.print(
             _table(
-                f"Regional shortfalls, to be met by shipments ({len(regional_short)} in all)",
+                f"Regional shortfalls{meet} ({len(regional_short)} in all)",
                 regional_short.assign(unit=regional_short["product"].map(units)).head(top),
                 ["product", "region", *when, "unit", "sources", "uses", "difference", "share"],
             )
@@ -264,6 +283,9 @@ def balance(
     if product is not None:
         by_flow = result.by_flow(("product", "region", "year"))
         by_flow = by_flow.loc[by_flow.index.get_level_values("product") == product]
+        if region is not None:
+            inside = by_flow.index.get_level_values("region").isin(economy.region_members[region])
+            by_flow = by_flow.loc[inside]
         by_flow = by_flow.loc[:, (by_flow != 0).any()].droplevel("product")
         if not when:
             by_flow = by_flow.droplevel("year")

@@ -189,10 +189,12 @@ def plan_command(
         if not as_json:
             errors.print(message)
 
-    if mps is not None:
-        Solver(assemble(economy, tolerance), method).write_mps(mps)
-        progress(f"wrote {mps}")
     try:
+        if mps is not None:
+            if not mps.parent.is_dir():
+                fail(f"{mps}: the folder {mps.parent} does not exist")
+            Solver(assemble(economy, tolerance), method).write_mps(mps)
+            progress(f"wrote {mps}")
         plan = make_plan(economy, method, time_limit, tolerance, progress)
     except SolveError as error:
         errors.print(f"error: no plan: {error}", style="bold red")

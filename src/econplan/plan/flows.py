@@ -108,7 +108,8 @@ def plan_flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[Flows]
     """Every flow of the plan in ``tables``, one ``Flows`` per plan year.
 
     Endowments are the labour available and what the plan draws from nature; the stock change
-    of a year is its closing stock less the year before's (plans start with no stocks).
+    of a year is its closing stock less the year before's (plans start with no stocks), and
+    what is planted into a renewable stock (a negative draw) is a stock built.
     """
     e = economy
     activity = tables["activity"]
@@ -136,8 +137,13 @@ def plan_flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[Flows]
         .groupby(KEY, as_index=False)["stock"]
         .sum()
     ).rename(columns={"stock": "amount"})
+    # a negative draw is planting: the product goes into the renewable stock, a use (a stock
+    # built), not a negative endowment that would hide both sides of the balance
+    resources = tables["resources"].rename(columns={"draw": "amount"})
+    drawn = resources[resources["amount"] > 0]
+    planted = resources[resources["amount"] < 0].assign(amount=lambda f: -f["amount"])
+    change = pd.concat([change, planted[[*KEY, "amount"]]], ignore_index=True)
     labour = e.tables["labour"]
-    drawn = tables["resources"].rename(columns={"draw": "amount"})
     result = []
     for year in e.years:
         endowment = pd.concat(

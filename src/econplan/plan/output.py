@@ -222,17 +222,25 @@ def write_plan(plan: Plan, directory: Path, csv: bool = False) -> list[Path]:
 
 
 def load_plan(directory: str | os.PathLike[str]) -> Plan:
-    """A plan written by ``econplan plan`` (or ``write_plan``), back in Python."""
+    """A plan written by ``econplan plan`` (or ``write_plan``), back in Python.
+
+    Raises FileNotFoundError without a plan.json, ValueError when it or a table cannot be
+    read as one."""
     directory = Path(directory)
     info_path = directory / PLAN_FILE
     if not info_path.is_file():
         raise FileNotFoundError(
             f"{info_path}: no plan here (run `econplan plan --out {directory}`)"
         )
-    info = json.loads(info_path.read_text())
+    info = json.loads(info_path.read_text())  # a ValueError when it is not JSON
+    if not isinstance(info, dict):
+        raise ValueError(f"{info_path}: not a plan written by econplan")
+    names = info.get("tables", [])  # an infeasible plan has none
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{info_path}: not a plan written by econplan (tables is not a list)")
     tables = {
         name: pd.read_parquet(directory / f"{name}.parquet")
-        for name in info.get("tables", [])
+        for name in names
         if (directory / f"{name}.parquet").is_file()
     }
     run_path = directory / RUN_FILE

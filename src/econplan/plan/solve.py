@@ -106,6 +106,21 @@ def _highs_lp(
     return lp
 
 
+def _pass(highs: highspy.Highs, lp: highspy.HighsLp, nonzeros: int) -> None:
+    """Hand ``lp`` to HiGHS whole: HiGHS drops coefficients it deems tiny (below
+    small_matrix_value) with only a log line, which would change the problem unseen."""
+    highs.setOptionValue("small_matrix_value", 1e-12)  # the smallest HiGHS accepts
+    if highs.passModel(lp) == highspy.HighsStatus.kError:
+        raise SolveError("HiGHS refused the problem (see its log with output_flag on)")
+    kept = highs.getNumNz()
+    if kept != nonzeros:
+        raise SolveError(
+            f"HiGHS dropped {nonzeros - kept} of the problem's {nonzeros} coefficients as "
+            "too small (at most 1e-12 after scaling): check the economy for coefficients "
+            "many orders of magnitude below the others"
+        )
+
+
 class Solver:
     """HiGHS holding one assembled plan problem."""
 
@@ -140,13 +155,15 @@ class Solver:
             problem.matrix, col_lower, col_upper, row_lower, row_upper
         )
         scaled = sp.diags(self.row_scale) @ problem.matrix @ sp.diags(self.col_scale)
-        highs.passModel(
+        _pass(
+            highs,
             _highs_lp(
                 scaled,
                 np.zeros(scaled.shape[1]),
                 (col_lower / self.col_scale, col_upper / self.col_scale),
                 (row_lower * self.row_scale, row_upper * self.row_scale),
-            )
+            ),
+            problem.matrix.nnz,
         )
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
 
@@ -220,8 +237,9 @@ class Solver:
         lp.col_names_ = self.problem.lp.column_labels()
         lp.row_names_ = self.problem.lp.row_labels()
         highs = _new_highs()
-        highs.passModel(lp)
-        highs.writeModel(str(path))
+        _pass(highs, lp, matrix.nnz)
+        if highs.writeModel(str(path)) == highspy.HighsStatus.kError:
+            raise SolveError(f"{path}: HiGHS could not write the MPS file")
 
     # -- solving ----------------------------------------------------------------------------
     def _objective(self, stage: Stage | None) -> None:

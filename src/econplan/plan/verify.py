@@ -101,7 +101,7 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     # balances (labour separately): supply minus use >= 0
     entries = material_balance(e, plan_flows(e, tables)).entries
     signed = entries["amount"].where(entries["side"] == "source", -entries["amount"])
-    gross = entries.groupby(KEY)["amount"].sum()
+    gross = entries["amount"].abs().groupby([entries[k] for k in KEY]).sum()
     net = signed.groupby([entries[k] for k in KEY]).sum()
     kinds = e.tables["products"].set_index("id")["kind"]
     is_labour = look(net.index.get_level_values("product"), kinds) == "labour"
@@ -129,7 +129,11 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
         options["last_year"].fillna(e.settings.last_year).reindex(investment["option"]).to_numpy()
     )
     start = investment["start_year"].to_numpy()
-    outside = ((start < first) | (start > last)) & (investment["units"].to_numpy() > 0)
+    # and ready within the horizon (lead time 1 when blank, as assembled): a bill spread past
+    # the last year would fall outside the plan
+    lead = options["lead_time"].fillna(1).reindex(investment["option"]).to_numpy()
+    late = start + lead > e.settings.last_year
+    outside = ((start < first) | (start > last) | late) & (investment["units"].to_numpy() > 0)
     # a start outside the option's years is broken outright, whatever its size
     record(
         "investment years",
