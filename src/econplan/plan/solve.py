@@ -106,9 +106,11 @@ def _highs_lp(
     return lp
 
 
-def _pass(highs: highspy.Highs, lp: highspy.HighsLp, nonzeros: int) -> None:
+def _pass(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
     """Hand ``lp`` to HiGHS whole: HiGHS drops coefficients it deems tiny (below
     small_matrix_value) with only a log line, which would change the problem unseen."""
+    # entries that summed to exactly zero are no coefficient; HiGHS drops those rightly
+    nonzeros = int(np.count_nonzero(np.asarray(lp.a_matrix_.value_)))
     highs.setOptionValue("small_matrix_value", 1e-12)  # the smallest HiGHS accepts
     if highs.passModel(lp) == highspy.HighsStatus.kError:
         raise SolveError("HiGHS refused the problem (see its log with output_flag on)")
@@ -116,7 +118,7 @@ def _pass(highs: highspy.Highs, lp: highspy.HighsLp, nonzeros: int) -> None:
     if kept != nonzeros:
         raise SolveError(
             f"HiGHS dropped {nonzeros - kept} of the problem's {nonzeros} coefficients as "
-            "too small (at most 1e-12 after scaling): check the economy for coefficients "
+            "too small (1e-12 or less in size): check the economy for coefficients "
             "many orders of magnitude below the others"
         )
 
@@ -163,7 +165,6 @@ class Solver:
                 (col_lower / self.col_scale, col_upper / self.col_scale),
                 (row_lower * self.row_scale, row_upper * self.row_scale),
             ),
-            problem.matrix.nnz,
         )
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
 
@@ -237,7 +238,7 @@ class Solver:
         lp.col_names_ = self.problem.lp.column_labels()
         lp.row_names_ = self.problem.lp.row_labels()
         highs = _new_highs()
-        _pass(highs, lp, matrix.nnz)
+        _pass(highs, lp)
         if highs.writeModel(str(path)) == highspy.HighsStatus.kError:
             raise SolveError(f"{path}: HiGHS could not write the MPS file")
 
