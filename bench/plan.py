@@ -25,7 +25,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -231,30 +230,15 @@ def measure(case: str, n: int, inputs: int, limit: float, workdir: Path) -> dict
 
 
 def machine() -> dict[str, Any]:
+    """The Leontief benchmark's machine description, with the solver versions."""
     import linopy
-    import scipy
+    from leontief import machine as cpu_and_python
 
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
     from econplan.plan.solve import _new_highs
 
     highs = _new_highs()
     version = f"{highs.versionMajor()}.{highs.versionMinor()}.{highs.versionPatch()}"
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "highs": version,
-        "linopy": linopy.__version__,
-    }
+    return cpu_and_python() | {"highs": version, "linopy": linopy.__version__}
 
 
 def growth(runs: list[dict[str, Any]], case: str, key: str = "seconds") -> float | None:
