@@ -488,13 +488,13 @@ def test_balance_of_a_plan_refuses_bad_plans(tmp_path: Path) -> None:
     (out / "plan.json").write_text(info[: len(info) // 2])
     refused(out, "cannot be read")
     (out / "plan.json").write_text("[1, 2]")
-    refused(out, "not a plan written by econplan")
+    refused(out, "not a plan written by this version of econplan")
     (out / "plan.json").write_text(info)
     stocks = pd.read_parquet(out / "stocks.parquet").rename(columns={"stock": "level"})
     stocks.to_parquet(out / "stocks.parquet")
-    refused(out, "stocks.parquet: no column stock")
+    refused(out, "stocks.parquet: changed after econplan wrote it")
     (out / "activity.parquet").write_text("not parquet")
-    refused(out, "cannot be read")
+    refused(out, "activity.parquet: changed after econplan wrote it")
 
     hard = lead_time_economy(
         tmp_path / "hard", "id,product,year,amount,kind\nx_2022,X,2022,100,hard\n"

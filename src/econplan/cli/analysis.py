@@ -24,6 +24,7 @@ from econplan.cli.common import (
     main,
     path_argument,
     print_json,
+    read_plan,
     validated,
 )
 from econplan.errors import UsageError
@@ -65,6 +66,17 @@ def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write atomically: a half-written file never appears under ``out``."""
     if not out.parent.is_dir():
         fail(f"{out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        fail(f"{out}: is a folder; give --csv a file name")
+    if out.exists():  # only an earlier table of the same kind may be replaced
+        header = ",".join(map(str, frame.columns))
+        try:
+            with out.open(encoding="utf-8", errors="replace") as handle_in:
+                first = handle_in.readline().rstrip("\r\n")
+        except OSError as error:
+            fail(f"{out}: exists and cannot be read ({error.strerror})")
+        if first != header:
+            fail(f"{out}: exists and is not a table econplan wrote; give --csv a new file")
     try:
         handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".csv", dir=out.parent)
     except OSError as error:
@@ -95,56 +107,11 @@ def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
     return table
 
 
-PLAN_COLUMNS = {
-    "activity": ["process", "region", "year", "activity"],
-    "investment": ["option", "start_year", "units", "region"],
-    "shipments": ["product", "link", "origin", "destination", "year", "amount"],
-    "trade": ["product", "region", "year", "imports", "exports"],
-    "stocks": ["product", "region", "year", "stock"],
-    "resources": ["product", "region", "year", "draw"],
-    "consumption_level": ["region", "year", "level"],
-}
-"""The plan tables a balance is made of, and the columns it reads from each."""
-
-
 def _plan_flows(economy: Economy, directory: Path) -> list[Flows]:
     """The flows of the plan written in ``directory``, which must be a plan of ``economy``."""
     from econplan.plan.flows import plan_flows
-    from econplan.plan.output import economy_hash, load_plan
 
-    try:
-        plan = load_plan(directory)
-    except FileNotFoundError as error:
-        fail(str(error))
-    except (OSError, ValueError) as error:  # bad JSON, unreadable Parquet (ArrowInvalid)
-        fail(f"{directory}: the plan cannot be read ({error}); write it again with econplan plan")
-    info = plan.info if isinstance(plan.info, dict) else {}
-    economy_info = info.get("economy")
-    head: dict[str, Any] = economy_info if isinstance(economy_info, dict) else {}
-    if info.get("status") != "optimal":
-        status = info.get("status")
-        fail(
-            f"{directory}: plan.json says the plan is {status!r}, not 'optimal': it has no flows "
-            "to balance (an infeasible plan's diagnosis is in diagnosis.json)"
-        )
-    if head.get("hash") != economy_hash(economy):
-        fail(
-            f"{directory}: this plan was made from another economy "
-            f"({head.get('name')!r}); name the economy it was planned "
-            f"from: econplan balance PATH --plan {directory}"
-        )
-    missing = sorted(set(PLAN_COLUMNS) - set(plan.tables))
-    if missing:
-        files = ", ".join(f"{name}.parquet" for name in missing)
-        fail(f"{directory}: the plan lacks {files}; write it again with econplan plan")
-    for name, columns in PLAN_COLUMNS.items():
-        absent = [c for c in columns if c not in plan.tables[name].columns]
-        if absent:
-            fail(
-                f"{directory}/{name}.parquet: no column {', '.join(absent)}; write the plan "
-                "again with econplan plan"
-            )
-    return plan_flows(economy, plan.tables)
+    return plan_flows(economy, read_plan(economy, directory).tables)
 
 
 @main.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -13,6 +13,10 @@ from rich.table import Table
 from rich.text import Text
 
 from econplan.validate import Report, validate
+
+if TYPE_CHECKING:
+    from econplan.model.economy import Economy
+    from econplan.plan import Plan
 
 EXIT_BAD_INPUT = 2
 
@@ -52,7 +56,24 @@ def validated(path: Path | None, as_json: bool) -> Report:
     return report
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as shells report a command stopped by Ctrl-C."""
+
+
+class Commands(click.Group):
+    """The command group; Ctrl-C anywhere ends the command with one line and exit 130 (click
+    itself would say "Aborted!" and exit 1). Writers clean up on the way out: nothing is left
+    half-written."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            errors.print("interrupted: nothing half-written was left", style="bold red")
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="econplan")
 def main() -> None:
     """econplan: balanced, optimal multi-year plans for a whole economy.
@@ -69,3 +90,38 @@ def counts_table(counts: dict[str, int], title: str = "What the economy holds") 
     for name, count in counts.items():
         table.add_row(name, str(count))
     return table
+
+
+def read_plan(economy: Economy, directory: Path, valid: bool = True) -> Plan:
+    """The plan written in ``directory``, checked: intact (every file as econplan wrote it),
+    made from ``economy``, optimal, and (with ``valid``) verified when it was written; its
+    tables fit to be read. Bad input exits 2 with one line naming the file."""
+    from econplan.plan import PlanError, load_plan
+    from econplan.plan.output import economy_hash
+    from econplan.plan.verify import table_problems
+
+    try:
+        plan = load_plan(directory)
+    except FileNotFoundError as error:
+        fail(str(error))
+    except PlanError as error:
+        fail(str(error))
+    head = plan.info.get("economy")
+    head = head if isinstance(head, dict) else {}
+    if plan.info.get("status") != "optimal":
+        fail(
+            f"{directory}: plan.json says the plan is {plan.info.get('status')!r}, not "
+            "'optimal': it has no flows (an infeasible plan's diagnosis is in diagnosis.json)"
+        )
+    if head.get("hash") != economy_hash(economy):
+        fail(
+            f"{directory}: this plan was made from another economy ({head.get('name')!r}); "
+            f"name the economy it was planned from (PATH) before --plan {directory}"
+        )
+    checked = plan.info.get("verification")
+    if valid and not (isinstance(checked, dict) and checked.get("valid") is True):
+        fail(f"{directory}: plan.json says the plan failed verification; plan again")
+    problems = table_problems(economy, plan.tables)
+    if problems:
+        fail(f"{directory}: not a plan of this economy: {problems[0]}")
+    return plan

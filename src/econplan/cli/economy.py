@@ -22,6 +22,7 @@ from econplan.cli.common import (
 )
 from econplan.errors import UsageError
 from econplan.formatdoc import render_format
+from econplan.io.replace import OutputError, check_output_folder, write_folder
 from econplan.io.write import write_economy
 from econplan.model.technology import spectral_radius, technology_matrix
 from econplan.template import write_template
@@ -126,19 +127,19 @@ def summary(path: Path | None, as_json: bool) -> None:
     console.print("Targets by kind: " + ", ".join(f"{k} {v}" for k, v in targets.items()))
 
 
+def _copy_builtin(folder: Path) -> None:
+    shutil.copytree(builtin_path(), folder, dirs_exist_ok=True)
+
+
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 def init(directory: Path) -> None:
     """Write the built-in economy's files into DIRECTORY, as a start for your own."""
-    if directory.exists() and not directory.is_dir():
-        fail(f"{directory} is a file: give a new folder")
-    if directory.exists() and any(directory.iterdir()):
-        fail(f"{directory} exists and is not empty: choose a new folder")
     try:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(builtin_path(), directory, dirs_exist_ok=True)
-    except OSError as error:
-        fail(f"{directory}: cannot be written ({error})")
+        target = check_output_folder(directory, lambda _: "exists and is not empty", "DIRECTORY")
+        write_folder(target, _copy_builtin, "the economy")
+    except OutputError as error:
+        fail(str(error))
     console.print(
         f"wrote the built-in economy to {directory}; check it with `econplan validate {directory}`"
     )
@@ -184,6 +185,12 @@ def docs(out: Path, check: bool) -> None:
             fail(f"{out} is stale: run `econplan docs {out}`")
         console.print(f"{out} is up to date")
         return
+    if out.is_dir():
+        fail(f"{out}: is a folder; give the file to write, e.g. docs/format.md")
+    if out.exists() and not out.read_text(encoding="utf-8", errors="replace").startswith(
+        text.splitlines()[0]
+    ):
+        fail(f"{out}: exists and is not econplan's format reference; give a new file")
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as error:

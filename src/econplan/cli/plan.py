@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,10 +17,14 @@ from econplan.cli.common import (
     main,
     path_argument,
     print_json,
+    read_plan,
     validated,
 )
+from econplan.io.replace import OutputError, check_output_folder, describe_os_error
 from econplan.plan import VALID, Plan, SolveError, assemble, make_plan, write_plan
+from econplan.plan.disk import plan_folder_problem
 from econplan.plan.solve import METHODS, Solver
+from econplan.plan.verify import verify
 from econplan.validate import load_economy
 
 EXIT_INFEASIBLE = 3
@@ -116,6 +121,41 @@ def _print_diagnosis(plan: Plan, top: int) -> None:
             )
 
 
+def _write(plan: Plan, out: Path, csv: bool) -> Plan:
+    try:
+        return write_plan(plan, out, csv)
+    except OutputError as error:
+        fail(str(error))
+
+
+def _check_mps_path(mps: Path) -> None:
+    """An MPS file may replace an earlier MPS file, nothing else."""
+    if mps.suffix.lower() != ".mps":
+        fail(f"{mps}: an MPS file's name ends in .mps (HiGHS picks the format by it)")
+    if not mps.parent.is_dir():
+        fail(f"{mps}: the folder {mps.parent} does not exist")
+    if mps.exists() or mps.is_symlink():
+        try:
+            with mps.open("rb") as handle:
+                head = handle.read(64)
+        except OSError as error:
+            fail(f"{mps}: exists and cannot be read ({describe_os_error(error)})")
+        if not head.startswith((b"NAME", b"*")):
+            fail(f"{mps}: exists and is not an MPS file; give --mps a new file")
+
+
+def _write_mps(solver: Solver, mps: Path) -> None:
+    """Write through a temporary file beside it, so that a failure leaves no half a file."""
+    staging = mps.with_name(f".{mps.stem}.econplan-new.mps")
+    try:
+        solver.write_mps(staging)
+        os.replace(staging, mps)
+    except OSError as error:
+        fail(f"{mps}: cannot be written ({describe_os_error(error)})")
+    finally:
+        staging.unlink(missing_ok=True)
+
+
 @main.command("plan")
 @path_argument
 @click.option(
@@ -124,7 +164,7 @@ def _print_diagnosis(plan: Plan, top: int) -> None:
     type=click.Path(path_type=Path),
     default=Path("out"),
     show_default=True,
-    help="Folder the plan is written to (replaced whole).",
+    help="Folder the plan is written to: new, empty, or an earlier plan (replaced whole).",
 )
 @click.option(
     "--solver",
@@ -180,8 +220,12 @@ def plan_command(
         fail("--time-limit must be a positive number of seconds")
     if not 0 <= tolerance < 1:
         fail("--tolerance must be at least 0 and below 1")
-    if out.exists() and not out.is_dir():
-        fail(f"{out}: exists and is not a folder; give --out a folder")
+    try:  # before the solve: minutes of work must not end in "cannot write"
+        check_output_folder(out, plan_folder_problem)
+    except OutputError as error:
+        fail(str(error))
+    if mps is not None:
+        _check_mps_path(mps)
     validated(path, as_json)
     economy = load_economy(path)
 
@@ -191,16 +235,14 @@ def plan_command(
 
     try:
         if mps is not None:
-            if not mps.parent.is_dir():
-                fail(f"{mps}: the folder {mps.parent} does not exist")
-            Solver(assemble(economy, tolerance), method).write_mps(mps)
+            _write_mps(Solver(assemble(economy, tolerance), method), mps)
             progress(f"wrote {mps}")
         plan = make_plan(economy, method, time_limit, tolerance, progress)
     except SolveError as error:
         errors.print(f"error: no plan: {error}", style="bold red")
         sys.exit(EXIT_NO_PLAN)
     if plan.status == "infeasible":
-        write_plan(plan, out, csv)
+        plan = _write(plan, out, csv)
         if as_json:
             print_json({"plan": plan.info, "diagnosis": plan.diagnosis})
         else:
@@ -218,7 +260,7 @@ def plan_command(
             if found["max_violation"] > VALID:
                 errors.print(f"  {check}: {found['max_violation']:.3g} at {found['worst']}")
         sys.exit(EXIT_NO_PLAN)
-    write_plan(plan, out, csv)
+    plan = _write(plan, out, csv)
     if as_json:
         print_json(plan.info)
         return
@@ -254,3 +296,62 @@ def plan_command(
         f"over {sum(c['count'] for c in verification['checks'].values()):,} constraints."
     )
     console.print(f"Wrote the plan to {out}/ (plan.json and {len(plan.tables)} tables).")
+
+
+@main.command("verify")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--economy",
+    "path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The economy the plan was made from (default: the built-in economy).",
+)
+@json_option
+def verify_command(directory: Path, path: Path | None, as_json: bool) -> None:
+    """Check a written plan: every file as econplan wrote it, and every constraint of its
+    economy met again, recomputed from the plan's tables.
+
+    Exit 0: intact and valid. 2: changed, damaged, incomplete, or of another economy. 4: the
+    plan's tables break the economy's constraints.
+    """
+    economy = validated(path, as_json).economy
+    assert economy is not None
+    plan = read_plan(economy, directory, valid=False)
+    verification = verify(economy, plan.tables)
+    valid = verification.ok(VALID)
+    if as_json:
+        print_json(
+            {"plan": str(directory), "valid": valid, "limit": VALID, **verification.to_dict()}
+        )
+    else:
+        table = Table(title=f"Verification of {directory} (relative violation, limit {VALID:g})")
+        for name in ("check", "constraints", "largest violation", "where"):
+            table.add_column(name, justify="right" if name == "constraints" else "left")
+        for check, found in verification.to_dict()["checks"].items():  # type: ignore[attr-defined]
+            table.add_row(
+                check,
+                f"{found['count']:,}",
+                f"{found['max_violation'] + 0.0:.3g}",  # no "-0"
+                found["worst"],
+            )
+        console.print(table)
+    recorded = plan.info.get("verification", {})
+    if not valid:
+        errors.print(
+            f"error: the plan breaks its economy's constraints: largest relative violation "
+            f"{verification.max_violation:.3g} > {VALID:g}",
+            style="bold red",
+        )
+        sys.exit(EXIT_NO_PLAN)
+    if not recorded.get("valid"):
+        errors.print(
+            "error: plan.json says the plan failed verification when it was written",
+            style="bold red",
+        )
+        sys.exit(EXIT_NO_PLAN)
+    if not as_json:
+        console.print(
+            f"ok: {directory} is intact and meets every constraint "
+            f"(largest relative violation {verification.max_violation:.2g})"
+        )

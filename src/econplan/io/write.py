@@ -115,19 +115,49 @@ def _write_folder(economy: Economy, folder: Path, schema: Schema, table_format: 
                 writer.writerows(table_rows(frame.iloc[start : start + CSV_CHUNK], table))
 
 
+def _append(sheet: Any, row: list[Any]) -> None:
+    """A row of values, text kept as text: openpyxl would write a cell beginning with "="
+    as a formula, and a name from a user's file must never become one."""
+    sheet.append(row)
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
+def _check_workbook_text(name: str, header: list[str], rows: list[list[Any]]) -> None:
+    """Control characters (U+0000-U+001F but tab and line breaks) cannot be stored in a
+    workbook's XML: name the first, rather than fail half-way."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    for number, row in enumerate(rows, start=2):
+        for column, value in zip(header, row, strict=True):
+            found = ILLEGAL_CHARACTERS_RE.search(value) if isinstance(value, str) else None
+            if found:
+                raise UsageError(
+                    f"{name}, row {number} [{column}]: holds the control character "
+                    f"U+{ord(found.group()):04X}, which a workbook cannot hold; remove it, or "
+                    "write a folder instead of a workbook"
+                )
+
+
 def _write_workbook(economy: Economy, file: Path, schema: Schema) -> None:
     import openpyxl
 
     book = openpyxl.Workbook()
     book.remove(book.active)
-    settings = book.create_sheet(SETTINGS_TABLE)
-    settings.append(["key", "value"])
-    for key, value in economy.settings.to_toml().items():
-        shown = f"{value[0]}-{value[1]}" if key == "horizon" else _cell(value)
-        settings.append([key, shown])
+    settings = [
+        [key, f"{value[0]}-{value[1]}" if key == "horizon" else _cell(value)]
+        for key, value in economy.settings.to_toml().items()
+    ]
+    _check_workbook_text(SETTINGS_TABLE, ["key", "value"], settings)
+    sheet = book.create_sheet(SETTINGS_TABLE)
+    for row in [["key", "value"], *settings]:
+        _append(sheet, row)
     for table in (schema[SOURCES_TABLE], *schema.csv_tables):
+        rows = table_rows(economy.tables[table.name], table)
+        _check_workbook_text(table.name, list(table.column_names), rows)
         sheet = book.create_sheet(table.name)
-        sheet.append(list(table.column_names))
-        for row in table_rows(economy.tables[table.name], table):
-            sheet.append(row)
+        _append(sheet, list(table.column_names))
+        for row in rows:
+            _append(sheet, row)
     book.save(file)

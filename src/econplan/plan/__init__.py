@@ -11,7 +11,8 @@ import time
 from econplan.model.economy import Economy
 from econplan.plan.assemble import PlanProblem, Stage, assemble
 from econplan.plan.diagnose import Diagnosis, diagnose
-from econplan.plan.output import Plan, economy_hash, load_plan, write_plan
+from econplan.plan.disk import PlanError, load_plan, write_plan
+from econplan.plan.output import Plan, economy_hash
 from econplan.plan.solve import InfeasibleError, Progress, SolveError, Solver
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
@@ -24,6 +25,7 @@ __all__ = [
     "Diagnosis",
     "InfeasibleError",
     "Plan",
+    "PlanError",
     "PlanProblem",
     "SolveError",
     "Solver",

@@ -251,12 +251,28 @@ class Solver:
         self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost * self.col_scale)
 
     def _run(self, deadline: float | None) -> None:
+        """One HiGHS run, stopped by the deadline or by Ctrl-C within a fraction of a second.
+
+        HiGHS's time_limit counts its run time since the Highs object was made, over every
+        stage: each stage's limit is that run time plus the seconds left. HiGHS runs in a
+        thread of its own while this one waits in short steps, so a KeyboardInterrupt reaches
+        Python at once; HiGHS is then asked to stop (its interrupt callbacks) and the
+        interrupt goes on up, with nothing written."""
+        highs = self.highs
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise SolveError(f"the time limit of {self.time_limit:g} s ran out")
-            self.highs.setOptionValue("time_limit", float(left))
-        self.highs.run()
+            highs.setOptionValue("time_limit", float(highs.getRunTime() + left))
+        highs.HandleUserInterrupt = True  # lets cancelSolve stop simplex and IPM
+        highs.startSolve()
+        try:
+            while not highs.wait(0.05)[0]:
+                pass
+        except KeyboardInterrupt:
+            highs.cancelSolve()
+            highs.wait(2.0)  # PDLP has no interrupt callback: leave it running, and go
+            raise
 
     def solve(self, progress: Progress | None = None) -> Solution:
         """Every stage in order; raises InfeasibleError when the hard constraints cannot hold."""

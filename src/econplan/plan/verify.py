@@ -71,6 +71,85 @@ def _label(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return text
 
 
+PLAN_TABLES: dict[str, dict[str, str]] = {
+    "activity": {"process": "process", "region": "region", "year": "year", "activity": "amount"},
+    "investment": {"option": "option", "start_year": "integer", "units": "amount"},
+    "shipments": {
+        "product": "product",
+        "link": "link",
+        "origin": "region",
+        "destination": "region",
+        "year": "year",
+        "amount": "amount",
+    },
+    "trade": {
+        "product": "product",
+        "region": "region",
+        "year": "year",
+        "imports": "amount",
+        "exports": "amount",
+    },
+    "stocks": {"product": "product", "region": "region", "year": "year", "stock": "amount"},
+    "resources": {"product": "product", "region": "region", "year": "year", "draw": "amount"},
+    "consumption": {"product": "product", "region": "region", "year": "year", "amount": "amount"},
+    "consumption_level": {"region": "region", "year": "year", "level": "amount"},
+    "targets": {"id": "target", "planned": "amount"},
+}
+"""The plan tables verification reads, their columns and what each column holds. The columns
+that name things (all but amounts) are the table's key: each combination appears once."""
+
+
+def table_problems(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """What makes ``tables`` unfit to be verified as a plan of ``economy``: a missing table or
+    column, text where numbers belong, numbers that are not finite, names the economy does not
+    know, a key that appears twice. Empty when verification can run."""
+    e = economy
+    known: dict[str, set[str]] = {
+        kind: set(e.tables[table]["id"].astype(str))
+        for kind, table in (
+            ("process", "processes"),
+            ("region", "regions"),
+            ("product", "products"),
+            ("option", "investments"),
+            ("link", "links"),
+            ("target", "targets"),
+        )
+    }
+    known["year"] = {str(year) for year in e.years}
+    problems: list[str] = []
+    for name, columns in PLAN_TABLES.items():
+        frame = tables.get(name)
+        if frame is None:
+            problems.append(f"{name}: the table is missing")
+            continue
+        absent = [c for c in columns if c not in frame.columns]
+        if absent:
+            problems.append(f"{name}: no column {', '.join(absent)}")
+            continue
+        for column, kind in columns.items():
+            values = frame[column]
+            if kind in ("amount", "integer", "year"):
+                if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                    problems.append(f"{name}.{column}: holds {values.dtype}, not numbers")
+                    continue
+                bad = ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+                if bad.any():
+                    problems.append(
+                        f"{name}.{column}: {int(bad.sum())} value(s) missing or not finite"
+                    )
+                    continue
+            if kind in known:
+                unknown = sorted(set(values.dropna().astype(str)) - known[kind])
+                if unknown or values.isna().any():
+                    what = ", ".join(unknown[:3]) if unknown else "an empty cell"
+                    problems.append(f"{name}.{column}: {what}, not a {kind} of the economy")
+        keys = [c for c, kind in columns.items() if kind != "amount"]
+        if not problems and frame.duplicated(keys).any():
+            twice = frame[frame.duplicated(keys)].iloc[0][keys].tolist()
+            problems.append(f"{name}: {' '.join(map(str, twice))} appears more than once")
+    return problems
+
+
 def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     """Recompute every constraint of the plan in ``tables`` and measure what is broken."""
     e = economy
