@@ -20,6 +20,7 @@ from econplan.analysis.leontief import SolveError, total_output
 from econplan.cli.common import (
     console,
     fail,
+    io_table_options,
     json_option,
     main,
     path_argument,
@@ -149,6 +150,7 @@ def _plan_flows(economy: Economy, directory: Path) -> list[Flows]:
 
 @main.command()
 @path_argument
+@io_table_options
 @click.option(
     "--plan",
     "plan_dir",
@@ -308,6 +310,7 @@ def _known(economy: Economy, region: str | None = None, product: str | None = No
 
 @main.command("analyse")
 @path_argument
+@io_table_options
 @click.option("--year", type=int, help="Coefficients of this year (default: the base year).")
 @click.option(
     "--mix",

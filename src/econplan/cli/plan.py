@@ -12,6 +12,7 @@ from econplan.cli.common import (
     console,
     errors,
     fail,
+    io_table_options,
     json_option,
     main,
     path_argument,
@@ -20,7 +21,6 @@ from econplan.cli.common import (
 )
 from econplan.plan import VALID, Plan, SolveError, assemble, make_plan, write_plan
 from econplan.plan.solve import METHODS, Solver
-from econplan.validate import load_economy
 
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
@@ -118,6 +118,7 @@ def _print_diagnosis(plan: Plan, top: int) -> None:
 
 @main.command("plan")
 @path_argument
+@io_table_options
 @click.option(
     "--out",
     "out",
@@ -182,8 +183,8 @@ def plan_command(
         fail("--tolerance must be at least 0 and below 1")
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder; give --out a folder")
-    validated(path, as_json)
-    economy = load_economy(path)
+    economy = validated(path, as_json).economy  # with the input-output table's options
+    assert economy is not None
 
     def progress(message: str) -> None:
         if not as_json:

@@ -69,7 +69,9 @@ def _primary_used(economy: Economy, activity: pd.DataFrame) -> pd.DataFrame:
                 }
             )
         )
-    return pd.DataFrame(pd.concat(parts, ignore_index=True).groupby(KEY, as_index=False)["amount"].sum())
+    return pd.DataFrame(
+        pd.concat(parts, ignore_index=True).groupby(KEY, as_index=False)["amount"].sum()
+    )
 
 
 def carried(economy: Economy, shipments: pd.DataFrame) -> np.ndarray:
