@@ -454,6 +454,8 @@ def _requirements(
             f"(missing: {', '.join(sorted(missing))})"
         )
     amounts = pd.to_numeric(frame["amount"], errors="coerce")
+    # ids are stripped when an economy is read: " agriculture " in a table is agriculture
+    frame["product"] = frame["product"].str.strip()
     for line, (name, value) in enumerate(zip(frame["product"], amounts, strict=True), start=2):
         if name not in products:
             fail(

@@ -23,7 +23,8 @@ domestic flows, and final demand netted where a category is negative.
   product's claims are summed by category; a category that is negative is set to 0 and taken
   off the product's other categories (exports last) in proportion, so the product's total
   final demand, and the total output it calls for, stay as the table gives them. A product
-  whose final demand is negative in total is refused.
+  whose final demand is negative in total (more drawn from stocks than final users took) has
+  none: claims cannot be negative.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ def final_claims(layout: Layout) -> tuple[pd.DataFrame, list[str], list[Problem]
     problems: list[Problem] = []
     if summed.empty:
         return summed, notes, problems
-    netted = []
+    netted: list[str] = []
+    drawn: list[str] = []
     order = [c for c in summed.columns if c != EXPORTS] + [
         c for c in summed.columns if c == EXPORTS
     ]
@@ -234,19 +236,9 @@ def final_claims(layout: Layout) -> tuple[pd.DataFrame, list[str], list[Problem]
             continue
         short = float(-row[negative].sum())
         total = float(row.sum())
-        scale = max(float(np.abs(row).sum()), 1e-300)
-        if total < -NEGATIVE_TOLERANCE * scale:
-            worst = str(final.columns[int(np.argmin(final.loc[sector].to_numpy()))])
-            problems.append(
-                Problem(
-                    layout.file,
-                    layout.lines[sector],
-                    worst,
-                    f"final demand for {sector!r} adds up to {total:g} over all its columns: "
-                    "more is drawn from stocks (or imported) than all final users take, which "
-                    "econplan cannot hold as claims; check the row",
-                )
-            )
+        if total < 0:
+            summed.loc[sector] = 0.0
+            drawn.append(f"{sector!r} ({total:g})")
             continue
         positive = np.where(negative, 0.0, row)
         domestic = positive.copy()
@@ -261,5 +253,12 @@ def final_claims(layout: Layout) -> tuple[pd.DataFrame, list[str], list[Problem]
         notes.append(
             f"{layout.file}: negative final demand (changes in inventories) netted against the "
             f"same product's other categories, in proportion, totals kept: {shown}"
+        )
+    if drawn:
+        notes.append(
+            f"{layout.file}: final demand adds up to less than 0 for {', '.join(drawn)}: more "
+            "was drawn from stocks than final users took; claims cannot be negative, so it is "
+            "read as 0 (multipliers do not change; the base-year balance shows the drawdown as "
+            "a shortfall)"
         )
     return summed, notes, problems

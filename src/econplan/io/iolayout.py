@@ -406,7 +406,8 @@ def _find_totals(
     totals, doubts = find_totals(order, candidates, lines, subtractable=imports, unit=unit)
     has_output = any(kinds[f"column:{c}"] == "total_output" for c in columns)
     for total in totals:
-        everything = set(total.members) >= set(order) - {total.label} - {t.label for t in totals}
+        # a total output covers the sectors and some final demand (TIU only the sectors)
+        everything = set(total.members) > set(sector_columns)
         if everything and not has_output:
             kinds[f"column:{total.label}"] = "total_output"
             has_output = True
@@ -433,7 +434,8 @@ def _find_totals(
     order = sector_rows + [r for r in labels if r not in sector_row_set and r in candidates]
     totals, doubts = find_totals(order, candidates, lines, unit=unit)
     for total in totals:
-        everything = set(total.members) >= set(order) - {total.label} - {t.label for t in totals}
+        # a total input covers the sectors and some primary rows (TII only the sectors)
+        everything = set(total.members) > sector_row_set
         if everything:
             kinds[f"row:{total.label}"] = "check"
             what = "total input (a check of the columns)"

@@ -311,7 +311,15 @@ def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
 
 def _column_total_problems(layout: Layout, tolerance: float) -> list[Problem]:
     sectors = list(layout.sectors)
-    inputs = layout.Z.sum(axis=0) + layout.primary[sectors].fillna(0.0).to_numpy().sum(axis=0)
+    # labour and rows in their own unit are not money: they are not part of the column total
+    money = [
+        r
+        for r in layout.primary.index
+        if not is_labour(layout, str(r)) and str(r) not in layout.units
+    ]
+    inputs = layout.Z.sum(axis=0) + layout.primary.loc[money, sectors].fillna(0.0).to_numpy().sum(
+        axis=0
+    )
     x = layout.x
     problems = []
     for label, totals in layout.totals.iterrows():
@@ -320,7 +328,7 @@ def _column_total_problems(layout: Layout, tolerance: float) -> list[Problem]:
             if not _close(np.array(given[j]), np.array(inputs[j]), tolerance):
                 message = (
                     f"the inputs of {sectors[j]!r} add up to {inputs[j]:g} (the sectors' and "
-                    f"the primary rows' cells), not {given[j]:g}: correct the column or its total"
+                    f"the money rows' cells), not {given[j]:g}: correct the column or its total"
                 )
             elif not np.isnan(x[j]) and not _close(np.array(given[j]), np.array(x[j]), tolerance):
                 message = (

@@ -26,9 +26,13 @@ FloatArray = npt.NDArray[np.float64]
 TOLERANCE = 1e-6
 """Relative difference within which a line equals the sum of a run."""
 
-DOUBT_SHARE = 0.8
-"""A line that equals a run's sum in at least this share of its rows, but not in all, is in
-doubt: a total with a typing error, or figures that almost add up by chance."""
+DOUBT_SHARE = 0.75
+"""A line that equals a run's sum in at least this share of its rows (and at least
+``DOUBT_ROWS`` of them), but not in all, is in doubt: a total with a typing error, or
+figures that almost add up by chance. In small tables figures add up by chance too often to
+tell."""
+
+DOUBT_ROWS = 4
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def _doubt(
         close, counted = _agreement(value, total, gross, len(run), unit)
         rows = int(counted.sum())
         agree = int((close & counted).sum())
-        if rows >= 3 and agree < rows and agree >= DOUBT_SHARE * rows:
+        if rows >= DOUBT_ROWS and agree < rows and agree >= DOUBT_SHARE * rows:
             worst = int(np.flatnonzero(~close)[0])
             if best is None or agree / rows > best.agree / best.rows:
                 best = Doubt(label, run, agree, rows, worst)
