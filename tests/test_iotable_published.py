@@ -529,3 +529,56 @@ def test_plan_on_the_documented_example(tmp_path: Path) -> None:
     assert level == pytest.approx(expected, rel=1e-6)
     code, output = _cli("balance", str(path), "--plan", str(out), "--json")
     assert code == 0, output
+
+
+# -- what an input-output economist expects ----------------------------------------------------
+def test_ibge_multipliers_of_every_kind(
+    ibge: tuple[Path, pd.DataFrame, np.ndarray], tmp_path: Path
+) -> None:
+    """On the real table: output multipliers (types I and II), Rasmussen's forward linkage
+    (row sums of L), income, value-added and employment multipliers, output by category and
+    the inverse itself, each against a dense inverse computed here."""
+    from econplan.analysis.inputoutput import rasmussen_index
+
+    path, _, A = ibge
+    inverse = tmp_path / "L.csv"
+    code, output = _cli(
+        "analyse", str(path), "--households", VA_ROWS[0], "--inverse", str(inverse), "--json"
+    )
+    assert code == 0, output
+    report = json.loads(output)
+    rows = pd.DataFrame(report["by_product"]).set_index("product")
+    economy = read_io_table(path)
+    technology = technology_matrix(economy)
+    order = list(technology.products)
+    rows = rows.reindex(order)
+    n = len(order)
+    A = technology.A.toarray()
+    L = np.linalg.inv(np.eye(n) - A)
+    np.testing.assert_allclose(rows["multiplier"], L.sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(rows["forward_leontief"], rasmussen_index(L.sum(axis=1)), rtol=1e-9)
+    B = pd.DataFrame(technology.B.toarray(), index=technology.primary, columns=order)
+    for row in [VA_ROWS[0], "labour", "M_bens_serv"]:  # income, employment, imports
+        np.testing.assert_allclose(rows[row], B.loc[row].to_numpy() @ L, rtol=1e-9)
+    # type II: households earn Remunerações and spend it in the consumption shares
+    basket = economy.final_demand.query("category == 'consumption'").groupby("product")["amount"]
+    c = basket.sum().reindex(order).fillna(0.0).to_numpy()
+    closed = np.zeros((n + 1, n + 1))
+    closed[:n, :n], closed[:n, n], closed[n, :n] = A, c / c.sum(), B.loc[VA_ROWS[0]].to_numpy()
+    Lc = np.linalg.inv(np.eye(n + 1) - closed)[:n, :n]
+    np.testing.assert_allclose(rows["multiplier_type2"], Lc.sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(rows["labour_type2"], B.loc["labour"].to_numpy() @ Lc, rtol=1e-9)
+    assert (rows["multiplier_type2"] > rows["multiplier"]).all()
+    # output by category adds up to total output; the inverse is the inverse
+    by_category = pd.DataFrame(report["output_by_category"]).set_index("product").reindex(order)
+    x = economy.facilities.set_index("process")["base_output"].reindex(order)
+    np.testing.assert_allclose(by_category.sum(axis=1), x, rtol=1e-9)
+    written = pd.read_csv(inverse, index_col=0)
+    np.testing.assert_allclose(written.loc[order, order].to_numpy(), L, rtol=1e-9)
+
+
+def test_households_row_must_exist(tmp_path: Path) -> None:
+    path = tmp_path / "mb.csv"
+    path.write_text(MB)
+    code, output = _cli("analyse", str(path), "--households", "wages")
+    assert code == 2 and "'wages' is not a primary row" in output
