@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from econplan.errors import EconomyError, Problem
 from econplan.io.ioadjust import adjust, final_claims, is_labour, row_category
 from econplan.io.iolayout import FloatArray, Layout, normal_label, parse_layout, read_text
+from econplan.io.iototals import rounding_unit
 from econplan.io.mrio import economy_from_pymrio
 from econplan.io.sectoral import (
     DEFAULT_BASE_YEAR,
@@ -188,8 +189,8 @@ def _negative_problems(layout: Layout) -> list[Problem]:
                 line[sectors[i]],
                 sectors[j],
                 f"inter-industry flow {layout.Z[i, j]:g} is negative: a sector cannot use less "
-                "than nothing of another (negative flows down to 1e-6 of the largest flow are "
-                "read as rounding)",
+                "than nothing of another (negative flows down to 1e-4 of the output of the "
+                "product sold are read as rounding)",
             )
         )
     physical = [
@@ -275,9 +276,13 @@ def _primary_final_problems(layout: Layout) -> list[Problem]:
     return problems
 
 
-def _close(a: FloatArray, b: FloatArray, tolerance: float) -> npt.NDArray[np.bool_]:
+def _close(
+    a: FloatArray, b: FloatArray, tolerance: float, unit: float = 0.0
+) -> npt.NDArray[np.bool_]:
+    """Equal within a relative ``tolerance``, or within half the ``unit`` a given total is
+    rounded to (IBGE rounds total output to whole units, its flows not)."""
     scale = np.maximum(np.abs(a), np.abs(b))
-    return np.asarray(np.abs(a - b) <= tolerance * scale)
+    return np.asarray(np.abs(a - b) <= np.maximum(tolerance * scale, 0.5 * unit))
 
 
 def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
@@ -285,6 +290,7 @@ def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
         return []
     problems = []
     x = layout.total_output
+    unit = rounding_unit(x)
     sums = layout.Z.sum(axis=1) + layout.final_demand.to_numpy().sum(axis=1)
     for i, sector in enumerate(layout.sectors):
         if np.isnan(x[i]):
@@ -296,7 +302,7 @@ def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
                     "total output is blank: give it, or delete the column to have it computed",
                 )
             )
-        elif not _close(np.array(x[i]), np.array(sums[i]), tolerance):
+        elif not _close(np.array(x[i]), np.array(sums[i]), tolerance, unit):
             problems.append(
                 Problem(
                     layout.file,
@@ -324,13 +330,16 @@ def _column_total_problems(layout: Layout, tolerance: float) -> list[Problem]:
     problems = []
     for label, totals in layout.totals.iterrows():
         given = totals.to_numpy(dtype=float)
+        unit = rounding_unit(given)
         for j in np.flatnonzero(~np.isnan(given)):
-            if not _close(np.array(given[j]), np.array(inputs[j]), tolerance):
+            if not _close(np.array(given[j]), np.array(inputs[j]), tolerance, unit):
                 message = (
                     f"the inputs of {sectors[j]!r} add up to {inputs[j]:g} (the sectors' and "
                     f"the money rows' cells), not {given[j]:g}: correct the column or its total"
                 )
-            elif not np.isnan(x[j]) and not _close(np.array(given[j]), np.array(x[j]), tolerance):
+            elif not np.isnan(x[j]) and not _close(
+                np.array(given[j]), np.array(x[j]), tolerance, unit
+            ):
                 message = (
                     f"total input {given[j]:g} of {sectors[j]!r} differs from its total output "
                     f"{x[j]:g}: a balanced table has them equal"
