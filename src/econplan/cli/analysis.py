@@ -15,11 +15,12 @@ import pandas as pd
 from rich.table import Table
 
 from econplan.analysis.balance import Flows, base_year_flows, material_balance
-from econplan.analysis.inputoutput import analyse
+from econplan.analysis.inputoutput import analyse, households_closed, output_by_category
 from econplan.analysis.leontief import SolveError, total_output
 from econplan.cli.common import (
     console,
     fail,
+    io_table_options,
     json_option,
     main,
     path_argument,
@@ -29,6 +30,15 @@ from econplan.cli.common import (
 )
 from econplan.errors import UsageError
 from econplan.model.economy import Economy
+
+INVERSE_LIMIT = 3000
+"""Most products whose Leontief inverse --inverse writes: a dense n x n table."""
+
+
+RANKED_COLUMNS = [
+    "product", "unit", "multiplier", "backward", "forward", "forward_leontief",
+    "import_dependency",
+]  # fmt: skip
 
 FULL_JSON_LIMIT = 10_000
 """Above this many products, --json lists the top rows only; --csv writes them all."""
@@ -116,6 +126,7 @@ def _plan_flows(economy: Economy, directory: Path) -> list[Flows]:
 
 @main.command()
 @path_argument
+@io_table_options
 @click.option(
     "--plan",
     "plan_dir",
@@ -275,6 +286,7 @@ def _known(economy: Economy, region: str | None = None, product: str | None = No
 
 @main.command("analyse")
 @path_argument
+@io_table_options
 @click.option("--year", type=int, help="Coefficients of this year (default: the base year).")
 @click.option(
     "--mix",
@@ -287,6 +299,17 @@ def _known(economy: Economy, region: str | None = None, product: str | None = No
     "--demand",
     type=click.Path(path_type=Path),
     help="CSV of product,amount: report the total requirements of this final demand.",
+)
+@click.option(
+    "--households",
+    metavar="ROW",
+    help="Close the model for households: ROW (a primary row, such as compensation) is their "
+    "income, spent as base-year consumption; adds type II multipliers.",
+)
+@click.option(
+    "--inverse",
+    type=click.Path(path_type=Path),
+    help=f"Write the Leontief inverse itself to this CSV file (up to {INVERSE_LIMIT} products).",
 )
 @click.option(
     "--top", type=click.IntRange(1), default=15, show_default=True, help="Rows in ranked tables."
@@ -303,20 +326,36 @@ def analyse_command(
     year: int | None,
     mix: str,
     demand: Path | None,
+    households: str | None,
+    inverse: Path | None,
     top: int,
     csv_out: Path | None,
     as_json: bool,
 ) -> None:
-    """Input-output analysis: multipliers, linkages, key sectors, embodied content."""
+    """Input-output analysis: multipliers (types I and II), linkages, key sectors, embodied
+    content (value added, income and employment multipliers), output by final-demand
+    category."""
     economy = validated(path, as_json).economy
     assert economy is not None
     if year is not None and not economy.settings.base_year <= year <= economy.settings.last_year:
         fail(f"year {year} is outside the base year and horizon")
     try:
         result = analyse(economy, year=year, mix=mix)
+        by_category = output_by_category(economy, result.technology)
+        closed = (
+            None
+            if households is None
+            else households_closed(economy, result.technology, households)
+        )
     except SolveError as error:
         fail(str(error))
+    except ValueError as error:
+        fail(f"--households: {error}")
     table = result.products.join(result.embodied)
+    if closed is not None:
+        table = table.join(closed)
+    if inverse is not None:
+        _write_inverse(result.technology.A, result.technology.products, inverse)
     requirements = _requirements(economy, result.technology.A, result.technology.products, demand)
     if csv_out is not None:
         _write_csv(table.reset_index(), csv_out)
@@ -338,6 +377,7 @@ def analyse_command(
                 "by_product": _records(rows),
                 "by_product_complete": complete,
                 "total_requirements": None if requirements is None else _records(requirements),
+                "output_by_category": _records(by_category.rename_axis("product").reset_index()),
                 "solves": solves,
                 "peak_memory_bytes": peak_memory_bytes(),
             }
@@ -351,7 +391,7 @@ def analyse_command(
         _table(
             "Products that pull most through the economy (backward linkage)",
             ranked,
-            ["product", "unit", "multiplier", "backward", "forward", "import_dependency"],
+            RANKED_COLUMNS,
         )
     )
     if table["unit"].nunique() > 1:
@@ -384,6 +424,24 @@ def analyse_command(
             console.print(
                 f"({hidden} more embodied quantities, one per resource, in --json and --csv)"
             )
+    if len(by_category.columns):
+        shown = by_category.assign(total=by_category.sum(axis=1))
+        shown = shown.sort_values("total", ascending=False, kind="stable").head(top)
+        console.print(
+            _table(
+                "Gross output called for by each category of final demand (L f)",
+                shown.rename_axis("product").reset_index(),
+                ["product", *by_category.columns, "total"],
+            )
+        )
+    if closed is not None:
+        console.print(
+            _table(
+                f"Type II multipliers (households closed; income: {households})",
+                table.head(top).reset_index(),
+                ["product", "multiplier", *closed.columns],
+            )
+        )
     if requirements is not None:
         console.print(
             _table(
@@ -399,6 +457,20 @@ def analyse_command(
     )
     if csv_out is not None:
         console.print(f"wrote {len(table)} products to {csv_out}")
+
+
+def _write_inverse(A: Any, products: pd.Index, out: Path) -> None:
+    """The Leontief inverse as a CSV table (row: product made, column: product of final
+    demand), dense: only for small tables."""
+    n = len(products)
+    if n > INVERSE_LIMIT:
+        fail(
+            f"--inverse: {n:,} products make a dense table of {n * n:,} numbers; it is written "
+            f"up to {INVERSE_LIMIT:,} products (the multipliers and --demand need no inverse)"
+        )
+    inverse = np.linalg.inv(np.eye(n) - A.toarray())
+    frame = pd.DataFrame(inverse, index=products, columns=products)
+    _write_csv(frame.rename_axis("product").reset_index(), out)
 
 
 def _requirements(
@@ -418,6 +490,8 @@ def _requirements(
             f"(missing: {', '.join(sorted(missing))})"
         )
     amounts = pd.to_numeric(frame["amount"], errors="coerce")
+    # ids are stripped when an economy is read: " agriculture " in a table is agriculture
+    frame["product"] = frame["product"].str.strip()
     for line, (name, value) in enumerate(zip(frame["product"], amounts, strict=True), start=2):
         if name not in products:
             fail(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -46,14 +47,64 @@ def fail(message: str) -> NoReturn:
 
 
 def validated(path: Path | None, as_json: bool) -> Report:
-    report = validate(path)
+    """The validated economy at ``path``, read with the input-output table options the
+    command was given; exits 2 with every problem when it is not sound. Notes on how a
+    table was read go to stderr (in --json, into the report)."""
+    report = validate(path, io_options=_io_options())
     if not report.ok:
         if as_json:
             print_json(report.to_dict())
         else:
             print_problems(report)
         sys.exit(EXIT_BAD_INPUT)
+    if not as_json:
+        for note in report.notes:
+            errors.print(Text.assemble(("note:", "bold"), " ", note), soft_wrap=True)
     return report
+
+
+_IO_KEY = "econplan.io_table"
+
+
+def _io_options() -> dict[str, Any]:
+    context = click.get_current_context(silent=True)
+    options = dict(context.meta.get(_IO_KEY, {})) if context is not None else {}
+    return {k: v for k, v in options.items() if v}
+
+
+def _categories(context: click.Context, _: click.Parameter, values: tuple[str, ...]) -> None:
+    named = {}
+    for value in values:
+        label, sep, category = value.rpartition("=")
+        if not sep or not label or not category:
+            raise click.BadParameter(f"{value!r}: write LABEL=CATEGORY, as C_g=public_services")
+        named[label] = category.strip()
+    context.meta.setdefault(_IO_KEY, {})["categories"] = named
+
+
+def _imports(context: click.Context, _: click.Parameter, value: str | None) -> None:
+    context.meta.setdefault(_IO_KEY, {})["imports"] = value
+
+
+def io_table_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a plain input-output table, for every command that reads an economy."""
+    command = click.option(
+        "--imports",
+        type=click.Choice(["proportional"]),
+        expose_value=False,
+        callback=_imports,
+        help="Input-output table with an imports column: convert it to domestic flows "
+        "(each product's imports serve all its uses in the same share).",
+    )(command)
+    return click.option(
+        "--category",
+        multiple=True,
+        metavar="LABEL=CATEGORY",
+        expose_value=False,
+        callback=_categories,
+        help="Input-output table: the category of a final-demand column (consumption, "
+        "public_services, construction, defence, exports, imports); repeatable.",
+    )(command)
 
 
 EXIT_INTERRUPTED = 130

@@ -14,6 +14,7 @@ from econplan.cli.common import (
     console,
     counts_table,
     fail,
+    io_table_options,
     json_option,
     main,
     path_argument,
@@ -31,6 +32,7 @@ from econplan.validate import builtin_path
 
 @main.command("validate")
 @path_argument
+@io_table_options
 @json_option
 def validate_command(path: Path | None, as_json: bool) -> None:
     """Check an economy's files and report every problem at once."""
@@ -47,6 +49,7 @@ def validate_command(path: Path | None, as_json: bool) -> None:
 
 @main.command()
 @path_argument
+@io_table_options
 @json_option
 def summary(path: Path | None, as_json: bool) -> None:
     """Validate an economy and summarise it: counts, regions, calibration, technology."""
@@ -161,6 +164,7 @@ def template(out: Path) -> None:
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("target", type=click.Path(path_type=Path))
+@io_table_options
 def convert(source: Path, target: Path) -> None:
     """Convert an economy between a folder and an .xlsx workbook (validating it on the way)."""
     report = validated(source, as_json=False)

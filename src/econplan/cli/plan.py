@@ -13,6 +13,7 @@ from econplan.cli.common import (
     console,
     errors,
     fail,
+    io_table_options,
     json_option,
     main,
     path_argument,
@@ -25,7 +26,6 @@ from econplan.plan import VALID, Plan, SolveError, assemble, make_plan, write_pl
 from econplan.plan.disk import plan_folder_problem
 from econplan.plan.solve import METHODS, Solver
 from econplan.plan.verify import verify
-from econplan.validate import load_economy
 
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
@@ -158,6 +158,7 @@ def _write_mps(solver: Solver, mps: Path) -> None:
 
 @main.command("plan")
 @path_argument
+@io_table_options
 @click.option(
     "--out",
     "out",
@@ -226,8 +227,8 @@ def plan_command(
         fail(str(error))
     if mps is not None:
         _check_mps_path(mps)
-    validated(path, as_json)
-    economy = load_economy(path)
+    economy = validated(path, as_json).economy  # with the input-output table's options
+    assert economy is not None
 
     def progress(message: str) -> None:
         if not as_json:

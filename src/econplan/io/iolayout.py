@@ -4,16 +4,20 @@ The first column labels the rows and the first row the columns. Columns labelled
 are the inter-industry block Z; ``total_output`` (or ``total``) is total output and ``unit``
 the unit of each row; every other column is final demand. Rows that are not sectors are
 primary inputs, except ``total_input`` (or ``total``, ``total_output``), which only checks
-the column totals. :func:`read_text` reads the cells of a CSV file or an xlsx sheet and
-:func:`parse_layout` turns them into a :class:`Layout` of numbers; whatever cannot be read
-is reported as a Problem with file, line and column label.
+the column totals, and ``category``, which names the category of each final-demand column.
+Totals labelled with codes (GO, TIU, TFU, TII, TVA, TI) are found by their arithmetic
+(``econplan.io.iototals``). :func:`read_text` reads the cells of a CSV file or an xlsx sheet
+and :func:`parse_layout` turns them into a :class:`Layout` of numbers; whatever cannot be read
+is reported as a Problem with file, row and column label, and what was done to read the
+table (an encoding guessed, totals left out) as a note.
 """
 
 from __future__ import annotations
 
-import zipfile
+import csv
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +25,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from econplan.errors import EconomyError, Problem
-from econplan.io.folder import read_csv_cells
+from econplan.io.iototals import Doubt, find_totals, rounding_unit
 from econplan.io.raw import frame_from_rows
-from econplan.io.workbook import cell_text
+from econplan.io.sectoral import IMPORTS, final_use_category
+from econplan.io.workbook import UNREADABLE, cell_text, formula_problems
 
 TOTAL_OUTPUT_COLUMNS = frozenset({"total_output", "total"})
 UNIT_COLUMN = "unit"
+CATEGORY_ROW = "category"
 CHECK_ROWS = frozenset({"total", "total_input", "total_inputs", "total_output"})
 
 FloatArray = npt.NDArray[np.float64]
@@ -58,6 +64,11 @@ class Layout:
     totals: pd.DataFrame
     units: Mapping[str, str]
     lines: Mapping[str, int]
+    categories: Mapping[str, str] = field(default_factory=dict)
+    """The category of each final-demand column, where the ``category`` row or the caller
+    named one."""
+    notes: tuple[str, ...] = ()
+    """What was done to read the table: an encoding guessed, totals found and left out."""
 
     @property
     def x(self) -> FloatArray:
@@ -67,51 +78,163 @@ class Layout:
         return np.asarray(self.Z.sum(axis=1) + self.final_demand.to_numpy().sum(axis=1))
 
 
-def read_text(path: Path, sheet: str | None = None) -> tuple[str, pd.DataFrame]:
-    """The file name used in problems, and the cells of the CSV file or xlsx sheet (the
-    first sheet unless named) as text indexed by line; raises EconomyError when the file
-    cannot be read."""
+@dataclass(frozen=True)
+class Cells:
+    """The cells of a table as text, indexed by spreadsheet row, with the file name problems
+    give and notes on how it was read."""
+
+    file: str
+    text: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    decimal_comma: bool = False
+
+
+def read_text(path: Path, sheet: str | None = None) -> Cells:
+    """The cells of the CSV file or xlsx sheet (the first worksheet unless named); raises
+    EconomyError when the file cannot be read."""
     problems: list[Problem] = []
+    notes: list[str] = []
+    decimal_comma = False
     if path.suffix.lower() == ".xlsx":
-        file, text = _read_sheet(path, sheet, problems)
+        file, text = _read_sheet(path, sheet, problems, notes)
     else:
-        file, text = path.name, _read_csv(path, problems)
+        file = path.name
+        text, decimal_comma = _read_csv(path, problems, notes)
     if text is None or problems:
         raise EconomyError(problems)
-    return file, text
+    return Cells(file, text, tuple(notes), decimal_comma)
 
 
-def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
-    if not path.is_file():
-        problems.append(Problem(path.name, None, None, "no such file: give a .csv or .xlsx file"))
-        return None
-    text: pd.DataFrame | None = read_csv_cells(path, path.name, problems)
-    return text
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+"""Tried in turn; the last one reads any bytes."""
+
+
+def _read_csv(
+    path: Path, problems: list[Problem], notes: list[str]
+) -> tuple[pd.DataFrame | None, bool]:
+    """Rows of text cells indexed by spreadsheet row (a cell with line breaks is still one
+    row), in UTF-8 or else Windows-1252, separated by commas, semicolons or tabs."""
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        problems.append(Problem(name, None, None, "no such file: give a .csv or .xlsx file"))
+        return None, False
+    except OSError as error:
+        problems.append(Problem(name, None, None, f"cannot be read: {error.strerror}"))
+        return None, False
+    for encoding in ENCODINGS:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if encoding != ENCODINGS[0]:
+        notes.append(
+            f"{name} is not UTF-8: read as Windows-1252 (Latin-1); if labels look wrong, save "
+            "it as UTF-8 CSV"
+        )
+    delimiter = _delimiter(text)
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    header: list[str] | None = None
+    try:
+        for number, fields in enumerate(reader, start=1):
+            if not "".join(fields).strip():
+                continue
+            if header is None:
+                header = fields
+                continue
+            if len(fields) > len(header) and any(f.strip() for f in fields[len(header) :]):
+                problems.append(
+                    Problem(
+                        name,
+                        number,
+                        None,
+                        f"{len(fields)} cells where the header has {len(header)}: label the "
+                        "extra columns, or quote cells that contain the separator "
+                        f"{delimiter!r}",
+                    )
+                )
+                continue
+            rows.append((fields + [""] * len(header))[: len(header)])
+            numbers.append(number)
+    except csv.Error as error:
+        problems.append(Problem(name, None, None, f"malformed CSV: {error}; check the quoting"))
+        return None, False
+    if header is None:
+        problems.append(Problem(name, 1, None, "file is empty: it needs at least a header row"))
+        return None, False
+    while header and not header[-1].strip() and not any(r[len(header) - 1] for r in rows):
+        header = header[:-1]
+        rows = [r[: len(header)] for r in rows]
+    decimal_comma = delimiter == ";" and _decimal_comma(rows)
+    if delimiter != ",":
+        shown = {";": "semicolons", "\t": "tabs"}[delimiter]
+        comma = ", with decimal commas" if decimal_comma else ""
+        notes.append(f"{name}: cells separated by {shown}{comma}")
+    return frame_from_rows(header, rows, numbers), decimal_comma
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header row: the one of comma, semicolon and tab it holds most of
+    outside quotes."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    unquoted = re.sub(r'"[^"]*"', "", first)
+    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+_DECIMAL_POINT = re.compile(r"^\s*-?\d+\.\d+\s*$")
+
+
+def _decimal_comma(rows: list[list[str]]) -> bool:
+    """Figures like 12,5 and none like 12.5: a semicolon-separated file with decimal commas."""
+    cells = [c for row in rows for c in row[1:]]
+    return any(_DECIMAL_COMMA.match(c) for c in cells) and not any(
+        _DECIMAL_POINT.match(c) for c in cells
+    )
 
 
 def _read_sheet(
-    path: Path, sheet: str | None, problems: list[Problem]
+    path: Path, sheet: str | None, problems: list[Problem], notes: list[str]
 ) -> tuple[str, pd.DataFrame | None]:
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+    except UNREADABLE as error:
         problems.append(Problem(path.name, None, None, f"not a readable xlsx workbook: {error}"))
         return path.name, None
     try:
-        name = sheet if sheet is not None else book.sheetnames[0]
+        tables = [s.title for s in book.worksheets]
+        if sheet is None and not tables:
+            problems.append(
+                Problem(path.name, None, None, "the workbook has no worksheet, only charts")
+            )
+            return path.name, None
+        name = sheet if sheet is not None else tables[0]
         file = f"{path.name}[{name}]"
         if name not in book.sheetnames:
             shown = ", ".join(book.sheetnames)
             problems.append(Problem(file, None, None, f"no such sheet; the sheets are: {shown}"))
             return file, None
+        if name not in tables:
+            problems.append(
+                Problem(file, None, None, "this sheet is a chart, not a table: name a worksheet")
+            )
+            return file, None
+        if name != book.sheetnames[0] and sheet is None:
+            notes.append(f"{path.name}: read the first worksheet, {name!r}")
         rows = [
             (number, [cell_text(v) for v in values])
             for number, values in enumerate(book[name].iter_rows(values_only=True), 1)
         ]
     finally:
         book.close()
+    problems += formula_problems(path, {name: file})
     rows = [(n, cells) for n, cells in rows if any(cells)]
     if not rows:
         problems.append(Problem(file, 1, None, "sheet is empty: it needs at least a header row"))
@@ -130,9 +253,19 @@ def _read_sheet(
     return file, frame_from_rows(header, body, numbers)
 
 
-def parse_layout(text: pd.DataFrame, file: str) -> Layout:
+def parse_layout(
+    text: pd.DataFrame,
+    file: str,
+    categories: Mapping[str, str] | None = None,
+    *,
+    decimal_comma: bool = False,
+) -> Layout:
     """The table of text cells (a header of column labels, rows indexed by line, the first
-    column the row labels) as numbers; raises EconomyError for what cannot be read."""
+    column the row labels) as numbers; raises EconomyError for what cannot be read.
+
+    ``categories`` names the category of final-demand columns (and marks rows of imports
+    with ``imports``), over what the ``category`` row and the labels say; with
+    ``decimal_comma`` figures are written 12,5."""
     header = [str(h).strip() for h in text.columns]
     corner = header[0] if header and header[0] else "(row labels)"
     if len(header) < 2 or text.empty:
@@ -155,11 +288,184 @@ def parse_layout(text: pd.DataFrame, file: str) -> Layout:
         raise EconomyError(problems)
     line = dict(zip(labels, lines, strict=True))
     kinds = _classify(columns, labels)
+    values = _numbers(text, columns, kinds, lines, file, problems, decimal_comma)
+    named = _category_cells(text, columns, labels, kinds, file, line, problems)
+    named.update(_named_categories(file, categories or {}, kinds, problems))
+    notes = _find_totals(file, columns, labels, kinds, values, named, line, problems)
     problems += _special_problems(file, corner, kinds, line)
-    values = _numbers(text, columns, kinds, lines, file, problems)
     if problems:
         raise EconomyError(problems)
-    return _assemble(file, corner, text, columns, labels, kinds, values, line)
+    layout = _assemble(file, corner, text, columns, labels, kinds, values, line)
+    kept = set(layout.final_demand.columns) | set(layout.primary.index)
+    return replace(
+        layout,
+        categories={k: v for k, v in named.items() if k in kept},
+        notes=tuple(notes),
+    )
+
+
+def _named_categories(
+    file: str, categories: Mapping[str, str], kinds: Mapping[str, str], problems: list[Problem]
+) -> dict[str, str]:
+    """The caller's categories, each for a final-demand column or (imports) a primary row."""
+    named = {}
+    allowed = ", ".join(sorted(FINAL_CATEGORIES))
+    for label, category in categories.items():
+        column, row = kinds.get(f"column:{label}"), kinds.get(f"row:{label}")
+        if category not in FINAL_CATEGORIES:
+            problems.append(
+                Problem(file, None, label, f"category {category!r} is not one of: {allowed}")
+            )
+        elif column != "final" and not (row == "primary" and category == IMPORTS):
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    label,
+                    "a category was given for this label, but it is not a final-demand column "
+                    "(nor a primary row, which may only be named imports): check the label, "
+                    "spaces and case included",
+                )
+            )
+        else:
+            named[label] = category
+    return named
+
+
+def column_category(label: str, categories: Mapping[str, str]) -> str:
+    """The category of a final-demand column: as named, else from its label."""
+    return categories.get(label) or final_use_category(label)
+
+
+def _category_cells(
+    text: pd.DataFrame,
+    columns: list[str],
+    labels: list[str],
+    kinds: Mapping[str, str],
+    file: str,
+    line: Mapping[str, int],
+    problems: list[Problem],
+) -> dict[str, str]:
+    """The categories the ``category`` row names for final-demand columns."""
+    rows = [label for label in labels if kinds[f"row:{label}"] == "category"]
+    if not rows:
+        return {}
+    allowed = sorted(FINAL_CATEGORIES)
+    position = labels.index(rows[0])
+    named = {}
+    for k, column in enumerate(columns):
+        cell = str(text.iloc[position, k + 1]).strip()
+        if not cell or kinds[f"column:{column}"] != "final":
+            continue
+        if cell not in FINAL_CATEGORIES:
+            problems.append(
+                Problem(
+                    file,
+                    line[rows[0]],
+                    column,
+                    f"{cell!r} is not a final-demand category: write one of {', '.join(allowed)}",
+                )
+            )
+        named[column] = cell
+    return named
+
+
+FINAL_CATEGORIES = frozenset(
+    {"consumption", "public_services", "construction", "defence", "exports", IMPORTS}
+)
+"""What a final-demand column may be: a category of final_demand.csv, exports or imports."""
+
+
+def _find_totals(
+    file: str,
+    columns: list[str],
+    labels: list[str],
+    kinds: dict[str, str],
+    values: FloatArray,
+    categories: Mapping[str, str],
+    line: Mapping[str, int],
+    problems: list[Problem],
+) -> list[str]:
+    """Mark the final-demand columns and primary rows that are totals by their arithmetic
+    (``econplan.io.iototals``) as totals or subtotals; notes on what was found, problems
+    for lines in doubt."""
+    figures = np.nan_to_num(values)
+    sector_columns = [c for c in columns if kinds[f"column:{c}"] == "sector"]
+    sector_rows = [r for r in labels if kinds[f"row:{r}"] == "sector"]
+    sector_row_set = set(sector_rows)
+    at_row = {label: i for i, label in enumerate(labels)}
+    at_column = {column: k for k, column in enumerate(columns)}
+    unit = rounding_unit(values[np.ix_([at_row[r] for r in sector_rows], range(len(columns)))])
+    notes = []
+
+    # columns, over the sectors' rows
+    candidates = [c for c in columns if kinds[f"column:{c}"] == "final"]
+    lines = {c: figures[[at_row[r] for r in sector_rows], at_column[c]] for c in columns}
+    order = [c for c in columns if kinds[f"column:{c}"] in ("sector", "final")]
+    imports = {c for c in candidates if column_category(c, categories) == IMPORTS}
+    totals, doubts = find_totals(order, candidates, lines, subtractable=imports, unit=unit)
+    has_output = any(kinds[f"column:{c}"] == "total_output" for c in columns)
+    for total in totals:
+        # a total output covers the sectors and some final demand (TIU only the sectors)
+        everything = set(total.members) > set(sector_columns)
+        if everything and not has_output:
+            kinds[f"column:{total.label}"] = "total_output"
+            has_output = True
+            what = "total output"
+        else:
+            kinds[f"column:{total.label}"] = "subtotal"
+            what = "a subtotal, left out"
+        minus = f" less {', '.join(map(repr, total.subtracted))}" if total.subtracted else ""
+        notes.append(
+            f"{file}: column {total.label!r} read as {what}: it is the sum of "
+            f"{_span(total.members)}{minus} in every row"
+        )
+        for column in total.subtracted:
+            values[:, at_column[column]] *= -1.0
+            notes.append(
+                f"{file}: column {column!r} holds imports as positive figures, which "
+                f"{total.label!r} subtracts: read as negative final demand"
+            )
+    problems += [_doubt_problem(file, 1, d, "column", "columns") for d in doubts]
+
+    # rows, over the sectors' columns
+    candidates = [r for r in labels if kinds[f"row:{r}"] == "primary"]
+    lines = {r: figures[at_row[r], [at_column[c] for c in sector_columns]] for r in labels}
+    order = sector_rows + [r for r in labels if r not in sector_row_set and r in candidates]
+    totals, doubts = find_totals(order, candidates, lines, unit=unit)
+    for total in totals:
+        # a total input covers the sectors and some primary rows (TII only the sectors)
+        everything = set(total.members) > sector_row_set
+        if everything:
+            kinds[f"row:{total.label}"] = "check"
+            what = "total input (a check of the columns)"
+        else:
+            kinds[f"row:{total.label}"] = "subtotal"
+            what = "a subtotal, left out"
+        notes.append(
+            f"{file}:{line[total.label]}: row {total.label!r} read as {what}: it is the sum of "
+            f"{_span(total.members)} in every column"
+        )
+    problems += [_doubt_problem(file, line[d.label], d, "row", "rows") for d in doubts]
+    return notes
+
+
+def _span(members: tuple[str, ...]) -> str:
+    if len(members) <= 3:
+        return ", ".join(map(repr, members))
+    return f"the {len(members)} lines {members[0]!r} to {members[-1]!r}"
+
+
+def _doubt_problem(file: str, row: int, doubt: Doubt, what: str, plural: str) -> Problem:
+    return Problem(
+        file,
+        row,
+        doubt.label,
+        f"this {what} looks like a total: it equals the sum of {_span(doubt.members)} in "
+        f"{doubt.agree} of {doubt.rows} {'rows' if what == 'column' else 'columns'}, but not "
+        f"in the others; correct it if it is a total (or delete it), or check the figures of "
+        f"those {plural} if it is not",
+    )
 
 
 def _label_problems(
@@ -219,6 +525,8 @@ def _classify(columns: list[str], labels: list[str]) -> dict[str, str]:
             kinds[f"row:{label}"] = "sector"
         elif normal_label(label) in CHECK_ROWS:
             kinds[f"row:{label}"] = "check"
+        elif normal_label(label) == CATEGORY_ROW:
+            kinds[f"row:{label}"] = "category"
         else:
             kinds[f"row:{label}"] = "primary"
     return kinds
@@ -257,8 +565,9 @@ def _special_problems(
                     file,
                     1,
                     column,
-                    "a subtotal column would be counted twice as final demand: delete it "
-                    "(total output goes in a column named total_output)",
+                    "a subtotal column would be counted twice as final demand, and it is not "
+                    "the sum of the columns next to it: delete it (total output goes in a "
+                    "column named total_output)",
                 )
             )
     for label in _of_kind(kinds, "row", "primary"):
@@ -268,8 +577,9 @@ def _special_problems(
                     file,
                     line[label],
                     corner,
-                    "a subtotal row would be counted twice as a primary input: delete it (the "
-                    "column totals go in a row named total_input)",
+                    "a subtotal row would be counted twice as a primary input, and it is not "
+                    "the sum of the rows next to it: delete it (the column totals go in a row "
+                    "named total_input)",
                 )
             )
     return problems
@@ -282,14 +592,21 @@ def _numbers(
     lines: list[int],
     file: str,
     problems: list[Problem],
+    decimal_comma: bool = False,
 ) -> FloatArray:
-    """Every cell as a number, NaN where blank (and in the unit column)."""
+    """Every cell as a number, NaN where blank (and in the unit column and category row)."""
     values = np.full((len(lines), len(columns)), np.nan)
+    skip = np.array(
+        [kinds.get(f"row:{label}") == "category" for label in text.iloc[:, 0].str.strip()]
+    )
+    example = "1234,5" if decimal_comma else "1234.5"
     for k, column in enumerate(columns):
         if kinds[f"column:{column}"] == "unit":
             continue
         cells = text.iloc[:, k + 1].astype(str).str.strip()
-        blank = (cells == "").to_numpy()
+        if decimal_comma:
+            cells = cells.str.replace(",", ".", regex=False)
+        blank = (cells == "").to_numpy() | skip
         parsed = pd.to_numeric(cells.where(~blank, None), errors="coerce").to_numpy(dtype=float)
         bad = ~blank & ~np.isfinite(parsed)
         for i in np.flatnonzero(bad):
@@ -298,8 +615,8 @@ def _numbers(
                     file,
                     lines[i],
                     column,
-                    f"{cells.iloc[i]!r} is not a number: write figures like 1234.5, without "
-                    "thousands separators",
+                    f"{text.iloc[int(i), k + 1]!r} is not a number: write figures like {example}, "
+                    "without thousands separators",
                 )
             )
         values[:, k] = parsed

@@ -8,13 +8,16 @@ i and ``row[j] / x[j]`` of each primary row (value added, labour, imports, emiss
 one facility that made ``x[j]`` in the base year. Final-demand columns become claims of
 final use (:func:`final_use_category`), exports become base-year exports.
 
-Every defect of a table is reported as a Problem with the file, the line and the column
+Before the checks, ``econplan.io.ioadjust`` reads what published tables hold (tiny negative
+flows, negative primary inputs and inventories, competitive imports) and says what it did in
+notes. Every defect of a table is reported as a Problem with the file, the row and the column
 label, all at once, in an EconomyError.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +27,20 @@ import pandas as pd
 import scipy.sparse as sp
 
 from econplan.errors import EconomyError, Problem
+from econplan.io.ioadjust import adjust, final_claims, is_labour, row_category
 from econplan.io.iolayout import FloatArray, Layout, normal_label, parse_layout, read_text
+from econplan.io.iototals import rounding_unit
 from econplan.io.mrio import economy_from_pymrio
 from econplan.io.sectoral import (
     DEFAULT_BASE_YEAR,
+    EXPORTS,
+    IMPORTS,
     NATIONAL,
     Options,
     SectoralTable,
     build_economy,
-    final_demand_rows,
     final_use_category,
+    recognised,
 )
 from econplan.model.technology import unproductive_cycles
 
@@ -46,6 +53,7 @@ DEFAULT_TOLERANCE = 1e-6
 LABOUR_ROWS = frozenset({"labour", "labor"})
 
 __all__ = [
+    "IOTable",
     "Layout",
     "check_layout",
     "economy_from_flows",
@@ -53,10 +61,19 @@ __all__ = [
     "final_use_category",
     "parse_layout",
     "read_io_table",
+    "read_table",
 ]
 
 
 # -- reading ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IOTable:
+    """An input-output table read as an economy, and what was done to read it."""
+
+    economy: Economy
+    notes: tuple[str, ...]
+
+
 def read_io_table(
     path: Path | str,
     *,
@@ -69,19 +86,49 @@ def read_io_table(
     population: float = 0.0,
     services: Collection[str] = (),
     tolerance: float = DEFAULT_TOLERANCE,
+    categories: Mapping[str, str] | None = None,
+    imports: str | None = None,
 ) -> Economy:
     """The economy of the input-output table at ``path`` (.csv, or .xlsx: ``sheet`` or the
-    first sheet), in the layout of ``iotable_doc.md``.
+    first worksheet), in the layout of ``iotable_doc.md``.
 
     Sector products are in ``unit`` (a row's ``unit`` cell overrides it) and of kind good,
     or service when named in ``services``. The table gives no base year, horizon or
     population: ``base_year``, ``horizon`` (default: the year after the base year) and
-    ``population`` (persons in every year) stand in for them. Raises EconomyError listing
-    every defect of the table.
+    ``population`` (persons in every year) stand in for them. ``categories`` names the
+    category of final-demand columns by label (over the ``category`` row and the labels);
+    ``imports="proportional"`` converts competitive imports to domestic flows. Raises
+    EconomyError listing every defect of the table; :func:`read_table` also gives the notes
+    on what was done to read it.
     """
+    return read_table(
+        path, sheet=sheet, unit=unit, name=name, base_year=base_year, currency=currency,
+        horizon=horizon, population=population, services=services, tolerance=tolerance,
+        categories=categories, imports=imports,
+    ).economy  # fmt: skip
+
+
+def read_table(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    unit: str = "money",
+    name: str | None = None,
+    base_year: int = DEFAULT_BASE_YEAR,
+    currency: str | None = None,
+    horizon: tuple[int, int] | None = None,
+    population: float = 0.0,
+    services: Collection[str] = (),
+    tolerance: float = DEFAULT_TOLERANCE,
+    categories: Mapping[str, str] | None = None,
+    imports: str | None = None,
+) -> IOTable:
+    """As :func:`read_io_table`, with the notes on what was done to read the table (an
+    encoding guessed, totals found by their arithmetic, imports converted, inventories
+    netted)."""
     path = Path(path)
-    file, text = read_text(path, sheet)
-    layout = parse_layout(text, file)
+    cells = read_text(path, sheet)
+    layout = parse_layout(cells.text, cells.file, categories, decimal_comma=cells.decimal_comma)
     return _economy(
         layout,
         unit=unit,
@@ -97,6 +144,8 @@ def read_io_table(
         ),
         services=services,
         tolerance=tolerance,
+        imports=imports,
+        notes=cells.notes,
     )
 
 
@@ -108,14 +157,17 @@ _NOTE = (
 
 # -- checks ----------------------------------------------------------------------------------
 def check_layout(layout: Layout, tolerance: float = DEFAULT_TOLERANCE) -> list[Problem]:
-    """Every defect of a parsed table: negative or missing figures, totals that do not add
-    up, primary rows with final demand, sectors that cannot yield a net surplus."""
+    """Every defect of a parsed (and adjusted) table: negative or missing figures, totals that
+    do not add up, primary rows with final demand, a table without figures, sectors that
+    cannot yield a net surplus."""
     problems = [
         *_negative_problems(layout),
         *_primary_final_problems(layout),
         *_total_output_problems(layout, tolerance),
         *_column_total_problems(layout, tolerance),
     ]
+    if not problems:
+        problems += _empty_problems(layout)
     if not problems:
         problems += _zero_output_problems(layout)
     if not problems:
@@ -124,6 +176,9 @@ def check_layout(layout: Layout, tolerance: float = DEFAULT_TOLERANCE) -> list[P
 
 
 def _negative_problems(layout: Layout) -> list[Problem]:
+    """Negative flows (those left after rounding was set to 0), labour or rows in their own
+    unit, exports and total output. Negative money rows (subsidies) and final demand
+    (inventories) are read: see ``econplan.io.ioadjust``."""
     file, line = layout.file, layout.lines
     problems = []
     sectors = list(layout.sectors)
@@ -134,10 +189,14 @@ def _negative_problems(layout: Layout) -> list[Problem]:
                 line[sectors[i]],
                 sectors[j],
                 f"inter-industry flow {layout.Z[i, j]:g} is negative: a sector cannot use less "
-                "than nothing of another",
+                "than nothing of another (negative flows down to 1e-4 of the output of the "
+                "product sold are read as rounding)",
             )
         )
-    inputs = layout.primary[sectors]
+    physical = [
+        r for r in layout.primary.index if is_labour(layout, str(r)) or str(r) in layout.units
+    ]
+    inputs = layout.primary.loc[physical, sectors]
     for r, j in zip(*np.nonzero(inputs.fillna(0.0).to_numpy() < 0), strict=True):
         label, value = str(inputs.index[r]), float(inputs.to_numpy()[r, j])
         problems.append(
@@ -145,26 +204,23 @@ def _negative_problems(layout: Layout) -> list[Problem]:
                 file,
                 line[label],
                 sectors[j],
-                f"{label!r} is negative here ({value:g}): primary inputs must not be "
-                "negative; net negative items (subsidies) into another primary row",
+                f"{label!r} is negative here ({value:g}): a labour row, or a row with its own "
+                "unit, measures something used up and cannot be negative (money rows such as "
+                "subsidies may)",
             )
         )
     final = layout.final_demand
-    categories = pd.Index([final_use_category(c) for c in final.columns])
-    for category in sorted(set(categories)):
-        members = final.loc[:, categories == category]
-        sums = members.sum(axis=1)
-        for sector in sums.index[sums < 0]:
-            worst = members.loc[sector].idxmin()
+    for column in final.columns:
+        if column_category_of(layout, str(column)) != EXPORTS:
+            continue
+        for sector in final.index[final[column] < 0]:
             problems.append(
                 Problem(
                     file,
                     line[sector],
-                    str(worst),
-                    f"final demand for {sector!r} of category {category} (columns "
-                    f"{', '.join(map(repr, members.columns))}) adds up to {sums[sector]:g}: "
-                    "claims of final use cannot be negative; net negative entries (changes in "
-                    "inventories) against another column of the same category",
+                    str(column),
+                    f"exports of {sector!r} are negative ({final.loc[sector, column]:g}): "
+                    "imports go in a column of their own (category imports)",
                 )
             )
     if layout.total_output is not None:
@@ -180,8 +236,27 @@ def _negative_problems(layout: Layout) -> list[Problem]:
     return problems
 
 
+def column_category_of(layout: Layout, label: str) -> str:
+    return layout.categories.get(label) or final_use_category(label)
+
+
+def _empty_problems(layout: Layout) -> list[Problem]:
+    if layout.x.any() or layout.Z.any() or layout.final_demand.to_numpy().any():
+        return []
+    return [
+        Problem(
+            layout.file,
+            layout.lines[layout.sectors[0]],
+            None,
+            "the table holds no figures: every flow, final demand and total output is 0 or "
+            "blank, so there is no economy to read; fill in the figures",
+        )
+    ]
+
+
 def _primary_final_problems(layout: Layout) -> list[Problem]:
     final = layout.primary.drop(columns=list(layout.sectors)).fillna(0.0)
+    final = final.loc[[row_category(layout, str(r)) != IMPORTS for r in final.index]]
     problems = []
     for r, c in zip(*np.nonzero(final.to_numpy() != 0), strict=True):
         label, column = final.index[r], final.columns[c]
@@ -193,16 +268,21 @@ def _primary_final_problems(layout: Layout) -> list[Problem]:
                 f"row {label!r} has no column of its own, so it is a primary input, and "
                 f"{column!r} has no row of its own, so it is final demand: a primary input "
                 f"cannot go to final demand. If {label!r} is a sector, add its column to the "
-                f"inter-industry block; if {column!r} is a sector, add its row; otherwise "
-                "leave the cell blank",
+                f"inter-industry block; if {column!r} is a sector, add its row; if {label!r} "
+                "holds imports, name it so (--category LABEL=imports); otherwise leave the "
+                "cell blank",
             )
         )
     return problems
 
 
-def _close(a: FloatArray, b: FloatArray, tolerance: float) -> npt.NDArray[np.bool_]:
+def _close(
+    a: FloatArray, b: FloatArray, tolerance: float, unit: float = 0.0
+) -> npt.NDArray[np.bool_]:
+    """Equal within a relative ``tolerance``, or within half the ``unit`` a given total is
+    rounded to (IBGE rounds total output to whole units, its flows not)."""
     scale = np.maximum(np.abs(a), np.abs(b))
-    return np.asarray(np.abs(a - b) <= tolerance * scale)
+    return np.asarray(np.abs(a - b) <= np.maximum(tolerance * scale, 0.5 * unit))
 
 
 def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
@@ -210,6 +290,7 @@ def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
         return []
     problems = []
     x = layout.total_output
+    unit = rounding_unit(x)
     sums = layout.Z.sum(axis=1) + layout.final_demand.to_numpy().sum(axis=1)
     for i, sector in enumerate(layout.sectors):
         if np.isnan(x[i]):
@@ -221,7 +302,7 @@ def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
                     "total output is blank: give it, or delete the column to have it computed",
                 )
             )
-        elif not _close(np.array(x[i]), np.array(sums[i]), tolerance):
+        elif not _close(np.array(x[i]), np.array(sums[i]), tolerance, unit):
             problems.append(
                 Problem(
                     layout.file,
@@ -236,18 +317,29 @@ def _total_output_problems(layout: Layout, tolerance: float) -> list[Problem]:
 
 def _column_total_problems(layout: Layout, tolerance: float) -> list[Problem]:
     sectors = list(layout.sectors)
-    inputs = layout.Z.sum(axis=0) + layout.primary[sectors].fillna(0.0).to_numpy().sum(axis=0)
+    # labour and rows in their own unit are not money: they are not part of the column total
+    money = [
+        r
+        for r in layout.primary.index
+        if not is_labour(layout, str(r)) and str(r) not in layout.units
+    ]
+    inputs = layout.Z.sum(axis=0) + layout.primary.loc[money, sectors].fillna(0.0).to_numpy().sum(
+        axis=0
+    )
     x = layout.x
     problems = []
     for label, totals in layout.totals.iterrows():
         given = totals.to_numpy(dtype=float)
+        unit = rounding_unit(given)
         for j in np.flatnonzero(~np.isnan(given)):
-            if not _close(np.array(given[j]), np.array(inputs[j]), tolerance):
+            if not _close(np.array(given[j]), np.array(inputs[j]), tolerance, unit):
                 message = (
                     f"the inputs of {sectors[j]!r} add up to {inputs[j]:g} (the sectors' and "
-                    f"the primary rows' cells), not {given[j]:g}: correct the column or its total"
+                    f"the money rows' cells), not {given[j]:g}: correct the column or its total"
                 )
-            elif not np.isnan(x[j]) and not _close(np.array(given[j]), np.array(x[j]), tolerance):
+            elif not np.isnan(x[j]) and not _close(
+                np.array(given[j]), np.array(x[j]), tolerance, unit
+            ):
                 message = (
                     f"total input {given[j]:g} of {sectors[j]!r} differs from its total output "
                     f"{x[j]:g}: a balanced table has them equal"
@@ -308,14 +400,43 @@ def _economy(
     options: Options,
     services: Collection[str],
     tolerance: float,
-) -> Economy:
-    problems = check_layout(layout, tolerance)
-    if problems:
+    imports: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> IOTable:
+    adjusted = adjust(layout, imports)
+    layout = adjusted.layout
+    problems = list(adjusted.problems) or check_layout(layout, tolerance)
+    claims, claim_notes, claim_problems = final_claims(layout) if not problems else (None, [], [])
+    problems += claim_problems
+    if problems or claims is None:
         raise EconomyError(problems)
-    return build_economy(_sectoral(layout, unit, services), options)
+    said = (*notes, *layout.notes, *adjusted.notes, *claim_notes, *_category_notes(layout))
+    if said:
+        options = replace(options, source_note=options.source_note + " " + " ".join(said))
+    economy = build_economy(_sectoral(layout, unit, services, claims), options)
+    return IOTable(economy, said)
 
 
-def _sectoral(layout: Layout, unit: str, services: Collection[str]) -> SectoralTable:
+def _category_notes(layout: Layout) -> list[str]:
+    """Final-demand columns read as consumption for want of a word or code that says what
+    they are."""
+    unknown = [
+        str(c)
+        for c in layout.final_demand.columns
+        if str(c) not in layout.categories and not recognised(str(c))
+    ]
+    if not unknown:
+        return []
+    return [
+        f"{layout.file}: no category recognised in the final-demand column(s) "
+        f"{', '.join(map(repr, unknown))}: read as consumption; name the category in a "
+        "'category' row or with --category LABEL=CATEGORY"
+    ]
+
+
+def _sectoral(
+    layout: Layout, unit: str, services: Collection[str], claims: pd.DataFrame
+) -> SectoralTable:
     sectors = pd.Index(layout.sectors)
     x = layout.x
     per_unit = 1.0 / np.where(x > 0, x, 1.0)
@@ -340,14 +461,22 @@ def _sectoral(layout: Layout, unit: str, services: Collection[str]) -> SectoralT
         },
         index=primary.index,
     )
-    final, exports = final_demand_rows(layout.final_demand, region=None)
+    exports = (claims.pop(EXPORTS) if EXPORTS in claims else pd.Series(0.0, index=sectors)).reindex(
+        sectors, fill_value=0.0
+    )
+    long = (
+        claims.rename_axis(index="product")
+        .reset_index()
+        .melt(id_vars="product", var_name="category", value_name="amount")
+    )
+    long["region"] = None
     return SectoralTable(
         products=products,
         output=x,
         A=sp.csr_matrix(layout.Z * per_unit),
         primary=primary_products,
         B=sp.csr_matrix(primary.to_numpy() * per_unit),
-        final_demand=final,
+        final_demand=long[["category", "product", "region", "amount"]],
         exports=exports,
     )
 
@@ -438,7 +567,9 @@ def economy_from_flows(
         source_title=f"Input-output table {name}",
         source_note=_NOTE,
     )
-    return _economy(layout, unit=unit, options=options, services=services, tolerance=tolerance)
+    return _economy(
+        layout, unit=unit, options=options, services=services, tolerance=tolerance
+    ).economy
 
 
 def _columns(value: Any, index: list[str], label: str) -> pd.DataFrame:

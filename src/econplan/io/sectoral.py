@@ -41,27 +41,97 @@ PRIMARY_SECTOR = "primary_inputs"
 EXPORTS = "exports"
 """The category of final-demand columns that hold exports: they go to trade.csv."""
 
+IMPORTS = "imports"
+"""The category of final-demand columns (competitive imports) and primary rows
+(non-competitive imports) that hold imports."""
+
+CATEGORY_CODES: dict[str, str] = {
+    # IBGE (Brazil), as the iotbr package names its columns
+    "x_bens_serv": EXPORTS,
+    "x_bens": EXPORTS,
+    "x_serv": EXPORTS,
+    "c_g": "public_services",
+    "c_ong": "consumption",
+    "c_f": "consumption",
+    "fbkf": "construction",
+    "de": "construction",
+    "m_bens_serv": IMPORTS,
+    # NBS (China)
+    "fu101": "consumption",
+    "fu102": "consumption",
+    "fu103": "public_services",
+    "fu201": "construction",
+    "fu202": "construction",
+    "ex": EXPORTS,
+    "im": IMPORTS,
+    # OECD ICIO and Eurostat (ESA 2010 codes)
+    "hfce": "consumption",
+    "npish": "consumption",
+    "ggfc": "public_services",
+    "gfcf": "construction",
+    "invnt": "construction",
+    "expo": EXPORTS,
+    "impo": IMPORTS,
+    "p3_s14": "consumption",
+    "p3_s15": "consumption",
+    "p3_s13": "public_services",
+    "p51g": "construction",
+    "p52": "construction",
+    "p53": "construction",
+    "p5m": "construction",
+    "p6": EXPORTS,
+    "p7": IMPORTS,
+}
+"""Codes statistics offices give final-demand columns (compared without case, spaces or
+hyphens), and their category."""
+
 CATEGORY_WORDS: tuple[tuple[str, str], ...] = (
+    ("import", IMPORTS),
     ("export", EXPORTS),
     ("defence", "defence"),
     ("defense", "defence"),
     ("military", "defence"),
     ("government", "public_services"),
+    ("governo", "public_services"),
+    ("gobierno", "public_services"),
+    ("administração pública", "public_services"),
     ("public", "public_services"),
     ("capital", "construction"),
     ("investment", "construction"),
     ("fixed", "construction"),
     ("inventor", "construction"),
     ("stocks", "construction"),
+    ("estoque", "construction"),
+    ("existencias", "construction"),
     ("valuables", "construction"),
     ("accumulation", "construction"),
 )
 """Words in a final-demand column's label and the category it goes to, first match wins;
 any other column (households, private consumption, NPISH, ...) is consumption."""
 
+CONSUMPTION_WORDS = (
+    "consum",
+    "household",
+    "famíl",
+    "famil",
+    "hogar",
+    "npish",
+    "private",
+    "final demand",
+    "final use",
+    "final_demand",
+    "final_use",
+)
+"""Words that make a column consumption knowingly (not by default)."""
+
 
 def final_use_category(label: str) -> str:
-    """The final_demand category of a final-demand column (``exports`` for exports)."""
+    """The final_demand category of a final-demand column (``exports`` for exports,
+    ``imports`` for imports): by a statistics office's code, else by a word in its label,
+    else consumption."""
+    normal = "_".join(label.strip().lower().replace("-", " ").split())
+    if normal in CATEGORY_CODES:
+        return CATEGORY_CODES[normal]
     lowered = label.lower()
     for word, category in CATEGORY_WORDS:
         if word in lowered:
@@ -69,10 +139,25 @@ def final_use_category(label: str) -> str:
     return "consumption"
 
 
-def final_demand_rows(columns: pd.DataFrame, region: str | None) -> tuple[pd.DataFrame, pd.Series]:
-    """Final-demand columns (products x labels) summed by category, as long rows, and the
-    exports."""
-    categories = [final_use_category(str(c)) for c in columns.columns]
+def recognised(label: str) -> bool:
+    """Whether the label says its category (a code or a word), rather than being consumption
+    for want of one."""
+    normal = "_".join(label.strip().lower().replace("-", " ").split())
+    lowered = label.lower()
+    return (
+        normal in CATEGORY_CODES
+        or any(word in lowered for word, _ in CATEGORY_WORDS)
+        or any(word in lowered for word in CONSUMPTION_WORDS)
+    )
+
+
+def final_demand_rows(
+    columns: pd.DataFrame, region: str | None, named: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Final-demand columns (products x labels) summed by category (as ``named``, else by
+    label), as long rows, and the exports."""
+    named = named or {}
+    categories = [named.get(str(c)) or final_use_category(str(c)) for c in columns.columns]
     summed = columns.T.groupby(categories).sum().T
     exports = summed.pop(EXPORTS) if EXPORTS in summed else pd.Series(0.0, index=columns.index)
     long = (
@@ -144,10 +229,12 @@ def _unused(name: str, taken: Iterable[str]) -> str:
 
 
 def _coefficient_rows(matrix: sp.csr_matrix, rows: pd.Index, columns: pd.Index) -> list[list[str]]:
+    """process_io rows; a negative coefficient (a subsidy, a negative operating surplus) is
+    an output of the primary product: the process gives it out."""
     coo = sp.coo_matrix(matrix)
     keep = coo.data != 0
     return [
-        [str(columns[j]), str(rows[i]), "input", number(v)]
+        [str(columns[j]), str(rows[i]), "input" if v > 0 else "output", number(abs(v))]
         for i, j, v in zip(coo.row[keep], coo.col[keep], coo.data[keep], strict=True)
     ]
 

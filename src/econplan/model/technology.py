@@ -66,6 +66,12 @@ def technology_matrix(
     made_rows, primary_rows = np.flatnonzero(made), np.flatnonzero(~made)
     A = sp.csr_matrix(per_product[made_rows][:, made_rows])
     B = sp.csr_matrix(per_product[primary_rows][:, made_rows])
+    given = np.flatnonzero(kinds == "primary")
+    if len(given) and economy.outputs(year)[given].nnz:
+        # a primary row of an input-output table given out (a subsidy) is a negative input
+        out = sp.csr_matrix((economy.outputs(year) @ mix).tocsr()[given][:, made_rows])
+        at = np.searchsorted(primary_rows, given)
+        B = sp.csr_matrix(B - _rows(out, at, B.shape))
     A.sort_indices()
     B.sort_indices()
     return TechnologyMatrix(
@@ -75,6 +81,12 @@ def technology_matrix(
         primary=economy.product_ids[primary_rows],
         weights=pd.Series(share, index=economy.process_ids, name="weight"),
     )
+
+
+def _rows(block: sp.csr_matrix, at: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """``block`` placed at rows ``at`` of a matrix of ``shape``."""
+    coo = block.tocoo()
+    return sp.csr_matrix((coo.data, (at[coo.row], coo.col)), shape=shape)
 
 
 def spectral_radius(matrix: sp.spmatrix) -> float:
@@ -108,7 +120,9 @@ def unproductive_cycles(A: sp.csr_matrix, products: pd.Index) -> list[Cycle]:
     Components are found in linear time, so this stays quick at 10^6 products.
     """
     n = A.shape[0]
-    if n == 0 or abs(A).sum(axis=0).max() < 1.0:
+    # column sums below 1 bound the radius below 1, but rounding can leave them at
+    # 1 - 1e-16 with a radius of 1 + 1e-16: compare with the threshold, not with 1
+    if n == 0 or abs(A).sum(axis=0).max() < UNPRODUCTIVE:
         return []
     count, labels = csgraph.connected_components(A, directed=True, connection="strong")
     coo = sp.coo_matrix(A)

@@ -198,6 +198,10 @@ class _Assembler:
             e.positions("resources", "region")[None, :] + R * np.arange(T)[:, None]
         ) * P + e.positions("resources", "product")[None, :]
         upper[at.ravel()] = lower[at.ravel()]
+        # primary inputs of an input-output table (value added, taxes, non-competitive imports)
+        # come from outside the economy in whatever amount is used, as in the base-year balance
+        primary = e.tables["products"]["kind"].to_numpy(dtype=object) == "primary"
+        lower[np.tile(primary, R * T)] = -INF
         self.lp.add_rows("balance", labels, lower=lower, upper=upper, unit="product unit")
 
     def _activity(self) -> None:
@@ -840,6 +844,9 @@ class _Assembler:
         if e.settings.objective == CONSUMPTION and len(self.levels):
             pop = self.population[self.levels % self.R, self.levels // self.R]
             inhabited = np.flatnonzero(pop > 0)
+            if not len(inhabited):
+                # no population given (a plain input-output table): every basket counts alike
+                inhabited, pop = np.arange(len(self.levels)), np.ones(len(self.levels))
             least = self.lp.add_columns(
                 "objective_consumption", self._labels(stage=["consumption"])
             )

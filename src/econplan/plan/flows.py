@@ -47,6 +47,33 @@ def production(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFram
     return pd.DataFrame(frame.groupby(KEY, as_index=False)["amount"].sum())
 
 
+def _primary_used(economy: Economy, activity: pd.DataFrame) -> pd.DataFrame:
+    """Primary inputs of an input-output table (value added, non-competitive imports) used by
+    the plan's activity, by product, region and year: they come from outside the economy in
+    whatever amount is used, so they are their own endowment (as in the base-year balance)."""
+    primary = np.flatnonzero(economy.tables["products"]["kind"].to_numpy(dtype=object) == "primary")
+    if not len(primary):
+        return pd.DataFrame(columns=[*KEY, "amount"])
+    parts = []
+    for year in economy.years:
+        act = activity[(activity["year"] == year) & (activity["activity"] != 0)]
+        process = economy.process_ids.get_indexer(pd.Index(act["process"]))
+        coo = economy.inputs(year)[primary][:, process].tocoo()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "product": economy.product_ids.to_numpy(dtype=object)[primary[coo.row]],
+                    "region": act["region"].to_numpy(dtype=object)[coo.col],
+                    "year": year,
+                    "amount": coo.data * act["activity"].to_numpy()[coo.col],
+                }
+            )
+        )
+    return pd.DataFrame(
+        pd.concat(parts, ignore_index=True).groupby(KEY, as_index=False)["amount"].sum()
+    )
+
+
 def carried(economy: Economy, shipments: pd.DataFrame) -> np.ndarray:
     """What each shipment weighs against its link's capacity: the grid counts MWh, rail,
     road and sea count tonnes (a good's mass per unit)."""
@@ -144,12 +171,14 @@ def plan_flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[Flows]
     planted = resources[resources["amount"] < 0].assign(amount=lambda f: -f["amount"])
     change = pd.concat([change, planted[[*KEY, "amount"]]], ignore_index=True)
     labour = e.tables["labour"]
+    used = _primary_used(e, activity)
     result = []
     for year in e.years:
         endowment = pd.concat(
             [
                 labour[labour["year"] == year][["product", "region", "amount"]],
                 drawn[drawn["year"] == year][["product", "region", "amount"]],
+                used[used["year"] == year][["product", "region", "amount"]],
             ],
             ignore_index=True,
         )

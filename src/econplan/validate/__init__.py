@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ class Report:
     source: str
     problems: list[Problem] = field(default_factory=list)
     economy: Economy | None = None
+    notes: list[str] = field(default_factory=list)
+    """What was done to read an input-output table (totals found, imports converted)."""
 
     @property
     def ok(self) -> bool:
@@ -41,6 +44,7 @@ class Report:
             "source": self.source,
             "counts": counts,
             "problems": [p.to_dict() for p in self.problems],
+            "notes": list(self.notes),
         }
 
 
@@ -49,11 +53,22 @@ def builtin_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "dprk2021"
 
 
-def validate(path: Path | str | None = None) -> Report:
-    """Validate the economy at ``path`` (None: the built-in economy). Never raises for bad input."""
+def validate(path: Path | str | None = None, io_options: Mapping[str, Any] | None = None) -> Report:
+    """Validate the economy at ``path`` (None: the built-in economy). Never raises for bad input.
+
+    ``io_options`` are keywords of ``econplan.io.iotable.read_table`` (``categories``,
+    ``imports``) for a plain input-output table; an economy folder or workbook refuses them.
+    """
     path = builtin_path() if path is None else Path(path)
     if is_io_table(path):
-        return _validate_io_table(path)
+        return _validate_io_table(path, io_options or {})
+    if io_options:
+        given = ", ".join(sorted(io_options))
+        message = (
+            f"{given}: these options apply to a plain input-output table (a .csv file, or a "
+            "workbook without the economy's sheets), not to an economy's folder or workbook"
+        )
+        return Report(str(path), [Problem(str(path), None, None, message)])
     schema = load_schema()
     raw = read_raw(path)
     report = Report(str(path), list(raw.problems))
@@ -84,13 +99,13 @@ def is_io_table(path: Path) -> bool:
         return True
     if path.suffix.lower() != ".xlsx":
         return False
-    import zipfile
-
     import openpyxl
+
+    from econplan.io.workbook import UNREADABLE
 
     try:
         book = openpyxl.load_workbook(path, read_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+    except UNREADABLE:
         return False  # the workbook reader reports it
     try:
         return "products" not in book.sheetnames
@@ -98,14 +113,14 @@ def is_io_table(path: Path) -> bool:
         book.close()
 
 
-def _validate_io_table(path: Path) -> Report:
-    from econplan.io.iotable import read_io_table
+def _validate_io_table(path: Path, options: Mapping[str, Any]) -> Report:
+    from econplan.io.iotable import read_table
 
     try:
-        economy = read_io_table(path)
+        table = read_table(path, **options)
     except EconomyError as error:
         return Report(str(path), list(error.problems))
-    return Report(str(path), [], economy)
+    return Report(str(path), [], table.economy, list(table.notes))
 
 
 def build_economy(typed: TypedTables, schema: Schema) -> Economy:
