@@ -16,6 +16,7 @@ import pandas as pd
 
 from econplan.columns import categorical, is_categorical, is_sorted, isin, sort_codes, uniques
 from econplan.errors import Problem
+from econplan.io.folder import not_text
 from econplan.io.raw import RawEconomy
 from econplan.schema import SETTINGS_TABLE, Schema, Table
 from econplan.validate.cells import coerce, coerce_typed, parse_years
@@ -98,7 +99,10 @@ def _type_settings(raw: RawEconomy, schema: Schema, problems: list[Problem]) -> 
                 )
             settings[column.name] = years
             continue
-        if isinstance(value, bool | int | float) and column.type != "string":
+        if column.type in ("string", "enum") and not isinstance(value, str):
+            problems.append(Problem(file, None, column.name, not_text(column.name, value)))
+            continue
+        if isinstance(value, bool | int | float):
             value = str(value).lower() if isinstance(value, bool) else repr(value)
         typed, bad, why = coerce(pd.Series([str(value)]), column)
         if bool(bad.iloc[0]):
