@@ -324,6 +324,60 @@ def optional_table_link_loop(folder: Path, economy: Economy) -> Expected:
     return Expected("links.csv", None, None, "symbolic link that loops back on itself")
 
 
+def set_toml(folder: Path, key: str, value: str) -> None:
+    """Give ``key`` of economy.toml the TOML ``value``."""
+    text = (folder / "economy.toml").read_text(encoding="utf-8")
+    text, count = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    if count == 0:
+        text = f"{key} = {value}\n" + text
+    (folder / "economy.toml").write_text(text, encoding="utf-8")
+
+
+def csv_year_too_large(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "population.csv", first, "year", "1e20")
+    return Expected("population.csv", line, "year", "'1e20' is above the maximum 9999")
+
+
+def base_year_too_large(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "base_year", "100000000000000000000")
+    return Expected("economy.toml", None, "base_year", "is above the maximum 9999")
+
+
+def horizon_far_off(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "horizon", f"[{economy.years[0]}, 1000000000]")
+    return Expected("economy.toml", None, "horizon", "1000000000 is not a year between 1 and 9999")
+
+
+def horizon_too_long(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "horizon", f"[{economy.years[0]}, {economy.settings.base_year + 150}]")
+    return Expected("economy.toml", None, "horizon", "151 years from the base year")
+
+
+def negative_credit_line(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "credit_line", "-1000")
+    return Expected("economy.toml", None, "credit_line", "-1000 is below the minimum 0")
+
+
+def credit_line_too_large(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "credit_line", "1e308")
+    return Expected("economy.toml", None, "credit_line", "is above the maximum 1e15")
+
+
+def subnormal_coefficient(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "process_io.csv", first, "amount", "1e-320")
+    return Expected("process_io.csv", line, "amount", "'1e-320' is not 0 but smaller than 1e-9")
+
+
+def capacity_too_large(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "facilities.csv", first, "capacity", "1e308")
+    return Expected("facilities.csv", line, "capacity", "'1e308' is above the maximum 1e15")
+
+
+def lead_time_too_long(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "investments.csv", first, "lead_time", "1000")
+    return Expected("investments.csv", line, "lead_time", "'1000' is above the maximum 100")
+
+
 DEFECTS: list[Defect] = [
     missing_file,
     not_utf8,
@@ -358,6 +412,15 @@ DEFECTS: list[Defect] = [
     toml_list_for_currency,
     optional_table_dangling_link,
     optional_table_link_loop,
+    csv_year_too_large,
+    base_year_too_large,
+    horizon_far_off,
+    horizon_too_long,
+    negative_credit_line,
+    credit_line_too_large,
+    subnormal_coefficient,
+    capacity_too_large,
+    lead_time_too_long,
 ]
 
 

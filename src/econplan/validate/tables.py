@@ -18,8 +18,8 @@ from econplan.columns import categorical, is_categorical, is_sorted, isin, sort_
 from econplan.errors import Problem
 from econplan.io.folder import not_text
 from econplan.io.raw import RawEconomy
-from econplan.schema import SETTINGS_TABLE, Schema, Table
-from econplan.validate.cells import coerce, coerce_typed, parse_years
+from econplan.schema import SETTINGS_TABLE, Column, Schema, Table, figure
+from econplan.validate.cells import coerce, coerce_typed, out_of_range, parse_years, whole
 
 
 @dataclass
@@ -93,10 +93,10 @@ def _type_settings(raw: RawEconomy, schema: Schema, problems: list[Problem]) -> 
                 continue
         if column.type == "years":
             years = parse_years(value)
-            if years is None:
-                problems.append(
-                    Problem(file, None, column.name, "must be [first, last], like [2021, 2025]")
-                )
+            why = _horizon_problem(years, settings.get("base_year"), column)
+            if why is not None:
+                problems.append(Problem(file, None, column.name, why))
+                years = None  # rules that go through the years skip a horizon they cannot use
             settings[column.name] = years
             continue
         if column.type in ("string", "enum") and not isinstance(value, str):
@@ -108,11 +108,36 @@ def _type_settings(raw: RawEconomy, schema: Schema, problems: list[Problem]) -> 
         if bool(bad.iloc[0]):
             problems.append(Problem(file, None, column.name, f"{value!r} {why}"))
             continue
+        outside = [why for mask, why in out_of_range(typed, column) if mask[0]]
+        if outside:
+            problems.append(Problem(file, None, column.name, f"{value} {outside[0]}"))
+            continue
         item = typed.iloc[0]
         settings[column.name] = (
             None if pd.isna(item) else (int(item) if column.type in ("integer", "year") else item)
         )
     return settings
+
+
+def _horizon_problem(years: tuple[int, int] | None, base: int | None, column: Column) -> str | None:
+    """What is wrong with the plan's [first, last] years, before any rule goes through them:
+    each must be a year, and the years from the base year to the last one may not exceed the
+    column's maximum (every region needs a population figure for each of them)."""
+    if years is None:
+        return "must be [first, last], like [2021, 2025]"
+    low, high = column.kind.minimum or 1, column.kind.maximum or 9999
+    for year in years:
+        if not low <= year <= high:
+            between = f"between {figure(low)} and {figure(high)}"
+            return f"{year} is not a year {between}: {column.kind.hint}"
+    start = years[0] if base is None else min(base, years[0])
+    if column.maximum is not None and years[1] - start + 1 > column.maximum:
+        since = "the first year" if base is None else f"the base year {base}"
+        return (
+            f"[{years[0]}, {years[1]}] reaches {years[1] - start + 1} years from {since} to the "
+            f"last, more than the {figure(column.maximum)} a plan may cover: plan fewer years"
+        )
+    return None
 
 
 def _type_table(
@@ -165,19 +190,11 @@ def _type_table(
         elif column.default is not None and missing.any():
             default, _, _ = coerce(pd.Series([column.default], dtype=object), column)
             values = _fill(values, missing, default.iloc[0])
-        if column.minimum is not None:
-            low = values.notna() & (values.astype(float) < column.minimum)
-            for row in low[low].index:
-                problems.append(
-                    Problem(
-                        file,
-                        int(row),
-                        column.name,
-                        f"{values[row]} is below the minimum {column.minimum:g}: "
-                        f"{column.name} cannot be negative here",
-                    )
-                )
-        typed[column.name] = values
+        for outside, why in out_of_range(values, column):
+            for row in values.index[outside]:
+                problems.append(Problem(file, int(row), column.name, f"{_shown(cells[row])} {why}"))
+            values = values.where(~outside)
+        typed[column.name] = whole(values, column)
     return typed
 
 
