@@ -365,7 +365,7 @@ def credit_line_too_large(folder: Path, economy: Economy) -> Expected:
 
 def subnormal_coefficient(folder: Path, economy: Economy) -> Expected:
     line = set_cell(folder, "process_io.csv", first, "amount", "1e-320")
-    return Expected("process_io.csv", line, "amount", "'1e-320' is not 0 but smaller than 1e-9")
+    return Expected("process_io.csv", line, "amount", "'1e-320' is not 0 but smaller than 1e-15")
 
 
 def capacity_too_large(folder: Path, economy: Economy) -> Expected:

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from econplan.errors import Problem
+from econplan.errors import SHOWN, MoreProblems, Problem
 from econplan.io.parquet import parquet_file, read_parquet_table
 from econplan.io.raw import RawEconomy, frame_from_rows
 from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, load_schema
@@ -179,6 +179,7 @@ def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
     header: list[str] | None = None
     rows: list[list[str]] = []
     numbers: list[int] = []
+    malformed = 0
     try:
         for fields in reader:
             if not fields or not "".join(fields).strip():
@@ -187,15 +188,17 @@ def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
                 header = [f.strip() for f in fields]
                 continue
             if len(fields) != len(header):
-                problems.append(
-                    Problem(
-                        name,
-                        reader.line_num,
-                        None,
-                        f"malformed CSV: {len(fields)} fields where the header has {len(header)}; "
-                        "quote cells that contain commas",
+                malformed += 1
+                if malformed <= SHOWN:
+                    problems.append(
+                        Problem(
+                            name,
+                            reader.line_num,
+                            None,
+                            f"malformed CSV: {len(fields)} fields where the header has "
+                            f"{len(header)}; quote cells that contain commas",
+                        )
                     )
-                )
                 continue
             rows.append(fields)
             numbers.append(reader.line_num)
@@ -204,6 +207,8 @@ def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
             Problem(name, reader.line_num, None, f"malformed CSV: {error}; check the quoting")
         )
         return None
+    if malformed > SHOWN:
+        problems.append(MoreProblems.of(name, None, malformed - SHOWN))
     if header is None:
         problems.append(Problem(name, 1, None, "file is empty: it needs at least a header row"))
         return None

@@ -33,7 +33,9 @@ class Kind:
     minimum: float | None
     maximum: float | None
     smallest: float | None
-    """The smallest size a number other than 0 may have: the solver takes smaller ones for 0."""
+    """The smallest size a number other than 0 may have: smaller ones are rounding noise
+    beside figures near 1 (a double holds about 16 digits), and subnormal ones upset the
+    solver's scaling."""
     hint: str
     """What to do about a value above the type's maximum."""
     description: str

@@ -72,8 +72,8 @@ def out_of_range(number: pd.Series, column: Column) -> list[tuple[np.ndarray, st
         checks.append(
             (
                 (value != 0) & (np.abs(value) < smallest),
-                f"is not 0 but smaller than {figure(smallest)} in size, which the solver takes "
-                "for 0: give 0, or the figure in a smaller unit (kg instead of t)",
+                f"is not 0 but smaller than {figure(smallest)} in size, too small for the solver "
+                "to tell from 0: give 0, or the figure in a smaller unit (kg instead of t)",
             )
         )
     return checks

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from econplan.columns import categorical, is_categorical, is_sorted, isin, sort_codes, uniques
-from econplan.errors import Problem
+from econplan.errors import SHOWN, MoreProblems, Problem, first_flagged
 from econplan.io.folder import not_text
 from econplan.io.raw import RawEconomy
 from econplan.schema import SETTINGS_TABLE, Column, Schema, Table, figure
@@ -177,25 +177,35 @@ def _type_table(
         values, bad, why = (coerce_typed if typed_columns else coerce)(cells, column)
         if column.type in ("string", "enum"):
             values = categorical(values)  # every later lookup then goes through the codes
-        for row in bad[bad].index:
+        for row in _listed(problems, file, column.name, bad):
             problems.append(Problem(file, int(row), column.name, f"{_shown(cells[row])} {why}"))
         missing = values.isna() & ~bad
         if column.required and column.name in header:  # a missing column is reported once
-            for row in missing[missing].index:
-                problems.append(
-                    Problem(
-                        file, int(row), column.name, f"required cell is empty: {column.description}"
-                    )
-                )
+            empty = f"required cell is empty: {column.description}"
+            for row in _listed(problems, file, column.name, missing):
+                problems.append(Problem(file, int(row), column.name, empty))
         elif column.default is not None and missing.any():
             default, _, _ = coerce(pd.Series([column.default], dtype=object), column)
             values = _fill(values, missing, default.iloc[0])
-        for outside, why in out_of_range(values, column):
-            for row in values.index[outside]:
-                problems.append(Problem(file, int(row), column.name, f"{_shown(cells[row])} {why}"))
+        for outside, beyond in out_of_range(values, column):
+            flags = pd.Series(outside, index=values.index)
+            for row in _listed(problems, file, column.name, flags):
+                problems.append(
+                    Problem(file, int(row), column.name, f"{_shown(cells[row])} {beyond}")
+                )
             values = values.where(~outside)
         typed[column.name] = whole(values, column)
     return typed
+
+
+def _listed(problems: list[Problem], file: str, column: str, flags: pd.Series) -> pd.Index:
+    """The first ``SHOWN`` rows flagged, to word a problem for each; a line counting the
+    rest goes to ``problems``. However many rows are flagged, only those are visited."""
+    positions, more = first_flagged(flags)
+    if more:
+        problems.append(MoreProblems.of(file, column, more))
+    listed: pd.Index = flags.index[positions]
+    return listed
 
 
 def _blank(index: pd.Index, typed_columns: bool) -> pd.Series:
@@ -236,7 +246,7 @@ def _check_keys_and_references(
                 continue
             values = frame[column.name]
             unknown = values.notna() & ~isin(values, typed.ids(target.name))
-            for row in unknown[unknown].index:
+            for row in _listed(problems, file, column.name, unknown):
                 problems.append(
                     Problem(
                         file,
@@ -269,9 +279,16 @@ def _check_duplicates(
     group = np.cumsum(~repeat) - 1
     rows = frame.index.to_numpy()[order]
     first = np.minimum.reduceat(rows, np.flatnonzero(~repeat))
-    keyed = frame.loc[rows[repeat], list(table.key)].astype(object)
+    # the repeats in file order, worded for the first SHOWN only
+    repeats, earliest_of = rows[repeat], first[group[repeat]]
+    in_file_order = np.argsort(repeats, kind="stable")
+    listed, more = in_file_order[:SHOWN], max(len(repeats) - SHOWN, 0)
+    if more:
+        problems.append(MoreProblems.of(file, table.key[-1], more))
+    repeats, earliest_of = repeats[listed], earliest_of[listed]
+    keyed = frame.loc[repeats, list(table.key)].astype(object)
     keyed = keyed.where(keyed.notna(), "")
-    for row, earliest in zip(rows[repeat], first[group[repeat]], strict=True):
+    for row, earliest in zip(repeats, earliest_of, strict=True):
         shown = ", ".join(
             f"{k}={v!r}" for k, v in zip(table.key, keyed.loc[row], strict=True) if v != ""
         )
