@@ -4,7 +4,9 @@ that names the file, the row (or TOML key) and the column."""
 from __future__ import annotations
 
 import csv
+import errno
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,6 +291,93 @@ def no_net_surplus(folder: Path, economy: Economy) -> Expected:
     return Expected("process_io.csv", None, "amount", "use up more of one another", (a, b))
 
 
+def toml_is_a_directory(folder: Path, economy: Economy) -> Expected:
+    (folder / "economy.toml").unlink()
+    (folder / "economy.toml").mkdir()
+    return Expected("economy.toml", None, None, "cannot be read (Is a directory)")
+
+
+def toml_list_for_text(folder: Path, economy: Economy) -> Expected:
+    text = (folder / "economy.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^name = .*$", "name = [1, 2]", text)
+    (folder / "economy.toml").write_text(text, encoding="utf-8")
+    return Expected("economy.toml", None, "name", "[1, 2] is not text: write it in quotes")
+
+
+def toml_list_for_currency(folder: Path, economy: Economy) -> Expected:
+    text = (folder / "economy.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^currency = .*$", 'currency = ["a"]', text)
+    (folder / "economy.toml").write_text(text, encoding="utf-8")
+    return Expected("economy.toml", None, "currency", "['a'] is not text")
+
+
+def optional_table_dangling_link(folder: Path, economy: Economy) -> Expected:
+    (folder / "targets.csv").unlink()
+    (folder / "targets.csv").symlink_to("nowhere.csv")
+    return Expected("targets.csv", None, None, "symbolic link to nowhere.csv, which does not exist")
+
+
+def optional_table_link_loop(folder: Path, economy: Economy) -> Expected:
+    (folder / "links.csv").unlink()
+    (folder / "links.csv").symlink_to("links.parquet")
+    (folder / "links.parquet").symlink_to("links.csv")
+    return Expected("links.csv", None, None, "symbolic link that loops back on itself")
+
+
+def set_toml(folder: Path, key: str, value: str) -> None:
+    """Give ``key`` of economy.toml the TOML ``value``."""
+    text = (folder / "economy.toml").read_text(encoding="utf-8")
+    text, count = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    if count == 0:
+        text = f"{key} = {value}\n" + text
+    (folder / "economy.toml").write_text(text, encoding="utf-8")
+
+
+def csv_year_too_large(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "population.csv", first, "year", "1e20")
+    return Expected("population.csv", line, "year", "'1e20' is above the maximum 9999")
+
+
+def base_year_too_large(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "base_year", "100000000000000000000")
+    return Expected("economy.toml", None, "base_year", "is above the maximum 9999")
+
+
+def horizon_far_off(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "horizon", f"[{economy.years[0]}, 1000000000]")
+    return Expected("economy.toml", None, "horizon", "1000000000 is not a year between 1 and 9999")
+
+
+def horizon_too_long(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "horizon", f"[{economy.years[0]}, {economy.settings.base_year + 150}]")
+    return Expected("economy.toml", None, "horizon", "151 years from the base year")
+
+
+def negative_credit_line(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "credit_line", "-1000")
+    return Expected("economy.toml", None, "credit_line", "-1000 is below the minimum 0")
+
+
+def credit_line_too_large(folder: Path, economy: Economy) -> Expected:
+    set_toml(folder, "credit_line", "1e308")
+    return Expected("economy.toml", None, "credit_line", "is above the maximum 1e15")
+
+
+def subnormal_coefficient(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "process_io.csv", first, "amount", "1e-320")
+    return Expected("process_io.csv", line, "amount", "'1e-320' is not 0 but smaller than 1e-15")
+
+
+def capacity_too_large(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "facilities.csv", first, "capacity", "1e308")
+    return Expected("facilities.csv", line, "capacity", "'1e308' is above the maximum 1e15")
+
+
+def lead_time_too_long(folder: Path, economy: Economy) -> Expected:
+    line = set_cell(folder, "investments.csv", first, "lead_time", "1000")
+    return Expected("investments.csv", line, "lead_time", "'1000' is above the maximum 100")
+
+
 DEFECTS: list[Defect] = [
     missing_file,
     not_utf8,
@@ -318,6 +407,20 @@ DEFECTS: list[Defect] = [
     target_nothing_can_make,
     region_cycle,
     no_net_surplus,
+    toml_is_a_directory,
+    toml_list_for_text,
+    toml_list_for_currency,
+    optional_table_dangling_link,
+    optional_table_link_loop,
+    csv_year_too_large,
+    base_year_too_large,
+    horizon_far_off,
+    horizon_too_long,
+    negative_credit_line,
+    credit_line_too_large,
+    subnormal_coefficient,
+    capacity_too_large,
+    lead_time_too_long,
 ]
 
 
@@ -362,3 +465,30 @@ def pristine(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     if "economy_copy" in request.fixturenames:
         folder: Path = request.getfixturevalue("economy_copy")
         shutil.copytree(folder, folder.parent / "pristine")
+
+
+def test_unreadable_toml_is_one_line(tiny_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An I/O error while reading economy.toml is a problem naming it, not a traceback."""
+    read_text = Path.read_text
+
+    def failing(self: Path, *args: object, **kwargs: object) -> str:
+        if self.name == "economy.toml":
+            raise OSError(errno.EIO, "Input/output error", str(self))
+        return read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", failing)
+    result = CliRunner().invoke(main, ["validate", str(tiny_copy)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "economy.toml: cannot be read (Input/output error)" in result.output
+
+
+def test_line_separators_inside_a_cell_are_text(tiny_copy: Path) -> None:
+    """U+2028, U+2029, NEL and form feeds are not CSV line breaks: the row stays whole."""
+    file = tiny_copy / "regions.csv"
+    name = "North\u2028Pyongan\u2029\x85\x0bside"
+    file.write_text(
+        file.read_text(encoding="utf-8").replace(",North,", f",{name},"), encoding="utf-8"
+    )
+    economy = load_economy(tiny_copy)
+    assert economy.regions.loc["north", "name"] == name

@@ -10,6 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -35,11 +38,62 @@ class Problem:
         return asdict(self)
 
 
+SHOWN = 100
+"""Problems listed for each file and column; one more line counts the rest. A file with 10^6
+bad cells then costs as much to report as one with a hundred, and reads better."""
+
+
+@dataclass(frozen=True, order=True)
+class MoreProblems(Problem):
+    """Stands for ``count`` problems of one file and column that are not listed."""
+
+    count: int = 0
+
+    @classmethod
+    def of(cls, file: str, column: str | None, count: int) -> MoreProblems:
+        where = "in this column" if column else "of this kind in the file"
+        message = (
+            f"{count:,} more problems {where} are not listed, beyond the first {SHOWN}: "
+            "fix those and validate again"
+        )
+        return cls(file, None, column, message, count)
+
+
+def first_flagged(flags: pd.Series | np.ndarray) -> tuple[np.ndarray, int]:
+    """The positions of the first ``SHOWN`` true flags (missing counts as false), and how
+    many more there are: problems are worded for those positions only."""
+    if isinstance(flags, pd.Series):
+        flags = flags.fillna(False).to_numpy(dtype=bool)
+    positions = np.flatnonzero(flags)
+    return positions[:SHOWN], max(len(positions) - SHOWN, 0)
+
+
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
-    """Problems in a stable order: by file, then row (file-wide problems first), then column."""
-    return sorted(
-        set(problems),
+    """Problems in a stable order: by file, then row (file-wide problems first), then column;
+    at most ``SHOWN`` for each file and column, with one line counting the rest."""
+    problems = list(problems)
+    listed = sorted(
+        {p for p in problems if not isinstance(p, MoreProblems)},
         key=lambda p: (p.file, -1 if p.row is None else p.row, p.column or "", p.message),
+    )
+    more: dict[tuple[str, str | None], int] = {}
+    for problem in problems:
+        if isinstance(problem, MoreProblems):
+            more[problem.file, problem.column] = (
+                more.get((problem.file, problem.column), 0) + problem.count
+            )
+    kept: list[Problem] = []
+    shown: dict[tuple[str, str | None], int] = {}
+    for problem in listed:
+        group = (problem.file, problem.column)
+        if shown.get(group, 0) < SHOWN:
+            shown[group] = shown.get(group, 0) + 1
+            kept.append(problem)
+        else:
+            more[group] = more.get(group, 0) + 1
+    kept += [MoreProblems.of(file, column, count) for (file, column), count in more.items()]
+    return sorted(
+        kept, key=lambda p: (p.file, -1 if p.row is None else p.row, p.column or "", p.message)
     )
 
 

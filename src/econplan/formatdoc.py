@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from importlib import resources
 
-from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, Table, load_schema
+from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, Table, figure, load_schema
 
 INTRO = """\
 # The economy file format
@@ -45,11 +46,29 @@ Beyond one file per concept, three tables hold what a single table could not kee
 format: `population.csv` (population by region and year), `investment_costs.csv` (the bill of
 materials of each investment option, a row per product) and `observed.csv` (published
 statistics that the base year is checked against).
-
-Types: `string` (text), `number` (a decimal number), `integer` (a whole number), `year` (a
-whole number within the base year and horizon), `years` (`[first, last]`), `boolean` (`true` or
-`false`), `enum` (one of the listed values).
 """
+
+RANGES = """\
+Every number keeps to a range: its column's own minimum and maximum where the column shows one
+(`>= 0`, `<= 100`), else its type's limits above. The solver (HiGHS) takes figures of 10^20
+and more for infinite and drops coefficients too small to matter, so a figure outside its range
+is refused at validation with its file, row and column: give it in another unit instead.
+"""
+
+
+def _types(schema: Schema) -> str:
+    """The paragraph on types, with each type's limits, from ``schema/types.csv``."""
+    parts = []
+    for kind in schema.kinds:
+        limits = []
+        if kind.minimum is not None and kind.maximum is not None:
+            limits.append(f"from {figure(kind.minimum)} to {figure(kind.maximum)}")
+        if kind.smallest is not None:
+            limits.append(f"0 or at least {figure(kind.smallest)} in size")
+        shown = kind.description + ("; " + ", ".join(limits) if limits else "")
+        parts.append(f"`{kind.name}` ({shown})")
+    text = "Types: " + ", ".join(parts) + "."
+    return textwrap.fill(text, width=96, break_on_hyphens=False) + "\n\n" + RANGES
 
 
 def _escape(text: str) -> str:
@@ -68,7 +87,11 @@ def _columns(table: Table) -> list[str]:
         if c.references:
             kind += f" (id in `{c.references}`)"
         if c.minimum is not None:
-            kind += f", >= {c.minimum:g}"
+            kind += f", >= {figure(c.minimum)}"
+        if c.maximum is not None and c.type == "years":
+            kind += f", at most {figure(c.maximum)} years from `base_year` to the last"
+        elif c.maximum is not None:
+            kind += f", <= {figure(c.maximum)}"
         required = "yes" if c.required else ""
         default = f"`{c.default}`" if c.default is not None else ""
         lines.append(
@@ -80,7 +103,7 @@ def _columns(table: Table) -> list[str]:
 
 def render_format(schema: Schema | None = None) -> str:
     schema = schema or load_schema()
-    parts = [INTRO]
+    parts = [INTRO, _types(schema)]
     parts.append("## Files\n")
     parts.append("| table | file | key | required | description |")
     parts.append("|---|---|---|---|---|")

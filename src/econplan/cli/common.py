@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from econplan.errors import MoreProblems
 from econplan.validate import Report, validate
 
 if TYPE_CHECKING:
@@ -36,7 +37,10 @@ def print_json(data: Any) -> None:
 
 
 def print_problems(report: Report) -> None:
-    errors.print(f"{report.source}: {len(report.problems)} problem(s)", style="bold red")
+    more = sum(p.count for p in report.problems if isinstance(p, MoreProblems))
+    listed = len(report.problems) - sum(isinstance(p, MoreProblems) for p in report.problems)
+    count = f"{listed + more:,} problem(s)" + (f", {listed:,} of them listed" if more else "")
+    errors.print(f"{report.source}: {count}", style="bold red", soft_wrap=True)
     for problem in report.problems:
         errors.print(str(problem), markup=False, soft_wrap=True)
 

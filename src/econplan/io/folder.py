@@ -4,12 +4,15 @@ large tables, Parquet (``NAME.parquet``)."""
 from __future__ import annotations
 
 import csv
+import errno
+import io
+import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from econplan.errors import Problem
+from econplan.errors import SHOWN, MoreProblems, Problem
 from econplan.io.parquet import parquet_file, read_parquet_table
 from econplan.io.raw import RawEconomy, frame_from_rows
 from econplan.schema import SETTINGS_TABLE, SOURCES_TABLE, Schema, load_schema
@@ -22,6 +25,12 @@ def read_folder(path: Path, schema: Schema | None = None) -> RawEconomy:
     for table in schema.csv_tables:
         raw.files[table.name] = table.file
         file, typed = path / table.file, path / parquet_file(table)
+        unusable = [(f, why) for f in (file, typed) if (why := unusable_file(f)) is not None]
+        for found, why in unusable:
+            raw.problems.append(Problem(found.name, None, None, why))
+        if unusable:
+            raw.files[table.name] = unusable[0][0].name
+            continue
         if file.exists() and typed.exists():
             raw.problems.append(
                 Problem(
@@ -52,6 +61,35 @@ def read_folder(path: Path, schema: Schema | None = None) -> RawEconomy:
     return raw
 
 
+def unusable_file(file: Path) -> str | None:
+    """Why something at ``file`` cannot be a table's file, or None when it is a file or
+    nothing is there: a symbolic link that leads nowhere or loops, or a path that cannot be
+    looked at. Such a path is a problem, never an absent (optional) table."""
+    try:
+        file.stat()
+    except FileNotFoundError:
+        if not file.is_symlink():
+            return None
+        return (
+            f"is a symbolic link to {os.readlink(file)}, which does not exist: "
+            "point it at the file or remove it"
+        )
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "is a symbolic link that loops back on itself: point it at the file or remove it"
+        return _unreadable(error, "a file")
+    return None
+
+
+def _unreadable(error: OSError, kind: str) -> str:
+    return f"cannot be read ({error.strerror or error}): make it a readable {kind}"
+
+
+def not_text(key: str, value: object) -> str:
+    """The problem with a TOML value that should be text but is a number, list, table, ..."""
+    return f'{value!r} is not text: write it in quotes, like {key} = "..."'
+
+
 def _missing_hint(table: str) -> str:
     return (
         f"create it (`econplan template DIR` writes a blank {table}.csv with its header), "
@@ -63,6 +101,10 @@ def _read_settings(file: Path, raw: RawEconomy, schema: Schema) -> None:
     name = file.name
     raw.files[SETTINGS_TABLE] = name
     raw.files[SOURCES_TABLE] = f"{name} [[sources]]"
+    why = unusable_file(file)
+    if why is not None:
+        raw.problems.append(Problem(name, None, None, why))
+        return
     if not file.exists():
         raw.problems.append(
             Problem(name, None, None, "file is missing: every economy folder needs economy.toml")
@@ -74,6 +116,9 @@ def _read_settings(file: Path, raw: RawEconomy, schema: Schema) -> None:
         raw.problems.append(
             Problem(name, None, None, f"not UTF-8 text ({error.reason}): save it as UTF-8")
         )
+        return
+    except OSError as error:
+        raw.problems.append(Problem(name, None, None, _unreadable(error, "a TOML text file")))
         return
     except tomllib.TOMLDecodeError as error:
         line = re.search(r"line (\d+)", str(error))
@@ -105,6 +150,8 @@ def _sources_frame(sources: Any, raw: RawEconomy, schema: Schema) -> Any:
             raw.problems.append(
                 Problem(file, number, key, f"unknown key; known keys: {', '.join(columns)}")
             )
+        for key in sorted(k for k in set(entry) & set(columns) if not isinstance(entry[k], str)):
+            raw.problems.append(Problem(file, number, key, not_text(key, entry[key])))
         rows.append(["" if entry.get(c) is None else str(entry[c]) for c in columns])
     return frame_from_rows(columns, rows, list(range(1, len(rows) + 1)))
 
@@ -124,12 +171,15 @@ def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
         )
         return None
     except OSError as error:
-        problems.append(Problem(name, None, None, f"cannot be read: {error.strerror}"))
+        problems.append(Problem(name, None, None, _unreadable(error, "a UTF-8 CSV file")))
         return None
-    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    # lines end only at \n, \r\n or \r, as in the csv module: str.splitlines would also
+    # break at U+2028, form feeds and other characters that may sit inside a cell
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     rows: list[list[str]] = []
     numbers: list[int] = []
+    malformed = 0
     try:
         for fields in reader:
             if not fields or not "".join(fields).strip():
@@ -138,15 +188,17 @@ def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
                 header = [f.strip() for f in fields]
                 continue
             if len(fields) != len(header):
-                problems.append(
-                    Problem(
-                        name,
-                        reader.line_num,
-                        None,
-                        f"malformed CSV: {len(fields)} fields where the header has {len(header)}; "
-                        "quote cells that contain commas",
+                malformed += 1
+                if malformed <= SHOWN:
+                    problems.append(
+                        Problem(
+                            name,
+                            reader.line_num,
+                            None,
+                            f"malformed CSV: {len(fields)} fields where the header has "
+                            f"{len(header)}; quote cells that contain commas",
+                        )
                     )
-                )
                 continue
             rows.append(fields)
             numbers.append(reader.line_num)
@@ -155,6 +207,8 @@ def read_csv_cells(file: Path, name: str, problems: list[Problem]) -> Any:
             Problem(name, reader.line_num, None, f"malformed CSV: {error}; check the quoting")
         )
         return None
+    if malformed > SHOWN:
+        problems.append(MoreProblems.of(name, None, malformed - SHOWN))
     if header is None:
         problems.append(Problem(name, 1, None, "file is empty: it needs at least a header row"))
         return None

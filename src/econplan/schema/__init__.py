@@ -1,5 +1,5 @@
-"""The schema of every table, declared once as data in ``schema/tables.csv`` and
-``schema/columns.csv``.
+"""The schema of every table, declared once as data in ``schema/tables.csv``,
+``schema/columns.csv`` and ``schema/types.csv``.
 
 Validation, ``docs/format.md`` and the blank templates all come from it: adding a column is
 one line in ``columns.csv``.
@@ -8,7 +8,8 @@ one line in ``columns.csv``.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -24,6 +25,23 @@ SOURCES_TABLE = "sources"
 
 
 @dataclass(frozen=True)
+class Kind:
+    """A column type (``schema/types.csv``): what its cells are, and the range that every
+    column of the type keeps to unless it declares a narrower one."""
+
+    name: str
+    minimum: float | None
+    maximum: float | None
+    smallest: float | None
+    """The smallest size a number other than 0 may have: smaller ones are rounding noise
+    beside figures near 1 (a double holds about 16 digits), and subnormal ones upset the
+    solver's scaling."""
+    hint: str
+    """What to do about a value above the type's maximum."""
+    description: str
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: ColumnType
@@ -33,7 +51,23 @@ class Column:
     references: str | None
     values: tuple[str, ...]
     minimum: float | None
+    maximum: float | None
+    """The column's own bounds, narrower than its type's; for a ``years`` column (the
+    horizon) the maximum is the most years from the base year to the last year."""
     description: str
+    kind: Kind = field(repr=False, compare=False)
+
+    @property
+    def lowest(self) -> float | None:
+        """The least value a cell may hold: the column's minimum, else its type's."""
+        return self.minimum if self.minimum is not None else self.kind.minimum
+
+    @property
+    def highest(self) -> float | None:
+        """The greatest value a cell may hold: the column's maximum, else its type's."""
+        if self.maximum is not None and self.type != "years":
+            return self.maximum
+        return self.kind.maximum
 
 
 @dataclass(frozen=True)
@@ -63,6 +97,7 @@ class Table:
 @dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...]
+    kinds: tuple[Kind, ...]
 
     def __getitem__(self, name: str) -> Table:
         for t in self.tables:
@@ -79,6 +114,15 @@ class Schema:
         return self[SETTINGS_TABLE]
 
 
+def figure(value: float) -> str:
+    """A limit as people write it: 1e15 rather than 1e+15, 1e-9 rather than 1e-09."""
+    return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", f"{value:g}")
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text else None
+
+
 def _read(name: str) -> list[dict[str, str]]:
     text = resources.files("econplan").joinpath("schema", name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
@@ -87,6 +131,19 @@ def _read(name: str) -> list[dict[str, str]]:
 @cache
 def load_schema() -> Schema:
     """The schema shipped with econplan."""
+    kinds = {
+        row["type"]: Kind(
+            name=row["type"],
+            minimum=_number(row["minimum"]),
+            maximum=_number(row["maximum"]),
+            smallest=_number(row["smallest"]),
+            hint=row["hint"],
+            description=row["description"],
+        )
+        for row in _read("types.csv")
+    }
+    if sorted(kinds) != sorted(COLUMN_TYPES):
+        raise ValueError(f"schema/types.csv: declare each of the types {COLUMN_TYPES}")
     columns: dict[str, list[Column]] = {}
     for row in _read("columns.csv"):
         if row["type"] not in COLUMN_TYPES:
@@ -99,8 +156,10 @@ def load_schema() -> Schema:
             default=row["default"] or None,
             references=row["references"] or None,
             values=tuple(row["values"].split("|")) if row["values"] else (),
-            minimum=float(row["minimum"]) if row["minimum"] else None,
+            minimum=_number(row["minimum"]),
+            maximum=_number(row["maximum"]),
             description=row["description"],
+            kind=kinds[row["type"]],
         )
         columns.setdefault(row["table"], []).append(column)
     tables = tuple(
@@ -116,4 +175,4 @@ def load_schema() -> Schema:
     )
     if columns:
         raise ValueError(f"schema/columns.csv: columns of undeclared tables {sorted(columns)}")
-    return Schema(tables)
+    return Schema(tables, tuple(kinds[name] for name in COLUMN_TYPES))

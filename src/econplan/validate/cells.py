@@ -7,7 +7,7 @@ import pandas as pd
 
 from econplan.columns import categorical
 from econplan.io.workbook import cell_text
-from econplan.schema import Column
+from econplan.schema import Column, figure
 
 TRUE = frozenset({"true", "yes", "1"})
 FALSE = frozenset({"false", "no", "0"})
@@ -42,11 +42,46 @@ def coerce(text: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, str]:
     not_number = ~empty & ~np.isfinite(number.to_numpy())
     if kind == "number":
         return number, not_number, "is not a number"
-    # integer and year
+    # integer and year: floats still, made Int64 by whole() once their range is checked
     fractional = ~not_number & ~empty & (number % 1 != 0)
     bad = not_number | fractional
     what = "a year (like 2021)" if kind == "year" else "a whole number"
-    return number.where(~bad).astype("Int64"), bad, f"is not {what}"
+    return number.where(~bad), bad, f"is not {what}"
+
+
+def out_of_range(number: pd.Series, column: Column) -> list[tuple[np.ndarray, str]]:
+    """The cells of a number, integer or year column outside its declared range (the
+    column's minimum and maximum, else its type's, and for numbers the smallest size
+    other than 0), each check as a mask and what it says after the cell's value."""
+    if column.type not in ("number", "integer", "year"):
+        return []
+    value = number.to_numpy(dtype=float, na_value=np.nan)
+    low, high, smallest = column.lowest, column.highest, column.kind.smallest
+    own = "check the figure"
+    checks = []
+    if low is not None:
+        if low == 0:
+            why = f"{column.name} cannot be negative here"
+        else:
+            why = own if column.minimum is not None else column.kind.hint
+        checks.append((value < low, f"is below the minimum {figure(low)}: {why}"))
+    if high is not None:
+        why = own if column.maximum is not None else column.kind.hint
+        checks.append((value > high, f"is above the maximum {figure(high)}: {why}"))
+    if smallest is not None:
+        checks.append(
+            (
+                (value != 0) & (np.abs(value) < smallest),
+                f"is not 0 but smaller than {figure(smallest)} in size, too small for the solver "
+                "to tell from 0: give 0, or the figure in a smaller unit (kg instead of t)",
+            )
+        )
+    return checks
+
+
+def whole(number: pd.Series, column: Column) -> pd.Series:
+    """An integer or year column as Int64, once every cell is whole and within range."""
+    return number.astype("Int64") if column.type in ("integer", "year") else number
 
 
 def parse_years(value: object) -> tuple[int, int] | None:
@@ -82,8 +117,7 @@ def coerce_typed(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Serie
             return number, pd.Series(not_number, index=values.index), "is not a number"
         bad = not_number | (given & ~not_number & (number.to_numpy() % 1 != 0))
         what = "a year (like 2021)" if kind == "year" else "a whole number"
-        whole = number.where(~bad).astype("Int64")
-        return whole, pd.Series(bad, index=values.index), f"is not {what}"
+        return number.where(~bad), pd.Series(bad, index=values.index), f"is not {what}"
     if kind == "boolean" and pd.api.types.is_bool_dtype(dtype):
         return values.astype("boolean"), pd.Series(False, index=values.index), ""
     return _coerce_categories(categorical(values), column)

@@ -11,20 +11,47 @@ import numpy as np
 import pandas as pd
 
 from econplan.columns import is_categorical, positions, to_object, vocabulary
+from econplan.errors import MoreProblems, Problem, first_flagged
 from econplan.hierarchy import descendants
 from econplan.validate.tables import TypedTables
 
 
 def rows(frame: pd.DataFrame, mask: pd.Series) -> Iterator[tuple[int, pd.Series]]:
+    """The row number and values of every row where ``mask`` (by row number) holds."""
     for row in mask[mask.fillna(False).astype(bool)].index:
         yield int(row), frame.loc[row]
 
 
 def flagged(frame: pd.DataFrame, mask: np.ndarray) -> Iterator[tuple[int, int]]:
-    """The row number and position of each row where ``mask`` (by position) holds."""
+    """The row number and position of every row where ``mask`` (by position) holds."""
     rows = frame.index.to_numpy()
     for position in np.flatnonzero(mask):
         yield int(rows[position]), int(position)
+
+
+def shown_rows(frame: pd.DataFrame, mask: pd.Series) -> Iterator[tuple[int, pd.Series]]:
+    """Like :func:`rows`, for the first ``SHOWN`` rows only: a rule that words a problem for
+    each row visits those, and :func:`beyond` counts the rest."""
+    positions, _ = first_flagged(mask)
+    for row in mask.index[positions]:
+        yield int(row), frame.loc[row]
+
+
+def shown_flagged(frame: pd.DataFrame, mask: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Like :func:`flagged`, for the first ``SHOWN`` rows only (:func:`beyond` counts the
+    rest)."""
+    rows = frame.index.to_numpy()
+    positions, _ = first_flagged(mask)
+    for position in positions:
+        yield int(rows[position]), int(position)
+
+
+def beyond(file: str, column: str | None, mask: pd.Series | np.ndarray) -> Iterator[Problem]:
+    """One line counting the rows where ``mask`` holds beyond the first ``SHOWN``, which
+    :func:`shown_rows` and :func:`shown_flagged` leave out."""
+    _, more = first_flagged(mask)
+    if more:
+        yield MoreProblems.of(file, column, more)
 
 
 def derived(typed: TypedTables, name: str, make: Callable[[], Any]) -> Any:

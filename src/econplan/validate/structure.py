@@ -20,12 +20,15 @@ from econplan.errors import Problem
 from econplan.schema import Schema
 from econplan.validate.lookups import (
     among_ids,
+    beyond,
     by_id,
     flagged,
     lookup,
     mask_of,
     product_table,
     rows,
+    shown_flagged,
+    shown_rows,
 )
 from econplan.validate.tables import TypedTables
 
@@ -53,7 +56,7 @@ def check_horizon(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
                 continue
             years = frame[column.name]
             outside = years.notna() & ((years < base) | (years > last))
-            for row, values in rows(frame, outside):
+            for row, values in shown_rows(frame, outside):
                 yield Problem(
                     typed.file(table.name),
                     row,
@@ -61,9 +64,10 @@ def check_horizon(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
                     f"year {values[column.name]} is outside the base year and horizon "
                     f"({base}..{last}): correct it or widen the horizon in economy.toml",
                 )
+            yield from beyond(typed.file(table.name), column.name, outside)
     observed = typed.tables["observed"]
     late = observed["year"].notna() & (observed["year"] > base)
-    for row, values in rows(observed, late):
+    for row, values in shown_rows(observed, late):
         yield Problem(
             typed.file("observed"),
             row,
@@ -71,34 +75,49 @@ def check_horizon(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
             f"year {values['year']} is after the base year {base}: observed statistics check the "
             "base year, so give figures of the base year or earlier",
         )
+    yield from beyond(typed.file("observed"), "year", late)
 
 
 def check_hierarchies(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     for table in ("regions", "sectors"):
         frame = typed.tables[table]
+        ids = to_object(frame["id"])
+        row_of: dict[str, int] = {}  # the first row of each id
+        for row, i in zip(frame.index, ids, strict=True):
+            if isinstance(i, str):
+                row_of.setdefault(i, int(row))
         parent_of = {
             i: p
-            for i, p in zip(frame["id"], frame["parent"], strict=True)
+            for i, p in zip(ids, to_object(frame["parent"]), strict=True)
             if isinstance(i, str) and isinstance(p, str)
         }
-        reported: set[str] = set()
-        for start in sorted(parent_of):
-            path = [start]
-            while path[-1] in parent_of and parent_of[path[-1]] not in path:
-                path.append(parent_of[path[-1]])
-            if path[-1] in parent_of and parent_of[path[-1]] in path:
-                cycle = path[path.index(parent_of[path[-1]]) :]
-                if reported.isdisjoint(cycle):
-                    reported.update(cycle)
-                    row = int(frame.index[frame["id"] == min(cycle)][0])
-                    shown = " -> ".join([*cycle, cycle[0]])
-                    yield Problem(
-                        typed.file(table),
-                        row,
-                        "parent",
-                        f"the hierarchy has a cycle ({shown}): one of them must have no parent "
-                        "or another parent",
-                    )
+        for cycle in _cycles(parent_of):
+            shown = " -> ".join([*cycle, cycle[0]])
+            yield Problem(
+                typed.file(table),
+                row_of[min(cycle)],
+                "parent",
+                f"the hierarchy has a cycle ({shown}): one of them must have no parent "
+                "or another parent",
+            )
+
+
+def _cycles(parent_of: dict[str, str]) -> Iterator[list[str]]:
+    """Each cycle of the parent links once, as met walking up from the ids in sorted order.
+
+    Every id is walked over once: a walk stops at an id an earlier walk passed (whose way
+    up is known), so a hierarchy N levels deep costs N steps, not N^2 or N^3.
+    """
+    done: set[str] = set()
+    for start in sorted(parent_of):
+        path: dict[str, int] = {}  # the walk so far, each id with its place on it
+        node: str | None = start
+        while node is not None and node not in done and node not in path:
+            path[node] = len(path)
+            node = parent_of.get(node)
+        if node is not None and node in path:
+            yield list(path)[path[node] :]
+        done.update(path)
 
 
 def _unit_problems(
@@ -113,7 +132,7 @@ def _unit_problems(
     have = positions(given, vocab)
     expected = lookup(frame[key], unit_of, vocab)
     wrong = (have >= 0) & (expected >= 0) & (have != expected)
-    for row, i in flagged(frame, wrong):
+    for row, i in shown_flagged(frame, wrong):
         unit = vocab[int(expected[i])]
         yield Problem(
             typed.file(table),
@@ -122,6 +141,7 @@ def _unit_problems(
             f"unit {given.iloc[i]!r} is not the unit of {whose} ({unit!r}): give "
             f"amounts in {unit!r} or leave the unit blank",
         )
+    yield from beyond(typed.file(table), "unit", wrong)
 
 
 def check_units(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
@@ -178,13 +198,14 @@ def check_processes(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     of_row = main_of[processed]
     is_main = (product >= 0) & (of_row == product)
     zero = is_main & output & (io["amount"] == 0).to_numpy(dtype=bool)
-    for row, _ in flagged(io, zero):
+    for row, _ in shown_flagged(io, zero):
         yield Problem(
             typed.file("process_io"),
             row,
             "amount",
             "the main product's output is 0: one unit of activity must give some of it",
         )
+    yield from beyond(typed.file("process_io"), "amount", zero)
     own_use = is_main & (io["flow"] == "input").to_numpy(dtype=bool)
     if own_use.any():
         # a process may take in some of its own product, but less than it gives out
@@ -213,7 +234,7 @@ def check_facilities(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     frame = typed.tables["facilities"]
     file = typed.file("facilities")
     over = frame["base_output"].notna() & (frame["base_output"] > frame["capacity"])
-    for row, values in rows(frame, over):
+    for row, values in shown_rows(frame, over):
         yield Problem(
             file,
             row,
@@ -221,6 +242,7 @@ def check_facilities(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
             f"base_output {values['base_output']:g} exceeds capacity {values['capacity']:g}: "
             "raise the capacity or lower the base-year output",
         )
+    yield from beyond(file, "base_output", over)
     yield from _first_after_last(typed, "facilities")
 
 
@@ -231,13 +253,14 @@ def _first_after_last(typed: TypedTables, table: str) -> Iterator[Problem]:
         & frame["last_year"].notna()
         & (frame["first_year"] > frame["last_year"])
     )
-    for row, values in rows(frame, wrong):
+    for row, values in shown_rows(frame, wrong):
         yield Problem(
             typed.file(table),
             row,
             "last_year",
             f"last_year {values['last_year']} comes before first_year {values['first_year']}",
         )
+    yield from beyond(typed.file(table), "last_year", wrong)
 
 
 def check_investments(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
@@ -267,8 +290,9 @@ def check_investments(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
         ),
     ]
     for mask, column, message in checks:
-        for row, _ in rows(frame, mask):
+        for row, _ in shown_rows(frame, mask):
             yield Problem(file, row, column, message)
+        yield from beyond(file, column, mask)
     yield from _first_after_last(typed, "investments")
 
 
@@ -277,7 +301,7 @@ def _kind_problems(typed: TypedTables, table: str, kind: str) -> Iterator[Proble
     kinds = product_table(typed)["kind"]
     kind_of = to_object(frame["product"]).map(kinds)
     wrong = frame["product"].notna() & kind_of.notna() & (kind_of != kind)
-    for row, values in rows(frame, wrong):
+    for row, values in shown_rows(frame, wrong):
         yield Problem(
             typed.file(table),
             row,
@@ -285,6 +309,7 @@ def _kind_problems(typed: TypedTables, table: str, kind: str) -> Iterator[Proble
             f"{values['product']!r} is of kind {kinds[values['product']]!r}, not {kind!r}: "
             f"{table}.csv supplies only products of kind {kind} (set its kind in products.csv)",
         )
+    yield from beyond(typed.file(table), "product", wrong)
 
 
 def check_resources(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
@@ -315,8 +340,9 @@ def check_resources(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
         ),
     ]
     for mask, column, message in checks:
-        for row, _ in rows(frame, mask):
+        for row, _ in shown_rows(frame, mask):
             yield Problem(file, row, column, message)
+        yield from beyond(file, column, mask)
 
 
 def check_labour(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
@@ -348,10 +374,11 @@ def check_population(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
 def check_final_demand(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     frame = typed.tables["final_demand"]
     share = (frame["basis"] == "share_of_output") & (frame["amount"] > 1)
-    for row, values in rows(frame, share):
+    for row, values in shown_rows(frame, share):
         yield Problem(
             typed.file("final_demand"),
             row,
             "amount",
             f"a share of output must lie between 0 and 1, not {values['amount']:g}",
         )
+    yield from beyond(typed.file("final_demand"), "amount", share)

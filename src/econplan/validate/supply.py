@@ -15,12 +15,14 @@ from econplan.errors import Problem
 from econplan.schema import Schema
 from econplan.validate.lookups import (
     among_ids,
+    beyond,
     flagged,
     mask_of,
     product_table,
     rows,
     sector_members,
     sector_units,
+    shown_rows,
 )
 from econplan.validate.tables import TypedTables
 
@@ -31,13 +33,14 @@ def _product_or_sector(typed: TypedTables, table: str) -> Iterator[Problem]:
     frame = typed.tables[table]
     both = frame["product"].notna() & frame["sector"].notna()
     neither = frame["product"].isna() & frame["sector"].isna()
-    for row, _ in rows(frame, both | neither):
+    for row, _ in shown_rows(frame, both | neither):
         yield Problem(
             typed.file(table),
             row,
             "product",
             "give either a product or a sector, not both or neither",
         )
+    yield from beyond(typed.file(table), "product", both | neither)
     for row, values in rows(frame, frame["sector"].notna() & frame["product"].isna()):
         found = sector_units(typed).get(values["sector"], [])
         if len(found) > 1:
@@ -66,13 +69,15 @@ def check_targets(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     frame = typed.tables["targets"]
     file = typed.file("targets")
     bad_kind = frame["kind"].notna() & ~frame["kind"].astype(str).str.match(TARGET_KIND)
-    for row, values in rows(frame, bad_kind):
+    for row, values in shown_rows(frame, bad_kind):
         yield Problem(
             file, row, "kind", f"{values['kind']!r} is not hard, tier1 .. tierN or weight"
         )
+    yield from beyond(file, "kind", bad_kind)
     no_weight = (frame["kind"] == "weight") & frame["weight"].isna()
-    for row, _ in rows(frame, no_weight):
+    for row, _ in shown_rows(frame, no_weight):
         yield Problem(file, row, "weight", "a target of kind weight needs its weight")
+    yield from beyond(file, "weight", no_weight)
     yield from _unmakeable_targets(typed)
 
 
@@ -134,16 +139,17 @@ def check_links(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     frame = typed.tables["links"]
     _, (origin, destination) = among_ids(typed, "regions", frame["origin"], frame["destination"])
     loop = pd.Series((origin >= 0) & (origin == destination), index=frame.index)
-    for row, _ in rows(frame, loop):
+    for row, _ in shown_rows(frame, loop):
         yield Problem(
             typed.file("links"), row, "destination", "a link must join two different regions"
         )
+    yield from beyond(typed.file("links"), "destination", loop)
 
 
 def check_trade(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     frame = typed.tables["trade"]
     idle = frame["import_price"].isna() & frame["export_price"].isna()
-    for row, _ in rows(frame, idle):
+    for row, _ in shown_rows(frame, idle):
         yield Problem(
             typed.file("trade"),
             row,
@@ -151,12 +157,13 @@ def check_trade(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
             "the row allows neither imports nor exports: "
             "give an import_price, an export_price, or delete it",
         )
+    yield from beyond(typed.file("trade"), "import_price", idle)
     for amount, price, what in (
         ("base_imports", "import_price", "imported"),
         ("base_exports", "export_price", "exported"),
     ):
         unpriced = (frame[amount] > 0) & frame[price].isna()
-        for row, _ in rows(frame, unpriced):
+        for row, _ in shown_rows(frame, unpriced):
             yield Problem(
                 typed.file("trade"),
                 row,
@@ -164,6 +171,7 @@ def check_trade(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
                 f"the product was {what} in the base year ({amount}) but has no {price}: "
                 "give the price, which values the trade and makes the product tradable",
             )
+        yield from beyond(typed.file("trade"), price, unpriced)
 
 
 def check_supplied(typed: TypedTables, schema: Schema) -> Iterator[Problem]:

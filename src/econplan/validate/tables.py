@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from econplan.columns import categorical, is_categorical, is_sorted, isin, sort_codes, uniques
-from econplan.errors import Problem
+from econplan.errors import SHOWN, MoreProblems, Problem, first_flagged
+from econplan.io.folder import not_text
 from econplan.io.raw import RawEconomy
-from econplan.schema import SETTINGS_TABLE, Schema, Table
-from econplan.validate.cells import coerce, coerce_typed, parse_years
+from econplan.schema import SETTINGS_TABLE, Column, Schema, Table, figure
+from econplan.validate.cells import coerce, coerce_typed, out_of_range, parse_years, whole
 
 
 @dataclass
@@ -92,23 +93,51 @@ def _type_settings(raw: RawEconomy, schema: Schema, problems: list[Problem]) -> 
                 continue
         if column.type == "years":
             years = parse_years(value)
-            if years is None:
-                problems.append(
-                    Problem(file, None, column.name, "must be [first, last], like [2021, 2025]")
-                )
+            why = _horizon_problem(years, settings.get("base_year"), column)
+            if why is not None:
+                problems.append(Problem(file, None, column.name, why))
+                years = None  # rules that go through the years skip a horizon they cannot use
             settings[column.name] = years
             continue
-        if isinstance(value, bool | int | float) and column.type != "string":
+        if column.type in ("string", "enum") and not isinstance(value, str):
+            problems.append(Problem(file, None, column.name, not_text(column.name, value)))
+            continue
+        if isinstance(value, bool | int | float):
             value = str(value).lower() if isinstance(value, bool) else repr(value)
         typed, bad, why = coerce(pd.Series([str(value)]), column)
         if bool(bad.iloc[0]):
             problems.append(Problem(file, None, column.name, f"{value!r} {why}"))
+            continue
+        outside = [why for mask, why in out_of_range(typed, column) if mask[0]]
+        if outside:
+            problems.append(Problem(file, None, column.name, f"{value} {outside[0]}"))
             continue
         item = typed.iloc[0]
         settings[column.name] = (
             None if pd.isna(item) else (int(item) if column.type in ("integer", "year") else item)
         )
     return settings
+
+
+def _horizon_problem(years: tuple[int, int] | None, base: int | None, column: Column) -> str | None:
+    """What is wrong with the plan's [first, last] years, before any rule goes through them:
+    each must be a year, and the years from the base year to the last one may not exceed the
+    column's maximum (every region needs a population figure for each of them)."""
+    if years is None:
+        return "must be [first, last], like [2021, 2025]"
+    low, high = column.kind.minimum or 1, column.kind.maximum or 9999
+    for year in years:
+        if not low <= year <= high:
+            between = f"between {figure(low)} and {figure(high)}"
+            return f"{year} is not a year {between}: {column.kind.hint}"
+    start = years[0] if base is None else min(base, years[0])
+    if column.maximum is not None and years[1] - start + 1 > column.maximum:
+        since = "the first year" if base is None else f"the base year {base}"
+        return (
+            f"[{years[0]}, {years[1]}] reaches {years[1] - start + 1} years from {since} to the "
+            f"last, more than the {figure(column.maximum)} a plan may cover: plan fewer years"
+        )
+    return None
 
 
 def _type_table(
@@ -148,33 +177,35 @@ def _type_table(
         values, bad, why = (coerce_typed if typed_columns else coerce)(cells, column)
         if column.type in ("string", "enum"):
             values = categorical(values)  # every later lookup then goes through the codes
-        for row in bad[bad].index:
+        for row in _listed(problems, file, column.name, bad):
             problems.append(Problem(file, int(row), column.name, f"{_shown(cells[row])} {why}"))
         missing = values.isna() & ~bad
         if column.required and column.name in header:  # a missing column is reported once
-            for row in missing[missing].index:
-                problems.append(
-                    Problem(
-                        file, int(row), column.name, f"required cell is empty: {column.description}"
-                    )
-                )
+            empty = f"required cell is empty: {column.description}"
+            for row in _listed(problems, file, column.name, missing):
+                problems.append(Problem(file, int(row), column.name, empty))
         elif column.default is not None and missing.any():
             default, _, _ = coerce(pd.Series([column.default], dtype=object), column)
             values = _fill(values, missing, default.iloc[0])
-        if column.minimum is not None:
-            low = values.notna() & (values.astype(float) < column.minimum)
-            for row in low[low].index:
+        for outside, beyond in out_of_range(values, column):
+            flags = pd.Series(outside, index=values.index)
+            for row in _listed(problems, file, column.name, flags):
                 problems.append(
-                    Problem(
-                        file,
-                        int(row),
-                        column.name,
-                        f"{values[row]} is below the minimum {column.minimum:g}: "
-                        f"{column.name} cannot be negative here",
-                    )
+                    Problem(file, int(row), column.name, f"{_shown(cells[row])} {beyond}")
                 )
-        typed[column.name] = values
+            values = values.where(~outside)
+        typed[column.name] = whole(values, column)
     return typed
+
+
+def _listed(problems: list[Problem], file: str, column: str, flags: pd.Series) -> pd.Index:
+    """The first ``SHOWN`` rows flagged, to word a problem for each; a line counting the
+    rest goes to ``problems``. However many rows are flagged, only those are visited."""
+    positions, more = first_flagged(flags)
+    if more:
+        problems.append(MoreProblems.of(file, column, more))
+    listed: pd.Index = flags.index[positions]
+    return listed
 
 
 def _blank(index: pd.Index, typed_columns: bool) -> pd.Series:
@@ -215,7 +246,7 @@ def _check_keys_and_references(
                 continue
             values = frame[column.name]
             unknown = values.notna() & ~isin(values, typed.ids(target.name))
-            for row in unknown[unknown].index:
+            for row in _listed(problems, file, column.name, unknown):
                 problems.append(
                     Problem(
                         file,
@@ -248,9 +279,16 @@ def _check_duplicates(
     group = np.cumsum(~repeat) - 1
     rows = frame.index.to_numpy()[order]
     first = np.minimum.reduceat(rows, np.flatnonzero(~repeat))
-    keyed = frame.loc[rows[repeat], list(table.key)].astype(object)
+    # the repeats in file order, worded for the first SHOWN only
+    repeats, earliest_of = rows[repeat], first[group[repeat]]
+    in_file_order = np.argsort(repeats, kind="stable")
+    listed, more = in_file_order[:SHOWN], max(len(repeats) - SHOWN, 0)
+    if more:
+        problems.append(MoreProblems.of(file, table.key[-1], more))
+    repeats, earliest_of = repeats[listed], earliest_of[listed]
+    keyed = frame.loc[repeats, list(table.key)].astype(object)
     keyed = keyed.where(keyed.notna(), "")
-    for row, earliest in zip(rows[repeat], first[group[repeat]], strict=True):
+    for row, earliest in zip(repeats, earliest_of, strict=True):
         shown = ", ".join(
             f"{k}={v!r}" for k, v in zip(table.key, keyed.loc[row], strict=True) if v != ""
         )
