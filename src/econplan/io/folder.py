@@ -82,7 +82,7 @@ def unusable_file(file: Path) -> str | None:
 
 
 def _unreadable(error: OSError, kind: str) -> str:
-    return f"cannot be read ({error.strerror or error}): make it a readable {kind}"
+    return f"cannot be read ({error.strerror or error}): make it {kind} that can be read"
 
 
 def not_text(key: str, value: object) -> str:
