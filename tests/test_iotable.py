@@ -365,3 +365,56 @@ def test_econplan_does_not_import_pymrio() -> None:
 
     code = "import sys, econplan.io.iotable; assert 'pymrio' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("table_format", ["txt", "parquet"])
+def test_pymrio_folder_from_the_command_line(mrio: Any, tmp_path: Path, table_format: str) -> None:
+    """A folder IOSystem.save_all wrote is read by every command; analyse's multipliers are
+    pymrio's own (calc_all): column sums of L, and M = S L of every extension row."""
+    import json
+
+    import pymrio
+    from click.testing import CliRunner
+
+    from econplan.cli import main
+
+    folder = tmp_path / "mrio"
+    pymrio.load_test().save_all(folder, table_format=table_format)  # Z, Y and F only
+    result = CliRunner().invoke(main, ["analyse", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = pd.DataFrame(json.loads(result.output)["by_product"]).set_index("product")
+    keys = [f"{r}.{s}" for r, s in mrio.L.columns]
+    assert sorted(rows.index) == sorted(keys)
+    rows = rows.loc[keys]
+    assert _relative_error(rows["multiplier"].to_numpy(), mrio.L.sum(axis=0).to_numpy()) < 1e-9
+    checked = 0
+    for name in mrio.get_extensions():
+        extension = getattr(mrio, name)
+        for row in extension.M.index:
+            key = f"{name}.{'.'.join(row) if isinstance(row, tuple) else row}"
+            theirs = extension.M.loc[row].to_numpy()
+            assert _relative_error(rows[key].to_numpy(), theirs) < 1e-9, key
+            checked += 1
+    assert checked == 3
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "F_Y" in result.output  # households' emissions are left out, and it says so
+
+
+def test_pymrio_folder_problems(tmp_path: Path) -> None:
+    import pymrio
+    from click.testing import CliRunner
+
+    from econplan.cli import main
+
+    folder = tmp_path / "mrio"
+    pymrio.load_test().save_all(folder)
+    result = CliRunner().invoke(main, ["analyse", str(folder), "--category", "x=exports"])
+    assert result.exit_code == 2 and "not to a pymrio folder" in result.output
+    (folder / "Z.txt").write_text("garbage\n")
+    result = CliRunner().invoke(main, ["analyse", str(folder)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.splitlines() if line.startswith(str(folder))]
+    assert len(lines) == 2  # the heading and one problem, no traceback
+    assert "pymrio cannot read this folder" in lines[1] and "Traceback" not in result.output

@@ -393,6 +393,63 @@ def test_demand_file_labels_with_spaces(tmp_path: Path) -> None:
     assert rows["agriculture"]["total_output"] == pytest.approx(1.2541, abs=1e-4)
 
 
+SPACED = (
+    "sector, agriculture ,manufacturing, households , other \n"
+    " agriculture ,150,500,250,100\nmanufacturing,200,100,1700,0\n"
+    " wages ,400,1000,,\nsurplus,250,400,,\n"
+)
+
+
+def test_labels_with_outer_spaces_are_matched_as_written(tmp_path: Path) -> None:
+    """A label with outer spaces is matched as the table writes it by --category,
+    --households and --demand (its id is the label without them); Miller and Blair's table."""
+    path = tmp_path / "mb.csv"
+    path.write_text(SPACED)
+    demand = tmp_path / "demand.csv"
+    demand.write_text('product,amount\n" agriculture ",1\n')
+    code, output = _cli(
+        "analyse", str(path), "--category", " other =public_services",
+        "--households", " wages ", "--demand", str(demand), "--json",
+    )  # fmt: skip
+    assert code == 0, output
+    report = json.loads(output)
+    rows = {r["product"]: r for r in report["by_product"]}
+    L = np.linalg.inv(np.eye(2) - np.array([[0.15, 0.25], [0.2, 0.05]]))
+    assert rows["agriculture"]["multiplier"] == pytest.approx(L[:, 0].sum(), rel=1e-12)
+    assert "wages_type2" in rows["agriculture"]  # --households " wages " found its row
+    need = {r["product"]: r for r in report["total_requirements"]}
+    assert need["agriculture"]["total_output"] == pytest.approx(L[0, 0], rel=1e-12)
+    table = read_table(path, categories={" other ": "public_services"})
+    demand_by = table.economy.final_demand.groupby("category")["amount"].sum()
+    assert demand_by.to_dict() == {"consumption": 1950, "public_services": 100}
+
+
+def test_labels_that_differ_only_in_outer_spaces_are_refused(tmp_path: Path) -> None:
+    """They would be one id: refused, both as written, with the lines; inner spaces make
+    distinct ids and are kept."""
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "sector,agriculture, agriculture,households\nagriculture,1,1,10\n"
+        " agriculture,1,1,10\nvalue_added,10,10,\n"
+    )
+    code, output = _cli("analyse", str(path))
+    assert code == 2
+    assert (
+        "twice.csv:1: [ agriculture] this column label appears twice, as 'agriculture' but for "
+        "outer spaces" in output
+    )
+    assert (
+        "twice.csv:3: [sector] row label ' agriculture' appears twice (first on line 2), as "
+        "'agriculture' but for outer spaces" in output
+    )
+    inner = tmp_path / "inner.csv"
+    inner.write_text(
+        "sector,food  crops,food crops,households\nfood  crops,1,1,10\n"
+        "food crops,1,1,10\nvalue_added,10,10,\n"
+    )
+    assert list(read_io_table(inner).product_ids[:2]) == ["food  crops", "food crops"]
+
+
 # -- section 2: what used to crash or mislead ------------------------------------------------
 def _workbook(path: Path, text: str, chart_first: bool = False, formula: str | None = None) -> Path:
     import openpyxl

@@ -264,6 +264,8 @@ def households_closed(
     consumption column of the closed model sums to 1). Columns: ``multiplier_type2`` and, for
     the income row and each other primary row, ``ROW_type2``."""
     primary = list(technology.primary)
+    if income not in primary:  # ids leave out outer spaces: " wages " is wages
+        income = income.strip()
     if income not in primary:
         raise ValueError(f"{income!r} is not a primary row: one of {', '.join(primary)}")
     B = technology.B.toarray()

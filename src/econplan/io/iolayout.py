@@ -6,29 +6,29 @@ the unit of each row; every other column is final demand. Rows that are not sect
 primary inputs, except ``total_input`` (or ``total``, ``total_output``), which only checks
 the column totals, and ``category``, which names the category of each final-demand column.
 Totals labelled with codes (GO, TIU, TFU, TII, TVA, TI) are found by their arithmetic
-(``econplan.io.iototals``). :func:`read_text` reads the cells of a CSV file or an xlsx sheet
-and :func:`parse_layout` turns them into a :class:`Layout` of numbers; whatever cannot be read
-is reported as a Problem with file, row and column label, and what was done to read the
-table (an encoding guessed, totals left out) as a note.
+(``econplan.io.iototals``). ``econplan.io.iofile.read_text`` reads the cells of a CSV file or
+an xlsx sheet and :func:`parse_layout` turns them into a :class:`Layout` of numbers; whatever
+cannot be read is reported as a Problem with file, row and column label, and what was done to
+read the table (an encoding guessed, totals left out) as a note. Labels are kept as written
+for the checks of labels; a sector's id, and the key every user-given label is matched with,
+is its label without outer spaces.
 """
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from econplan.errors import EconomyError, Problem
+from econplan.io.iofile import Cells, read_text
 from econplan.io.iototals import Doubt, find_totals, rounding_unit
-from econplan.io.raw import frame_from_rows
 from econplan.io.sectoral import IMPORTS, final_use_category
-from econplan.io.workbook import UNREADABLE, cell_text, formula_problems
+
+__all__ = ["Cells", "Layout", "normal_label", "parse_layout", "read_text"]
 
 TOTAL_OUTPUT_COLUMNS = frozenset({"total_output", "total"})
 UNIT_COLUMN = "unit"
@@ -78,181 +78,6 @@ class Layout:
         return np.asarray(self.Z.sum(axis=1) + self.final_demand.to_numpy().sum(axis=1))
 
 
-@dataclass(frozen=True)
-class Cells:
-    """The cells of a table as text, indexed by spreadsheet row, with the file name problems
-    give and notes on how it was read."""
-
-    file: str
-    text: pd.DataFrame
-    notes: tuple[str, ...] = ()
-    decimal_comma: bool = False
-
-
-def read_text(path: Path, sheet: str | None = None) -> Cells:
-    """The cells of the CSV file or xlsx sheet (the first worksheet unless named); raises
-    EconomyError when the file cannot be read."""
-    problems: list[Problem] = []
-    notes: list[str] = []
-    decimal_comma = False
-    if path.suffix.lower() == ".xlsx":
-        file, text = _read_sheet(path, sheet, problems, notes)
-    else:
-        file = path.name
-        text, decimal_comma = _read_csv(path, problems, notes)
-    if text is None or problems:
-        raise EconomyError(problems)
-    return Cells(file, text, tuple(notes), decimal_comma)
-
-
-ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-"""Tried in turn; the last one reads any bytes."""
-
-
-def _read_csv(
-    path: Path, problems: list[Problem], notes: list[str]
-) -> tuple[pd.DataFrame | None, bool]:
-    """Rows of text cells indexed by spreadsheet row (a cell with line breaks is still one
-    row), in UTF-8 or else Windows-1252, separated by commas, semicolons or tabs."""
-    name = path.name
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        problems.append(Problem(name, None, None, "no such file: give a .csv or .xlsx file"))
-        return None, False
-    except OSError as error:
-        problems.append(Problem(name, None, None, f"cannot be read: {error.strerror}"))
-        return None, False
-    for encoding in ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if encoding != ENCODINGS[0]:
-        notes.append(
-            f"{name} is not UTF-8: read as Windows-1252 (Latin-1); if labels look wrong, save "
-            "it as UTF-8 CSV"
-        )
-    delimiter = _delimiter(text)
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    header: list[str] | None = None
-    try:
-        for number, fields in enumerate(reader, start=1):
-            if not "".join(fields).strip():
-                continue
-            if header is None:
-                header = fields
-                continue
-            if len(fields) > len(header) and any(f.strip() for f in fields[len(header) :]):
-                problems.append(
-                    Problem(
-                        name,
-                        number,
-                        None,
-                        f"{len(fields)} cells where the header has {len(header)}: label the "
-                        "extra columns, or quote cells that contain the separator "
-                        f"{delimiter!r}",
-                    )
-                )
-                continue
-            rows.append((fields + [""] * len(header))[: len(header)])
-            numbers.append(number)
-    except csv.Error as error:
-        problems.append(Problem(name, None, None, f"malformed CSV: {error}; check the quoting"))
-        return None, False
-    if header is None:
-        problems.append(Problem(name, 1, None, "file is empty: it needs at least a header row"))
-        return None, False
-    while header and not header[-1].strip() and not any(r[len(header) - 1] for r in rows):
-        header = header[:-1]
-        rows = [r[: len(header)] for r in rows]
-    decimal_comma = delimiter == ";" and _decimal_comma(rows)
-    if delimiter != ",":
-        shown = {";": "semicolons", "\t": "tabs"}[delimiter]
-        comma = ", with decimal commas" if decimal_comma else ""
-        notes.append(f"{name}: cells separated by {shown}{comma}")
-    return frame_from_rows(header, rows, numbers), decimal_comma
-
-
-def _delimiter(text: str) -> str:
-    """The separator of the header row: the one of comma, semicolon and tab it holds most of
-    outside quotes."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    unquoted = re.sub(r'"[^"]*"', "", first)
-    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: (counts[d], d == ","))
-
-
-_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
-_DECIMAL_POINT = re.compile(r"^\s*-?\d+\.\d+\s*$")
-
-
-def _decimal_comma(rows: list[list[str]]) -> bool:
-    """Figures like 12,5 and none like 12.5: a semicolon-separated file with decimal commas."""
-    cells = [c for row in rows for c in row[1:]]
-    return any(_DECIMAL_COMMA.match(c) for c in cells) and not any(
-        _DECIMAL_POINT.match(c) for c in cells
-    )
-
-
-def _read_sheet(
-    path: Path, sheet: str | None, problems: list[Problem], notes: list[str]
-) -> tuple[str, pd.DataFrame | None]:
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except UNREADABLE as error:
-        problems.append(Problem(path.name, None, None, f"not a readable xlsx workbook: {error}"))
-        return path.name, None
-    try:
-        tables = [s.title for s in book.worksheets]
-        if sheet is None and not tables:
-            problems.append(
-                Problem(path.name, None, None, "the workbook has no worksheet, only charts")
-            )
-            return path.name, None
-        name = sheet if sheet is not None else tables[0]
-        file = f"{path.name}[{name}]"
-        if name not in book.sheetnames:
-            shown = ", ".join(book.sheetnames)
-            problems.append(Problem(file, None, None, f"no such sheet; the sheets are: {shown}"))
-            return file, None
-        if name not in tables:
-            problems.append(
-                Problem(file, None, None, "this sheet is a chart, not a table: name a worksheet")
-            )
-            return file, None
-        if name != book.sheetnames[0] and sheet is None:
-            notes.append(f"{path.name}: read the first worksheet, {name!r}")
-        rows = [
-            (number, [cell_text(v) for v in values])
-            for number, values in enumerate(book[name].iter_rows(values_only=True), 1)
-        ]
-    finally:
-        book.close()
-    problems += formula_problems(path, {name: file})
-    rows = [(n, cells) for n, cells in rows if any(cells)]
-    if not rows:
-        problems.append(Problem(file, 1, None, "sheet is empty: it needs at least a header row"))
-        return file, None
-    header = rows[0][1]
-    while header and header[-1] == "":
-        header = header[:-1]
-    body, numbers = [], []
-    for number, cells in rows[1:]:
-        if any(cells[len(header) :]):
-            problems.append(
-                Problem(file, number, None, "cells beyond the labelled columns: label or clear")
-            )
-        body.append((cells + [""] * len(header))[: len(header)])
-        numbers.append(number)
-    return file, frame_from_rows(header, body, numbers)
-
-
 def parse_layout(
     text: pd.DataFrame,
     file: str,
@@ -280,10 +105,11 @@ def parse_layout(
                 )
             ]
         )
-    labels = [str(v).strip() for v in text.iloc[:, 0]]
+    given = [str(v) for v in text.iloc[:, 0]]
+    labels = [label.strip() for label in given]
     lines = [int(n) for n in text.index]
     columns = header[1:]
-    problems = _label_problems(file, corner, columns, labels, lines)
+    problems = _label_problems(file, corner, [str(h) for h in text.columns[1:]], given, lines)
     if problems:
         raise EconomyError(problems)
     line = dict(zip(labels, lines, strict=True))
@@ -310,18 +136,20 @@ def _named_categories(
     """The caller's categories, each for a final-demand column or (imports) a primary row."""
     named = {}
     allowed = ", ".join(sorted(FINAL_CATEGORIES))
-    for label, category in categories.items():
+    for given, category in categories.items():
+        # the label as the table writes it, or as its id (without outer spaces)
+        label = given if f"column:{given}" in kinds or f"row:{given}" in kinds else given.strip()
         column, row = kinds.get(f"column:{label}"), kinds.get(f"row:{label}")
         if category not in FINAL_CATEGORIES:
             problems.append(
-                Problem(file, None, label, f"category {category!r} is not one of: {allowed}")
+                Problem(file, None, given, f"category {category!r} is not one of: {allowed}")
             )
         elif column != "final" and not (row == "primary" and category == IMPORTS):
             problems.append(
                 Problem(
                     file,
                     None,
-                    label,
+                    given,
                     "a category was given for this label, but it is not a final-demand column "
                     "(nor a primary row, which may only be named imports): check the label, "
                     "spaces and case included",
@@ -471,37 +299,60 @@ def _doubt_problem(file: str, row: int, doubt: Doubt, what: str, plural: str) ->
 def _label_problems(
     file: str, corner: str, columns: list[str], labels: list[str], lines: list[int]
 ) -> list[Problem]:
+    """Blank labels, and labels given twice; ``columns`` and ``labels`` as the table writes
+    them. A label's id is the label without outer spaces, so two labels that differ only in
+    outer spaces would be one sector: they are refused, both shown as written."""
     problems = []
-    seen: set[str] = set()
-    for k, column in enumerate(columns, start=2):
+    seen: dict[str, str] = {}
+    for k, given in enumerate(columns, start=2):
+        column = given.strip()
         if not column:
             problems.append(
                 Problem(file, 1, "(blank)", f"column {k} has no label: label it or delete it")
             )
         elif column in seen:
             problems.append(
-                Problem(file, 1, column, "this column label appears twice: labels must be unique")
+                Problem(
+                    file,
+                    1,
+                    given,
+                    "this column label appears twice"
+                    + _spaces(given, seen[column])
+                    + ": labels must be unique",
+                )
             )
-        seen.add(column)
-    first: dict[str, int] = {}
-    for label, number in zip(labels, lines, strict=True):
+        seen.setdefault(column, given)
+    first: dict[str, tuple[int, str]] = {}
+    for given, number in zip(labels, lines, strict=True):
+        label = given.strip()
         if not label:
             problems.append(
                 Problem(file, number, corner, "the row has no label: label it or delete it")
             )
         elif label in first:
+            line, earlier = first[label]
             problems.append(
                 Problem(
                     file,
                     number,
                     corner,
-                    f"row label {label!r} appears twice (first on line {first[label]}): "
-                    "labels must be unique",
+                    f"row label {given!r} appears twice (first on line {line})"
+                    + _spaces(given, earlier)
+                    + ": labels must be unique",
                 )
             )
         else:
-            first[label] = number
+            first[label] = (number, given)
     return problems
+
+
+def _spaces(given: str, earlier: str) -> str:
+    if given == earlier:
+        return ""
+    return (
+        f", as {earlier!r} but for outer spaces, which ids leave out: rename one, or delete "
+        "the spaces if they are the same"
+    )
 
 
 def _classify(columns: list[str], labels: list[str]) -> dict[str, str]:
@@ -614,7 +465,7 @@ def _numbers(
                 Problem(
                     file,
                     lines[i],
-                    column,
+                    str(text.columns[k + 1]),
                     f"{text.iloc[int(i), k + 1]!r} is not a number: write figures like {example}, "
                     "without thousands separators",
                 )

@@ -8,12 +8,17 @@ S (F / x). Final demand Y is summed by consuming region and category
 books on final demand directly (F_Y, such as households' emissions) has no process to be
 an input of and is left out.
 
-pymrio is imported by the caller, not here: econplan does not depend on it.
+:func:`read_pymrio` reads a folder that pymrio's ``IOSystem.save_all`` wrote (text or
+Parquet files, found by its ``file_parameters.json``); it imports pymrio, which econplan does
+not depend on: only that reader needs it installed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -205,3 +210,58 @@ def _problems(
             )
         )
     return problems
+
+
+# -- a folder pymrio saved ---------------------------------------------------------------------
+PARAMETERS = "file_parameters.json"
+
+
+def is_pymrio_folder(path: Path) -> bool:
+    """A folder that ``IOSystem.save_all`` wrote: its ``file_parameters.json`` says so."""
+    if not (path / PARAMETERS).is_file():
+        return False
+    try:
+        parameters = json.loads((path / PARAMETERS).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return True  # it claims to be one: the reader says what is wrong with it
+    return not isinstance(parameters, dict) or parameters.get("systemtype") == "IOSystem"
+
+
+@dataclass(frozen=True)
+class PymrioSystem:
+    """The economy of a saved pymrio system, and what was left out to read it."""
+
+    economy: Economy
+    notes: tuple[str, ...]
+
+
+def read_pymrio(path: Path | str, **keywords: Any) -> PymrioSystem:
+    """The economy of the pymrio system saved in the folder ``path`` (``IOSystem.save_all``,
+    text or Parquet), with notes; keywords as for :func:`economy_from_pymrio`. Raises
+    EconomyError when pymrio is missing or cannot read the folder."""
+    path = Path(path)
+    file = str(path)
+    try:
+        import pymrio
+    except ImportError:
+        message = "a pymrio folder is read with pymrio, which is not installed: pip install pymrio"
+        raise EconomyError([Problem(file, None, None, message)]) from None
+    try:
+        mrio = pymrio.load_all(path)
+    except (OSError, ValueError, KeyError, TypeError, pymrio.ReadError) as error:
+        message = (
+            f"pymrio cannot read this folder ({type(error).__name__}: {error}): save the system "
+            "again with IOSystem.save_all"
+        )
+        raise EconomyError([Problem(file, None, None, message)]) from None
+    keywords.setdefault("name", str(getattr(mrio, "name", None) or path.name))
+    economy = economy_from_pymrio(mrio, **keywords)
+    notes = []
+    for attribute in mrio.get_extensions():
+        booked = getattr(getattr(mrio, attribute), "F_Y", None)
+        if booked is not None and booked.to_numpy().any():
+            notes.append(
+                f"{file}: what the extension {attribute!r} books on final demand directly "
+                "(F_Y, such as households' own emissions) has no process to enter and is left out"
+            )
+    return PymrioSystem(economy, tuple(notes))

@@ -59,16 +59,21 @@ def validate(path: Path | str | None = None, io_options: Mapping[str, Any] | Non
     ``io_options`` are keywords of ``econplan.io.iotable.read_table`` (``categories``,
     ``imports``) for a plain input-output table; an economy folder or workbook refuses them.
     """
+    from econplan.io.mrio import is_pymrio_folder
+
     path = builtin_path() if path is None else Path(path)
     if is_io_table(path):
         return _validate_io_table(path, io_options or {})
     if io_options:
         given = ", ".join(sorted(io_options))
+        what = "a pymrio folder" if is_pymrio_folder(path) else "an economy's folder or workbook"
         message = (
             f"{given}: these options apply to a plain input-output table (a .csv file, or a "
-            "workbook without the economy's sheets), not to an economy's folder or workbook"
+            f"workbook without the economy's sheets), not to {what}"
         )
         return Report(str(path), [Problem(str(path), None, None, message)])
+    if is_pymrio_folder(path):
+        return _validate_pymrio(path)
     schema = load_schema()
     raw = read_raw(path)
     report = Report(str(path), list(raw.problems))
@@ -121,6 +126,16 @@ def _validate_io_table(path: Path, options: Mapping[str, Any]) -> Report:
     except EconomyError as error:
         return Report(str(path), list(error.problems))
     return Report(str(path), [], table.economy, list(table.notes))
+
+
+def _validate_pymrio(path: Path) -> Report:
+    from econplan.io.mrio import read_pymrio
+
+    try:
+        system = read_pymrio(path)
+    except EconomyError as error:
+        return Report(str(path), list(error.problems))
+    return Report(str(path), [], system.economy, list(system.notes))
 
 
 def build_economy(typed: TypedTables, schema: Schema) -> Economy:
