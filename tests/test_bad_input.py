@@ -492,3 +492,28 @@ def test_line_separators_inside_a_cell_are_text(tiny_copy: Path) -> None:
     )
     economy = load_economy(tiny_copy)
     assert economy.regions.loc["north", "name"] == name
+
+
+def test_toml_nested_deeper_than_the_parser_recurses_is_one_line(tiny_copy: Path) -> None:
+    """tomllib recurses once per level: 5,000 nested arrays were a RecursionError."""
+    toml = tiny_copy / "economy.toml"
+    toml.write_text(toml.read_text() + "deep = " + "[" * 5000 + "]" * 5000 + "\n")
+    result = CliRunner().invoke(main, ["validate", str(tiny_copy)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "nested hundreds of levels deep" in result.stderr
+
+
+def test_a_problem_is_one_line_whatever_the_file_holds(tiny_copy: Path) -> None:
+    """A column named with a line break, a control character or a right-to-left override is
+    shown escaped: one problem, one line, nothing that rewrites the terminal."""
+    file = tiny_copy / "regions.csv"
+    lines = file.read_text(encoding="utf-8").splitlines()
+    lines[0] += ',"new\nline\x01\u202e"'
+    lines[1:] = [line + ",x" for line in lines[1:]]
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(tiny_copy)])
+    assert result.exit_code == 2, result.output
+    said = result.stderr.strip().splitlines()
+    assert len(said) == 1 + int(said[0].split(": ")[-1].split()[0]), said
+    assert "new\\u000aline\\u0001\\u202e" in result.stderr
+    assert not any(c in result.stderr for c in "\x01\u202e")

@@ -554,7 +554,8 @@ def test_balance_csv_replaces_only_its_own_table(
     products = economy / "products.csv"
     before = products.read_bytes()
     result = RUNNER.invoke(main, ["balance", str(economy), "--csv", str(products)])
-    assert result.exit_code == 2 and "not a table econplan wrote" in result.stderr
+    assert result.exit_code == 2
+    assert "not a table of these columns that econplan wrote" in result.stderr
     assert products.read_bytes() == before
     table = tmp_path / "balance.csv"
     for _ in range(2):  # a second run replaces the first's table

@@ -14,6 +14,15 @@ import numpy as np
 import pandas as pd
 
 
+def printable(text: str) -> str:
+    """``text`` for a terminal: line breaks, control and format characters from a user's file
+    (U+2028, U+0001, a right-to-left override) shown as escapes, so that one problem stays one
+    line and cannot rewrite the screen. JSON output keeps the text as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with an economy's files.
@@ -32,7 +41,7 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"
         column = f" [{self.column}]" if self.column else ""
-        return f"{where}:{column} {self.message}"
+        return printable(f"{where}:{column} {self.message}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import os
 import resource
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from econplan.cli.common import (
     print_json,
     read_plan,
     validated,
+    write_csv,
 )
 from econplan.errors import UsageError
 from econplan.model.economy import Economy
@@ -70,39 +69,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for row in frame.to_dict(orient="records")
     ]
-
-
-def _write_csv(frame: pd.DataFrame, out: Path) -> None:
-    """Write atomically: a half-written file never appears under ``out``."""
-    if not out.parent.is_dir():
-        fail(f"{out}: the folder {out.parent} does not exist")
-    if out.is_dir():
-        fail(f"{out}: is a folder; give --csv a file name")
-    if out.exists():  # only an earlier table of the same kind may be replaced
-        header = ",".join(map(str, frame.columns))
-        try:
-            with out.open(encoding="utf-8", errors="replace") as handle_in:
-                first = handle_in.readline().rstrip("\r\n")
-        except OSError as error:
-            fail(f"{out}: exists and cannot be read ({error.strerror})")
-        if first != header:
-            fail(f"{out}: exists and is not a table econplan wrote; give --csv a new file")
-    try:
-        handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".csv", dir=out.parent)
-    except OSError as error:
-        fail(f"{out}: cannot be written ({error.strerror})")
-    os.close(handle)
-    try:
-        frame.to_csv(staging, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-        os.replace(staging, out)
-    except OSError as error:
-        fail(f"{out}: cannot be written ({error.strerror})")
-    finally:
-        if os.path.exists(staging):
-            os.unlink(staging)
 
 
 def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
@@ -202,7 +168,7 @@ def balance(
     if product is not None:
         shortfalls = shortfalls[shortfalls["product"] == product]
     if csv_out is not None:
-        _write_csv(entries, csv_out)
+        write_csv(entries, csv_out, "--csv")
     if as_json:
         print_json(
             {
@@ -358,7 +324,7 @@ def analyse_command(
         _write_inverse(result.technology.A, result.technology.products, inverse)
     requirements = _requirements(economy, result.technology.A, result.technology.products, demand)
     if csv_out is not None:
-        _write_csv(table.reset_index(), csv_out)
+        write_csv(table.reset_index(), csv_out, "--csv")
     solves = {
         name: {"method": s.method, "iterations": s.iterations, "residual": s.residual}
         for name, s in result.solves.items()
@@ -470,7 +436,7 @@ def _write_inverse(A: Any, products: pd.Index, out: Path) -> None:
         )
     inverse = np.linalg.inv(np.eye(n) - A.toarray())
     frame = pd.DataFrame(inverse, index=products, columns=products)
-    _write_csv(frame.rename_axis("product").reset_index(), out)
+    write_csv(frame.rename_axis("product").reset_index(), out, "--inverse")
 
 
 def _requirements(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from econplan.errors import MoreProblems
+from econplan.errors import MoreProblems, printable
 from econplan.validate import Report, validate
 
 if TYPE_CHECKING:
@@ -40,13 +43,13 @@ def print_problems(report: Report) -> None:
     more = sum(p.count for p in report.problems if isinstance(p, MoreProblems))
     listed = len(report.problems) - sum(isinstance(p, MoreProblems) for p in report.problems)
     count = f"{listed + more:,} problem(s)" + (f", {listed:,} of them listed" if more else "")
-    errors.print(f"{report.source}: {count}", style="bold red", soft_wrap=True)
+    errors.print(printable(f"{report.source}: {count}"), style="bold red", soft_wrap=True)
     for problem in report.problems:
         errors.print(str(problem), markup=False, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
-    errors.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    errors.print(Text.assemble(("error:", "bold red"), " ", printable(message)), soft_wrap=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
@@ -180,3 +183,41 @@ def read_plan(economy: Economy, directory: Path, valid: bool = True) -> Plan:
     if problems:
         fail(f"{directory}: not a plan of this economy: {problems[0]}")
     return plan
+
+
+def write_csv(frame: pd.DataFrame, out: Path, option: str) -> None:
+    """Write a table to the file ``option`` names, atomically: a half-written file never
+    appears under ``out``, and an existing file is replaced only when it is a table of the
+    same columns (an earlier run's), never another file."""
+    if not out.parent.is_dir():
+        fail(f"{out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        fail(f"{out}: is a folder; give {option} a file name")
+    if out.exists():  # only an earlier table of the same kind may be replaced
+        header = ",".join(map(str, frame.columns))
+        try:
+            with out.open(encoding="utf-8", errors="replace") as handle_in:
+                first = handle_in.readline().rstrip("\r\n")
+        except OSError as error:
+            fail(f"{out}: exists and cannot be read ({error.strerror})")
+        if first != header:
+            fail(
+                f"{out}: exists and is not a table of these columns that econplan wrote; give "
+                f"{option} a new file, or remove it"
+            )
+    try:
+        handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".csv", dir=out.parent)
+    except OSError as error:
+        fail(f"{out}: cannot be written ({error.strerror})")
+    os.close(handle)
+    try:
+        frame.to_csv(staging, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+        os.replace(staging, out)
+    except OSError as error:
+        fail(f"{out}: cannot be written ({error.strerror})")
+    finally:
+        if os.path.exists(staging):
+            os.unlink(staging)

@@ -14,8 +14,15 @@ import click
 from rich.text import Text
 
 from econplan.analysis.supplyuse import TECHNOLOGIES, symmetric_table
-from econplan.cli.analysis import _write_csv
-from econplan.cli.common import EXIT_BAD_INPUT, console, errors, fail, main, print_problems
+from econplan.cli.common import (
+    EXIT_BAD_INPUT,
+    console,
+    errors,
+    fail,
+    main,
+    print_problems,
+    write_csv,
+)
 from econplan.errors import EconomyError
 from econplan.validate import Report
 
@@ -57,7 +64,7 @@ def sut_command(supply: Path, use: Path, technology: str, by: str | None, out: P
         table = symmetric_table(tables, technology, by)
     except ValueError as error:
         fail(f"{supply}: {error}")
-    _write_csv(symmetric_frame(table), out)
+    write_csv(symmetric_frame(table), out, "--out")
     for row in table.negative.head(NEGATIVE_SHOWN).itertuples(index=False):
         errors.print(
             Text.assemble(

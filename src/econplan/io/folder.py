@@ -131,6 +131,17 @@ def _read_settings(file: Path, raw: RawEconomy, schema: Schema) -> None:
             )
         )
         return
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raw.problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                "malformed TOML: arrays or tables nested hundreds of levels deep; a setting is "
+                "a value or a short list (see docs/format.md)",
+            )
+        )
+        return
     sources = document.pop(SOURCES_TABLE, [])
     raw.settings = document
     raw.tables[SOURCES_TABLE] = _sources_frame(sources, raw, schema)
