@@ -85,4 +85,20 @@ def write_case(seed: int, number: int, folder: Path) -> Case:
     return case
 
 
-__all__ = ["SKIPPED", "Case", "case_rng", "choose", "write_case"]
+def one_per_kind(seed: int, search: int = 5_000) -> dict[str, int]:
+    """For each mutation kind, the first case of ``seed`` that applies it alone (the workbook
+    with one other kind): a slice that tries every kind once."""
+    kinds = [*ECONOMY_MUTATIONS, *IO_MUTATIONS, "as_workbook"]
+    found: dict[str, int] = {}
+    for number in range(search):
+        _, case = choose(seed, number)
+        alone = len(case.kinds) == 1 or (len(case.kinds) == 2 and "as_workbook" in case.kinds)
+        kind = case.kinds[0] if len(case.kinds) == 1 else "as_workbook"
+        if alone and kind not in found:
+            found[kind] = number
+        if len(found) == len(kinds):
+            break
+    return {kind: found[kind] for kind in kinds if kind in found}
+
+
+__all__ = ["SKIPPED", "Case", "case_rng", "choose", "one_per_kind", "write_case"]

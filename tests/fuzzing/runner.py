@@ -52,6 +52,8 @@ class Settings:
     """Share of cases validated with --json."""
     memory_gib: float = 8.0
     """Address-space limit of a case's child."""
+    follow_ups: int = 3
+    """How many of balance, analyse and plan a valid case goes on to (drawn per case)."""
 
 
 @dataclass
@@ -157,6 +159,9 @@ def _follow_ups(case: Case, root: Path, settings: Settings, as_json: bool) -> li
         out = str(root / "plan")
         limit = f"{settings.plan_time_limit:g}"
         commands.append(["plan", path, "--out", out, "--time-limit", limit])
+    if settings.follow_ups < len(commands):
+        chosen = sorted(rng.sample(range(len(commands)), settings.follow_ups))
+        commands = [commands[i] for i in chosen]
     if as_json:
         commands = [[*c, "--json"] for c in commands]
     return commands
@@ -167,6 +172,10 @@ def _child(seed: int, number: int, root: Path, settings: Settings) -> None:
     limit = int(settings.memory_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     os.chdir(root)
+    # the console script's streams on file descriptors 1 and 2, whatever ran this (pytest
+    # puts its own objects in sys.stdout and sys.stderr)
+    sys.stdout = os.fdopen(1, "w", encoding="utf-8", closefd=False)
+    sys.stderr = os.fdopen(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     warnings.resetwarnings()  # as the console script has them, not as pytest does
     for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
         warnings.simplefilter("ignore", category)
@@ -238,7 +247,7 @@ def check(commands: list[dict[str, Any]], root: Path) -> list[Failure]:
                 Failure(
                     "traceback",
                     shown,
-                    None,
+                    1,  # what the console script exits with
                     command["exception"].replace(str(root), "CASE"),
                     command["where"],
                     command["traceback"],
