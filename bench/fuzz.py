@@ -227,7 +227,10 @@ def main() -> int:
         if outcome.failures or outcome.harness_error:
             print(outcome.report(), flush=True)
             if args.keep:
-                keep(outcome, args.keep)
+                try:
+                    keep(outcome, args.keep)
+                except Exception as error:  # a harness error: reported, not fatal
+                    print(f"  could not keep the case: {error!r}", flush=True)
         elif outcome.number % 50 == 0:
             elapsed = time.perf_counter() - start
             print(f"case {outcome.number}: {elapsed:.0f} s", file=sys.stderr, flush=True)

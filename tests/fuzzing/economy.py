@@ -7,6 +7,7 @@ change (a file an earlier mutation made unreadable) says "skipped".
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -400,8 +401,10 @@ def file_extra(rng: Random, folder: Path) -> str:
     import pandas as pd
 
     frame = pd.DataFrame(table.rows, columns=table.header, dtype=object)
-    if rng.random() < 0.5:  # typed columns, as pandas guesses them
-        frame = frame.apply(lambda c: pd.to_numeric(c, errors="ignore"))  # type: ignore[call-overload]
+    if rng.random() < 0.5:  # typed columns where they are all numbers
+        for index in range(frame.shape[1]):
+            with contextlib.suppress(ValueError, TypeError):
+                frame.isetitem(index, pd.to_numeric(frame.iloc[:, index]))
     try:
         frame.to_parquet(folder / name.replace(".csv", ".parquet"), index=False)
     except (ValueError, TypeError, ImportError) as error:
