@@ -76,7 +76,8 @@ def summarise(outcomes: list[Outcome], run: dict[str, Any]) -> dict[str, Any]:
             counter["valid"] += valid
             counter["failing"] += bool(outcome.failures)
         for command in outcome.commands:
-            exits[command["command"].split()[0]][str(command["exit"])] += 1
+            code = "traceback" if "exception" in command else str(command["exit"])
+            exits[command["command"].split()[0]][code] += 1
         warnings.update(outcome.warnings)
         for failure in outcome.failures:
             group = groups.setdefault(

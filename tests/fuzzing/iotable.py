@@ -320,6 +320,8 @@ def _write_xlsx(table: IoTable, path: Path, rng: Random) -> None:
     import openpyxl
     from openpyxl.chart import BarChart, Reference
 
+    from fuzzing.workbook import cell_value
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "io"
@@ -330,9 +332,9 @@ def _write_xlsx(table: IoTable, path: Path, rng: Random) -> None:
             if isinstance(value, float) and "text numbers" in hazards and rng.random() < 0.5:
                 cells.append(repr(value))
             elif isinstance(value, str) and value.startswith("="):
-                cells.append(value)
+                cells.append(cell_value(value))
             else:
-                cells.append(value if value != "" else None)
+                cells.append(cell_value(value) if value != "" else None)
         sheet.append(cells)
     rows, columns = len(table.grid), max(len(r) for r in table.grid)
     if "formulas" in hazards and rows > 2 and columns > 2:

@@ -15,6 +15,14 @@ from fuzzing.values import is_number
 HAZARDS = ("formula", "chart", "unknown sheet", "boolean", "date", "text numbers", "readme")
 
 
+def cell_value(value: object) -> object:
+    """A value openpyxl will write: the control characters a worksheet cannot hold (the
+    format forbids them) become U+FFFD."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def as_workbook(rng: Random, folder: Path) -> str:
     """Write the folder's tables to ``folder/economy.xlsx`` (what econplan is then given)."""
     import openpyxl
@@ -35,23 +43,23 @@ def as_workbook(rng: Random, folder: Path) -> str:
             value = f"{value[0]}-{value[1]}"
         elif isinstance(value, list | dict):
             value = str(value)
-        settings.append([key, value])
+        settings.append([cell_value(key), cell_value(value)])
     if isinstance(sources, list) and sources and all(isinstance(s, dict) for s in sources):
         sheet = book.create_sheet("sources")
         columns = sorted({k for s in sources for k in s})
         sheet.append(columns)
         for source in sources:
-            sheet.append([str(source.get(c, "")) for c in columns])
+            sheet.append([cell_value(str(source.get(c, ""))) for c in columns])
     text_numbers = "text numbers" in hazards
     for name in tables_in(folder):
         table = read_table(folder / name)
         assert table is not None
         sheet = book.create_sheet(name.removesuffix(".csv")[:31])
-        sheet.append(table.header)
+        sheet.append([cell_value(v) for v in table.header])
         for cells in table.rows:
             sheet.append(
                 [
-                    float(v) if is_number(v) and not text_numbers else (v if v != "" else None)
+                    float(v) if is_number(v) and not text_numbers else cell_value(v or None)
                     for v in cells
                 ]
             )
