@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck docs clean
+.PHONY: run test lint typecheck docs clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,3 +30,10 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# The long fuzzing run (docs/robustness.md): FUZZ_CASES cases of seed FUZZ_SEED.
+FUZZ_CASES ?= 10000
+FUZZ_SEED ?= 0
+FUZZ_WORKERS ?= 1
+fuzz: $(STAMP)
+	$(PY) bench/fuzz.py --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --workers $(FUZZ_WORKERS) --keep fuzz-failures
