@@ -23,9 +23,7 @@ SLICE = one_per_kind(SEED)
 SETTINGS = Settings(timeout=120.0, plan_share=0.0, follow_ups=1)
 """A valid case goes on to one of balance, analyse and plan (plan only for the tiny economy
 and the tables, about a second; the built-in one takes ~20 s), to keep the slice quick."""
-KNOWN: dict[int, str] = {
-    54: "economy.toml with an array nested 100,000 deep: RecursionError in tomllib",
-}
+KNOWN: dict[int, str] = {}
 """Cases of the slice failing on today's code, with the bug (docs/robustness.md); a fix
 merged makes them pass, and then they leave this list."""
 
