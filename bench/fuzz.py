@@ -9,6 +9,10 @@ Usage:
   python bench/fuzz.py [--cases 1000] [--start 0] [--seed 0] [--workers 1] [--timeout 120]
                        [--plan-share 0.03] [--plan-time-limit 30] [--keep DIR] [--no-docs]
   python bench/fuzz.py --seed 0 --case 54 [--keep DIR]     # one case, its report, its input
+  python bench/fuzz.py --combine DIR [DIR ...]             # one report of runs in parts
+
+A long run can be made in parts (--start, --cases, each with its own --out) and the parts'
+fuzz.json combined into one report, as if one run had made them.
 
 Writes bench/results/fuzz.json (every case), bench/results/fuzz.md and the results in
 docs/robustness.md (between its fuzz markers). Exit status 1 when a case failed.
@@ -17,6 +21,7 @@ docs/robustness.md (between its fuzz markers). Exit status 1 when a case failed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -121,6 +126,64 @@ def summarise(outcomes: list[Outcome], run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of consecutive runs' summaries (same seed, cases one after the other)."""
+    parts = sorted(parts, key=lambda part: part["run"]["start"])
+    for before, after in itertools.pairwise(parts):
+        if after["run"]["start"] != before["run"]["start"] + before["cases"]:
+            raise SystemExit(
+                f"runs do not follow each other: cases from {before['run']['start']} "
+                f"({before['cases']}) then from {after['run']['start']}"
+            )
+    if len({part["run"]["seed"] for part in parts}) != 1:
+        raise SystemExit("runs of different seeds cannot be combined")
+
+    def added(key: str) -> dict[str, dict[str, int]]:
+        total: dict[str, Counter[str]] = defaultdict(Counter)
+        for part in parts:
+            for name, counts in part[key].items():
+                total[name].update(counts)
+        return {name: dict(sorted(counts.items())) for name, counts in sorted(total.items())}
+
+    groups: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for failure in part["failures"]:
+            group = groups.setdefault(
+                failure["group"], {**failure, "cases": [], "mutation_kinds": Counter()}
+            )
+            group["cases"] += failure["cases"]
+            group["mutation_kinds"].update(failure["mutation_kinds"])
+    seconds = sum(part["run"]["seconds"] for part in parts)
+    cases = sum(part["cases"] for part in parts)
+    commits = sorted({part["run"]["commit"] for part in parts})
+    run = {
+        **parts[0]["run"],
+        "commit": ", ".join(commits),
+        "seconds": round(seconds, 1),
+        "cases_per_second": round(cases / seconds, 3) if seconds else 0.0,
+        "parts": len(parts),
+    }
+    ranked = sorted(groups.values(), key=lambda group: (-len(group["cases"]), group["group"]))
+    return {
+        "run": run,
+        "cases": cases,
+        "failing_cases": sum(part["failing_cases"] for part in parts),
+        "harness_errors": [n for part in parts for n in part["harness_errors"]],
+        "by_base": added("by_base"),
+        "by_mutation": added("by_mutation"),
+        "exit_codes": added("exit_codes"),
+        "failures": [
+            {**group, "mutation_kinds": dict(group["mutation_kinds"])} for group in ranked
+        ],
+        "warnings": dict(
+            sum((Counter(part["warnings"]) for part in parts), Counter()).most_common(30)
+        ),
+        "slowest": sorted(
+            (slow for part in parts for slow in part["slowest"]), key=lambda s: -s["seconds"]
+        )[:10],
+    }
+
+
 def markdown(summary: dict[str, Any]) -> str:
     run = summary["run"]
     lines = [
@@ -209,7 +272,14 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="Write failing cases' input here.")
     parser.add_argument("--out", type=Path, default=RESULTS, help="Folder of fuzz.json and .md.")
     parser.add_argument("--no-docs", action="store_true", help="Leave docs/robustness.md.")
+    parser.add_argument(
+        "--combine", type=Path, nargs="+", help="Folders of runs in parts: one report of them."
+    )
     args = parser.parse_args()
+    if args.combine:
+        parts = [json.loads((d / "fuzz.json").read_text(encoding="utf-8")) for d in args.combine]
+        summary = combine(parts)
+        return report(summary, None, args.out, args.no_docs)
     settings = Settings(
         timeout=args.timeout, plan_time_limit=args.plan_time_limit, plan_share=args.plan_share
     )
@@ -252,14 +322,21 @@ def main() -> int:
         "machine": machine(),
     }
     summary = summarise(outcomes, run)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "fuzz.json").write_text(
-        json.dumps({**summary, "outcomes": [compact(o) for o in outcomes]}, indent=1, default=str),
-        encoding="utf-8",
+    return report(summary, [compact(o) for o in outcomes], args.out, args.no_docs)
+
+
+def report(
+    summary: dict[str, Any], outcomes: list[dict[str, Any]] | None, out: Path, no_docs: bool
+) -> int:
+    """Write fuzz.json (with every case, when given), fuzz.md and the doc's results."""
+    out.mkdir(parents=True, exist_ok=True)
+    cases = {"outcomes": outcomes} if outcomes is not None else {}
+    (out / "fuzz.json").write_text(
+        json.dumps({**summary, **cases}, indent=1, default=str), encoding="utf-8"
     )
     text = markdown(summary)
-    (args.out / "fuzz.md").write_text(text, encoding="utf-8")
-    if not args.no_docs:
+    (out / "fuzz.md").write_text(text, encoding="utf-8")
+    if not no_docs:
         update_doc(text)
     print(text)
     return 1 if summary["failing_cases"] or summary["harness_errors"] else 0

@@ -564,3 +564,19 @@ def test_balance_csv_replaces_only_its_own_table(
         )
         assert again.exit_code == 0, again.output
     assert pd.read_csv(table).shape[0] > 0
+
+
+def test_a_plan_that_makes_nothing_is_written_and_balanced(tmp_path: Path) -> None:
+    """A table whose only final demand is exports: the plan (nothing to consume) makes
+    nothing, and its years have no flows at all; plan and balance --plan used to crash on
+    the empty year (found by the fuzzing run, seed 0 case 377)."""
+    table = tmp_path / "table.csv"
+    table.write_text(
+        "sector,a,b,exports,total_output\na,10,20,70,100\nb,30,10,60,100\nvalue_added,60,70,,\n"
+    )
+    out = tmp_path / "plan"
+    result = RUNNER.invoke(main, ["plan", str(table), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    balance = RUNNER.invoke(main, ["balance", str(table), "--plan", str(out), "--json"])
+    assert balance.exit_code == 0, balance.output
+    assert json.loads(balance.stdout)["shortfalls"] == []

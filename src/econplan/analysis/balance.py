@@ -141,7 +141,10 @@ def flow_entries(economy: Economy, flows: Flows) -> pd.DataFrame:
         _simple(flows.transport, y, "use", "transport", "link"),
         _simple(stock.assign(amount=stock["amount"].clip(lower=0)), y, "use", "stock_built"),
     ]
-    entries = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    present = [p for p in parts if len(p)]
+    if not present:  # nothing flows this year (a plan that makes nothing)
+        return _empty(ENTRY_COLUMNS)
+    entries = pd.concat(present, ignore_index=True)
     return entries[entries["amount"] != 0].reset_index(drop=True)
 
 
