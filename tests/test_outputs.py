@@ -23,10 +23,10 @@ import pytest
 from click.testing import CliRunner
 
 from econplan.cli import main
-from econplan.io.replace import LEFTOVER_NEW, LEFTOVER_OLD
+from econplan.io.replace import LEFTOVER_NEW, LEFTOVER_OLD, leftover_prefix, write_folder
 from econplan.plan import Plan, PlanError, load_plan
 from econplan.plan.disk import _canonical, _sha256
-from test_plan import kantorovich
+from test_plan import LEAD_TARGETS, kantorovich, lead_time_economy
 
 RUNNER = CliRunner()
 
@@ -475,6 +475,8 @@ def test_verify_a_plan(planned: tuple[Path, Path]) -> None:
             "not numbers",
         ),
         (edit_info(lambda i: i["verification"].update(valid=False)), 4, "failed verification"),  # type: ignore[attr-defined]
+        (edit_info(lambda i: i.update(verification=None)), 4, "failed verification"),
+        (edit_info(lambda i: i.update(name="\ud800")), 0, ""),
     ],
 )
 def test_verify_rechecks_a_plan_whose_checksums_were_forged(
@@ -534,17 +536,102 @@ def test_convert_names_a_control_character_a_workbook_cannot_hold(
 
 
 def test_only_econplans_own_leftovers_are_removed(tmp_path: Path) -> None:
-    """A killed write's .NAME.econplan-new-* and -old-* go; a user's look-alikes stay."""
+    """A killed write's .econplan-new/old-HASH-* beside the output go; a user's look-alikes,
+    and the leftovers of another output (whatever its name), stay."""
     out = tmp_path / "out"
-    mine = [tmp_path / ".out-mine", tmp_path / ".out.backup", tmp_path / ".other.econplan-new-x"]
+    mine = [tmp_path / ".out-mine", tmp_path / ".out.backup", tmp_path / ".econplan-new-x"]
+    mine.append(tmp_path / (leftover_prefix(tmp_path / "other", LEFTOVER_NEW) + "abc"))
     for folder in mine:
         folder.mkdir()
-    (tmp_path / f".out.{LEFTOVER_NEW}abc").mkdir()
-    (tmp_path / f".out.{LEFTOVER_OLD}abc").mkdir()
+    (tmp_path / (leftover_prefix(out, LEFTOVER_NEW) + "abc")).mkdir()
+    (tmp_path / (leftover_prefix(out, LEFTOVER_OLD) + "abc")).mkdir()
     assert write_in_child(out, 1) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["out", *(folder.name for folder in mine)]
     )
+
+
+@pytest.mark.parametrize("name", ["a[1]", "*", "?x", "x" * 240, "plan with spaces"])
+def test_any_folder_name_is_written_and_cleaned(name: str, tmp_path: Path) -> None:
+    """Names with wildcards match no other folder's leftovers; a name of 240 characters (as
+    long as a file system takes, less the staging's) is written like any other."""
+    other = tmp_path / "zz"
+    assert write_in_child(other, 1) == 0
+    stale = tmp_path / (leftover_prefix(other, LEFTOVER_OLD) + "keep")
+    (stale / "zz").mkdir(parents=True)
+    out = tmp_path / name
+    assert write_in_child(out, 1) == 0 and write_in_child(out, 2) == 0
+    assert load_plan(out).info["generation"] == 2
+    assert stale.is_dir()
+
+
+def test_two_writes_beside_each_other_take_turns(tmp_path: Path) -> None:
+    """A second write does not clear the first's staging folder as a leftover: it waits."""
+    import threading
+
+    out = tmp_path / "out"
+    started, finish = threading.Event(), threading.Event()
+
+    def slow(folder: Path) -> None:
+        for i in range(50):
+            (folder / f"a{i}").write_text("a")
+        started.set()
+        finish.wait(10)
+        for i in range(50, 100):
+            (folder / f"a{i}").write_text("a")
+
+    def quick(folder: Path) -> None:
+        (folder / "b").write_text("b")
+
+    first = threading.Thread(target=write_folder, args=(out, slow))
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=write_folder, args=(out, quick))
+    second.start()
+    second.join(0.5)  # it waits for the first one's lock
+    finish.set()
+    first.join(30)
+    second.join(30)
+    assert sorted(p.name for p in out.iterdir()) == ["b"]  # the second, whole
+    assert not leftovers(tmp_path)
+
+
+def test_a_users_file_with_a_plans_name_is_not_taken_for_the_plans(
+    planned: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A plan written without --csv never wrote activity.csv: one there is the user's."""
+    economy, plan = planned
+    out = tmp_path / "out"
+    out.mkdir()
+    for file in plan.iterdir():
+        (out / file.name).write_bytes(file.read_bytes())
+    (out / "activity.csv").write_text("mine\n")
+    result = RUNNER.invoke(main, ["plan", str(economy), "--out", str(out)])
+    assert result.exit_code == 2 and "activity.csv" in result.stderr
+    assert (out / "activity.csv").read_text() == "mine\n"
+
+
+def test_an_mps_file_that_comes_out_short_keeps_the_earlier_one(
+    planned: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HiGHS does not report a failed write (a full disk): the file is checked whole."""
+    from econplan.plan import Solver
+
+    economy, _ = planned
+    mps = tmp_path / "problem.mps"
+    out = tmp_path / "out"
+    first = RUNNER.invoke(main, ["plan", str(economy), "--out", str(out), "--mps", str(mps)])
+    assert first.exit_code == 0, first.output
+    before = mps.read_bytes()
+    assert before.rstrip().endswith(b"ENDATA")
+
+    def short(self: Solver, path: Path) -> None:
+        path.write_bytes(before[: len(before) // 2])
+
+    monkeypatch.setattr(Solver, "write_mps", short)
+    again = RUNNER.invoke(main, ["plan", str(economy), "--out", str(out), "--mps", str(mps)])
+    assert again.exit_code == 2 and "earlier file there is kept" in again.stderr
+    assert mps.read_bytes() == before and not leftovers(tmp_path)
 
 
 def test_balance_csv_replaces_only_its_own_table(
@@ -580,3 +667,29 @@ def test_a_plan_that_makes_nothing_is_written_and_balanced(tmp_path: Path) -> No
     balance = RUNNER.invoke(main, ["balance", str(table), "--plan", str(out), "--json"])
     assert balance.exit_code == 0, balance.output
     assert json.loads(balance.stdout)["shortfalls"] == []
+
+
+def test_verify_refuses_investment_that_says_it_builds_elsewhere(tmp_path: Path) -> None:
+    """Verification counts capacity from the investment table's process, region, facility
+    and year ready: each must be what the economy says of the option."""
+    economy = lead_time_economy(tmp_path / "lead", LEAD_TARGETS)
+    out = tmp_path / "out"
+    assert RUNNER.invoke(main, ["plan", str(economy), "--out", str(out)]).exit_code == 0
+    assert RUNNER.invoke(main, ["verify", str(out), "--economy", str(economy)]).exit_code == 0
+    for column, value in (("ready_year", 2021), ("region", "elsewhere"), ("process", "px2")):
+        edit_table("investment", lambda f, c=column, v=value: f.assign(**{c: v}))(out)
+        reseal(out)
+        result = RUNNER.invoke(main, ["verify", str(out), "--economy", str(economy)])
+        assert result.exit_code == 2, result.output
+        assert f"investment.{column}" in result.stderr and "Traceback" not in result.output
+        assert RUNNER.invoke(main, ["plan", str(economy), "--out", str(out)]).exit_code == 0
+
+
+def test_a_table_replaces_its_own_earlier_csv_whatever_its_labels(tmp_path: Path) -> None:
+    from econplan.cli.common import write_csv
+
+    frame = pd.DataFrame({"product": ["a"], "A,x": [1.0], 'say "hi"': [2.0]})
+    out = tmp_path / "inverse.csv"
+    for _ in range(2):
+        write_csv(frame, out, "--inverse")
+    assert pd.read_csv(out).columns.tolist() == frame.columns.tolist()

@@ -150,7 +150,9 @@ def counts_table(counts: dict[str, int], title: str = "What the economy holds") 
     return table
 
 
-def read_plan(economy: Economy, directory: Path, valid: bool = True) -> Plan:
+def read_plan(
+    economy: Economy, directory: Path, valid: bool = True, economy_option: str = "PATH"
+) -> Plan:
     """The plan written in ``directory``, checked: intact (every file as econplan wrote it),
     made from ``economy``, optimal, and (with ``valid``) verified when it was written; its
     tables fit to be read. Bad input exits 2 with one line naming the file."""
@@ -174,7 +176,7 @@ def read_plan(economy: Economy, directory: Path, valid: bool = True) -> Plan:
     if head.get("hash") != economy_hash(economy):
         fail(
             f"{directory}: this plan was made from another economy ({head.get('name')!r}); "
-            f"name the economy it was planned from (PATH) before --plan {directory}"
+            f"name the economy it was planned from with {economy_option}"
         )
     checked = plan.info.get("verification")
     if valid and not (isinstance(checked, dict) and checked.get("valid") is True):
@@ -193,11 +195,14 @@ def write_csv(frame: pd.DataFrame, out: Path, option: str) -> None:
         fail(f"{out}: the folder {out.parent} does not exist")
     if out.is_dir():
         fail(f"{out}: is a folder; give {option} a file name")
+    if out.exists() and not out.is_file():
+        fail(f"{out}: is not a plain file; give {option} a file name")
     if out.exists():  # only an earlier table of the same kind may be replaced
-        header = ",".join(map(str, frame.columns))
+        header = frame.head(0).to_csv(index=False).rstrip("\r\n")
         try:
-            with out.open(encoding="utf-8", errors="replace") as handle_in:
-                first = handle_in.readline().rstrip("\r\n")
+            with out.open("rb") as handle_in:
+                first = handle_in.read(len(header.encode()) + 2).decode("utf-8", "replace")
+                first = first.splitlines()[0] if first else ""
         except OSError as error:
             fail(f"{out}: exists and cannot be read ({error.strerror})")
         if first != header:

@@ -139,7 +139,9 @@ def _copy_builtin(folder: Path) -> None:
 def init(directory: Path) -> None:
     """Write the built-in economy's files into DIRECTORY, as a start for your own."""
     try:
-        target = check_output_folder(directory, lambda _: "exists and is not empty", "DIRECTORY")
+        target = check_output_folder(
+            directory, lambda _: "exists and is not empty", "DIRECTORY", "econplan init mine"
+        )
         write_folder(target, _copy_builtin, "the economy")
     except OutputError as error:
         fail(str(error))
@@ -176,6 +178,14 @@ def convert(source: Path, target: Path) -> None:
     console.print(f"wrote {target}")
 
 
+def _head(path: Path, size: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
+
+
 @main.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option(
@@ -191,9 +201,8 @@ def docs(out: Path, check: bool) -> None:
         return
     if out.is_dir():
         fail(f"{out}: is a folder; give the file to write, e.g. docs/format.md")
-    if out.exists() and not out.read_text(encoding="utf-8", errors="replace").startswith(
-        text.splitlines()[0]
-    ):
+    title = text.splitlines()[0].encode()
+    if out.exists() and (not out.is_file() or _head(out, len(title)) != title):
         fail(f"{out}: exists and is not econplan's format reference; give a new file")
     try:
         out.write_text(text, encoding="utf-8")

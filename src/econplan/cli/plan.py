@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -145,15 +148,30 @@ def _check_mps_path(mps: Path) -> None:
 
 
 def _write_mps(solver: Solver, mps: Path) -> None:
-    """Write through a temporary file beside it, so that a failure leaves no half a file."""
-    staging = mps.with_name(f".{mps.stem}.econplan-new.mps")
+    """Write through a temporary file beside it, checked whole (HiGHS does not report a
+    failed write), so that a failure leaves the earlier file as it was."""
     try:
-        solver.write_mps(staging)
-        os.replace(staging, mps)
+        handle, name = tempfile.mkstemp(prefix=".econplan-mps-", suffix=".mps", dir=mps.parent)
+        os.close(handle)
     except OSError as error:
         fail(f"{mps}: cannot be written ({describe_os_error(error)})")
+    staging = Path(name)
+    try:
+        solver.write_mps(staging)
+        with staging.open("rb") as written:
+            written.seek(max(0, staging.stat().st_size - 64))
+            complete = b"ENDATA" in written.read()
+        if not complete:
+            raise OSError(errno.ENOSPC, "the file came out incomplete (is the disk full?)")
+        os.replace(staging, mps)
+    except (OSError, SolveError) as error:
+        reason = (
+            describe_os_error(error) if isinstance(error, OSError) else "HiGHS could not write it"
+        )
+        fail(f"{mps}: cannot be written ({reason}); an earlier file there is kept")
     finally:
-        staging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staging.unlink()
 
 
 @main.command("plan")
@@ -318,7 +336,7 @@ def verify_command(directory: Path, path: Path | None, as_json: bool) -> None:
     """
     economy = validated(path, as_json).economy
     assert economy is not None
-    plan = read_plan(economy, directory, valid=False)
+    plan = read_plan(economy, directory, valid=False, economy_option="--economy")
     verification = verify(economy, plan.tables)
     valid = verification.ok(VALID)
     if as_json:
@@ -337,7 +355,8 @@ def verify_command(directory: Path, path: Path | None, as_json: bool) -> None:
                 found["worst"],
             )
         console.print(table)
-    recorded = plan.info.get("verification", {})
+    recorded = plan.info.get("verification")
+    recorded = recorded if isinstance(recorded, dict) else {}
     if not valid:
         errors.print(
             f"error: the plan breaks its economy's constraints: largest relative violation "

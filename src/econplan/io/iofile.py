@@ -171,6 +171,9 @@ def _read_sheet(
             (number, [cell_text(v) for v in values])
             for number, values in enumerate(book[name].iter_rows(values_only=True), 1)
         ]
+    except UNREADABLE as error:  # the sheet's XML, read lazily, is broken
+        problems.append(Problem(path.name, None, None, f"not a readable xlsx workbook: {error}"))
+        return path.name, None
     finally:
         book.close()
     problems += formula_problems(path, {name: file})

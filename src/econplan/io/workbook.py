@@ -23,7 +23,15 @@ from econplan.schema import SETTINGS_TABLE, Schema, load_schema
 
 README_SHEET = "README"
 
-UNREADABLE = (OSError, zipfile.BadZipFile, KeyError, ValueError, AttributeError, TypeError)
+UNREADABLE = (
+    OSError,
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    AttributeError,
+    TypeError,
+    SyntaxError,  # the XML parser's ParseError, read lazily from a sheet
+)
 """What openpyxl raises on a file that is not a sound xlsx workbook (a chart sheet without a
 drawing raises AttributeError, for one)."""
 
@@ -98,6 +106,9 @@ def read_workbook(path: Path, schema: Schema | None = None) -> RawEconomy:
                 raw.settings = _settings(rows, raw, table.column_names)
             else:
                 _table(rows, raw, table.name)
+    except UNREADABLE as error:  # a sheet's XML read lazily, and broken
+        raw.problems.append(Problem(name, None, None, f"not a readable xlsx workbook: {error}"))
+        return raw
     finally:
         book.close()
     if not raw.problems:

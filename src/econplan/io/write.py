@@ -9,6 +9,7 @@ only when complete: no half-written economies.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -124,17 +125,20 @@ def _append(sheet: Any, row: list[Any]) -> None:
             cell.data_type = "s"
 
 
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+"""What XML 1.0, and so a workbook, cannot hold: control characters but tab and line breaks,
+U+FFFE and U+FFFF, and lone surrogates."""
+
+
 def _check_workbook_text(name: str, header: list[str], rows: list[list[Any]]) -> None:
     """Control characters (U+0000-U+001F but tab and line breaks) cannot be stored in a
     workbook's XML: name the first, rather than fail half-way."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     for number, row in enumerate(rows, start=2):
         for column, value in zip(header, row, strict=True):
-            found = ILLEGAL_CHARACTERS_RE.search(value) if isinstance(value, str) else None
+            found = NOT_IN_XML.search(value) if isinstance(value, str) else None
             if found:
                 raise UsageError(
-                    f"{name}, row {number} [{column}]: holds the control character "
+                    f"{name}, row {number} [{column}]: holds the character "
                     f"U+{ord(found.group()):04X}, which a workbook cannot hold; remove it, or "
                     "write a folder instead of a workbook"
                 )

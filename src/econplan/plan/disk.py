@@ -19,6 +19,7 @@ not write is never replaced.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -38,7 +39,8 @@ DIAGNOSIS_FILE = "diagnosis.json"
 FORMAT = "econplan plan 1"
 """plan.json's ``format``: what wrote it, and the version of its layout."""
 
-_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,100}")
+_FILE_NAME = re.compile(r"[a-z][a-z0-9_]{0,100}\.(parquet|csv|json)")
 
 
 class PlanError(ValueError):
@@ -48,7 +50,7 @@ class PlanError(ValueError):
 
 def _canonical(info: dict[str, Any]) -> bytes:
     body = {k: v for k, v in info.items() if k != "integrity"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def _sha256(path: Path) -> str:
@@ -107,8 +109,9 @@ def _read_info(directory: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{path}: no plan here (run `econplan plan --out {directory}`)")
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise PlanError(f"{path}: cannot be read as a plan ({error})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise PlanError(f"{path}: cannot be read as a plan ({reason})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise PlanError(
             f"{path}: not a plan written by this version of econplan (no format "
@@ -140,52 +143,72 @@ def load_plan(directory: str | os.PathLike[str]) -> Plan:
     for name in names:
         if f"{name}.parquet" not in files:
             raise PlanError(f"{plan_json}: table {name} has no checksum; {again}")
+    contents: dict[str, bytes] = {}
     for name, expected in files.items():
-        path = directory / name
-        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+        if (
+            not isinstance(name, str)
+            or not _FILE_NAME.fullmatch(name)
+            or not isinstance(expected, str)
+        ):
             raise PlanError(f"{plan_json}: lists {name!r}, which is not a file of a plan; {again}")
-        if path.is_symlink() or not path.is_file():
-            raise PlanError(f"{path}: missing (plan.json lists it); {again}")
+        path = directory / name
         try:
-            found = _sha256(path)
+            if path.is_symlink() or not path.is_file():
+                raise PlanError(
+                    f"{path}: missing or not a plain file (plan.json lists it); {again}"
+                )
+            data = path.read_bytes()  # read once: hashed and parsed from the same bytes
         except OSError as error:
             raise PlanError(f"{path}: cannot be read ({error.strerror}); {again}") from None
-        if found != expected:
+        if hashlib.sha256(data).hexdigest() != expected:
             raise PlanError(f"{path}: changed after econplan wrote it (checksum differs); {again}")
+        contents[name] = data
     tables: dict[str, pd.DataFrame] = {}
     for name in names:
         try:
-            tables[name] = pd.read_parquet(directory / f"{name}.parquet")
+            tables[name] = pd.read_parquet(io.BytesIO(contents[f"{name}.parquet"]))
         except (OSError, ValueError, pa.ArrowException) as error:
             raise PlanError(f"{directory / name}.parquet: cannot be read ({error})") from None
     run_path = directory / RUN_FILE
     try:
         run = json.loads(run_path.read_text()) if run_path.is_file() else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         run = {}  # timings only: nothing depends on them
     diagnosis = None
-    if DIAGNOSIS_FILE in files:
-        diagnosis = json.loads((directory / DIAGNOSIS_FILE).read_text(encoding="utf-8"))
+    if DIAGNOSIS_FILE in contents:
+        try:
+            diagnosis = json.loads(contents[DIAGNOSIS_FILE].decode("utf-8"))
+        except (ValueError, RecursionError) as error:
+            raise PlanError(f"{directory / DIAGNOSIS_FILE}: cannot be read ({error})") from None
     return Plan(info, tables, run if isinstance(run, dict) else {}, diagnosis)
 
 
 def plan_folder_problem(directory: Path) -> str | None:
-    """None when ``directory`` holds only what ``econplan plan`` writes (so replacing it loses
-    nothing of the user's), else what it holds that econplan did not write."""
-    try:
-        info = json.loads((directory / PLAN_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        info = None
+    """None when ``directory`` holds only what ``econplan plan`` wrote there (so replacing it
+    loses nothing of the user's), else what it holds that econplan did not write."""
     entries = sorted(p.name for p in directory.iterdir())
+    info: Any = None
+    plan_json = directory / PLAN_FILE
+    if plan_json.is_file() and not plan_json.is_symlink():
+        try:
+            info = json.loads(plan_json.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            info = None
     if not isinstance(info, dict) or not {"status", "solver", "economy"} <= info.keys():
-        shown = ", ".join(entries[:3]) + (
-            f" and {len(entries) - 3} more" if len(entries) > 3 else ""
-        )
+        more = f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+        shown = ", ".join(entries[:3]) + more
         return f"holds {shown}, and is not a plan written by econplan"
-    listed = info.get("tables")
-    names: list[Any] = listed if isinstance(listed, list) else []
-    ours = {PLAN_FILE, RUN_FILE, DIAGNOSIS_FILE}
-    ours |= {f"{n}.{suffix}" for n in names if isinstance(n, str) for suffix in ("parquet", "csv")}
+    ours = {PLAN_FILE, RUN_FILE}
+    files = info.get("files")
+    if info.get("format") == FORMAT and isinstance(files, dict):
+        ours |= {name for name in files if isinstance(name, str)}
+    else:  # a plan of an earlier econplan, which listed its tables but not its files
+        listed = info.get("tables")
+        names: list[Any] = listed if isinstance(listed, list) else []
+        ours |= {
+            f"{n}.{suffix}" for n in names if isinstance(n, str) for suffix in ("parquet", "csv")
+        }
+        ours.add(DIAGNOSIS_FILE)
     for entry in entries:
         path = directory / entry
         if entry not in ours or path.is_symlink() or not path.is_file():

@@ -73,7 +73,15 @@ def _label(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 PLAN_TABLES: dict[str, dict[str, str]] = {
     "activity": {"process": "process", "region": "region", "year": "year", "activity": "amount"},
-    "investment": {"option": "option", "start_year": "integer", "units": "amount"},
+    "investment": {
+        "option": "option",
+        "start_year": "integer",
+        "units": "amount",
+        "process": "any",
+        "region": "any",
+        "facility": "any",
+        "ready_year": "integer",
+    },
     "shipments": {
         "product": "product",
         "link": "link",
@@ -143,11 +151,45 @@ def table_problems(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[st
                 if unknown or values.isna().any():
                     what = ", ".join(unknown[:3]) if unknown else "an empty cell"
                     problems.append(f"{name}.{column}: {what}, not a {kind} of the economy")
-        keys = [c for c, kind in columns.items() if kind != "amount"]
+        keys = [c for c, kind in columns.items() if kind not in ("amount", "any")]
         if not problems and frame.duplicated(keys).any():
             twice = frame[frame.duplicated(keys)].iloc[0][keys].tolist()
             problems.append(f"{name}: {' '.join(map(str, twice))} appears more than once")
+    if not problems:
+        problems += _investment_problems(e, tables["investment"])
     return problems
+
+
+def _investment_problems(e: Economy, investment: pd.DataFrame) -> list[str]:
+    """What a plan says an option builds (process, region, facility, year ready) must be what
+    the economy says: verification counts capacity from these columns."""
+    options = e.tables["investments"].set_index("id").reindex(investment["option"])
+    facility_region = e.tables["facilities"].set_index("id")["region"]
+    region = options["region"].where(
+        options["region"].notna(),
+        pd.Series(facility_region.reindex(options["facility"]).to_numpy(), index=options.index),
+    )
+    expected = {
+        "process": options["process"].to_numpy(dtype=object),
+        "region": region.to_numpy(dtype=object),
+        "facility": options["facility"].to_numpy(dtype=object),
+        "ready_year": investment["start_year"].to_numpy(dtype=float)
+        + options["lead_time"].fillna(1).to_numpy(dtype=float),
+    }
+    for column, wanted in expected.items():
+        found = investment[column].to_numpy(dtype=object)
+        differs = [
+            i
+            for i, (a, b) in enumerate(zip(found, wanted, strict=True))
+            if not (pd.isna(a) and pd.isna(b)) and str(a) != str(b) and a != b
+        ]
+        if differs:
+            i = differs[0]
+            return [
+                f"investment.{column}: option {investment['option'].iloc[i]} is said to give "
+                f"{found[i]!r}, where the economy says {wanted[i]!r}"
+            ]
+    return []
 
 
 def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
