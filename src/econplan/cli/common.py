@@ -66,7 +66,7 @@ def validated(path: Path | None, as_json: bool) -> Report:
         sys.exit(EXIT_BAD_INPUT)
     if not as_json:
         for note in report.notes:
-            errors.print(Text.assemble(("note:", "bold"), " ", note), soft_wrap=True)
+            errors.print(Text.assemble(("note:", "bold"), " ", printable(note)), soft_wrap=True)
     return report
 
 
