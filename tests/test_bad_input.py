@@ -517,3 +517,30 @@ def test_a_problem_is_one_line_whatever_the_file_holds(tiny_copy: Path) -> None:
     assert len(said) == 1 + int(said[0].split(": ")[-1].split()[0]), said
     assert "new\\u000aline\\u0001\\u202e" in result.stderr
     assert not any(c in result.stderr for c in "\x01\u202e")
+
+
+def test_a_stray_cell_far_from_the_table_is_one_line(tiny_copy: Path, tmp_path: Path) -> None:
+    """openpyxl gives every row as long as the longest: one cell at XFD100000 made a small
+    table 1.6e9 cells (MemoryError, or minutes). Such a sheet is refused, naming it."""
+    import openpyxl
+
+    book_path = tmp_path / "economy.xlsx"
+    assert CliRunner().invoke(main, ["convert", str(tiny_copy), str(book_path)]).exit_code == 0
+    book = openpyxl.load_workbook(book_path)
+    book["products"]["XFD100000"] = "x"
+    book.save(book_path)
+    table = tmp_path / "table.xlsx"
+    sheet = openpyxl.Workbook()
+    for row in (
+        ["sector", "a", "final", "total_output"],
+        ["a", 1, 9, 10],
+        ["wages", 9, None, None],
+    ):
+        sheet.active.append(row)
+    sheet.active["XFD100000"] = 1
+    sheet.save(table)
+    for path, where in ((book_path, "economy.xlsx[products]"), (table, "table.xlsx")):
+        result = CliRunner().invoke(main, ["validate", str(path)])
+        assert result.exit_code == 2, result.output
+        assert where in result.stderr and "16,384 columns" in result.stderr
+        assert "Traceback" not in result.output

@@ -14,7 +14,7 @@ import pandas as pd
 
 from econplan.errors import EconomyError, Problem
 from econplan.io.raw import frame_from_rows
-from econplan.io.workbook import UNREADABLE, cell_text, formula_problems
+from econplan.io.workbook import UNREADABLE, formula_problems, sheet_rows
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,10 @@ def _read_sheet(
             return file, None
         if name != book.sheetnames[0] and sheet is None:
             notes.append(f"{path.name}: read the first worksheet, {name!r}")
-        rows = [
-            (number, [cell_text(v) for v in values])
-            for number, values in enumerate(book[name].iter_rows(values_only=True), 1)
-        ]
+        read = sheet_rows(book[name], file, problems)
+        if read is None:
+            return file, None
+        rows = read
     except UNREADABLE as error:  # the sheet's XML, read lazily, is broken
         problems.append(Problem(path.name, None, None, f"not a readable xlsx workbook: {error}"))
         return path.name, None

@@ -36,6 +36,37 @@ UNREADABLE = (
 drawing raises AttributeError, for one)."""
 
 
+CELL_LIMIT = 20_000_000
+"""Cells a sheet may span (rows x columns, empty ones included), beyond which it is refused
+rather than read: openpyxl gives every row as long as the longest, so one stray cell at
+XFD100000 would make 1.6e9 cells of a small table."""
+
+
+def sheet_rows(
+    sheet: Any, file: str, problems: list[Problem]
+) -> list[tuple[int, list[str]]] | None:
+    """The non-blank rows of a worksheet as text, numbered as the spreadsheet numbers them;
+    None, with a problem, for a sheet spanning more than CELL_LIMIT cells."""
+    rows, columns = sheet.max_row or 0, sheet.max_column or 0
+    if rows * columns > CELL_LIMIT:
+        problems.append(
+            Problem(
+                file,
+                None,
+                None,
+                f"the sheet spans {rows:,} rows and {columns:,} columns, more cells than "
+                f"econplan reads ({CELL_LIMIT:,}): delete the stray cells far from the table "
+                "(Ctrl+End in a spreadsheet program shows the last one)",
+            )
+        )
+        return None
+    numbered = (
+        (number, [cell_text(v) for v in values])
+        for number, values in enumerate(sheet.iter_rows(values_only=True), 1)
+    )
+    return [(n, cells) for n, cells in numbered if any(cells)]
+
+
 def cell_text(value: Any) -> str:
     """A cell as the text a user would have typed in a CSV file."""
     if value is None:
@@ -97,11 +128,9 @@ def read_workbook(path: Path, schema: Schema | None = None) -> RawEconomy:
                     )
                 )
                 continue
-            rows = [
-                (number, [cell_text(v) for v in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), 1)
-            ]
-            rows = [(n, cells) for n, cells in rows if any(cells)]
+            rows = sheet_rows(sheet, raw.files[table.name], raw.problems)
+            if rows is None:
+                continue
             if table.name == SETTINGS_TABLE:
                 raw.settings = _settings(rows, raw, table.column_names)
             else:
