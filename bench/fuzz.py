@@ -9,7 +9,7 @@ Usage:
   python bench/fuzz.py [--cases 1000] [--start 0] [--seed 0] [--workers 1] [--timeout 120]
                        [--plan-share 0.03] [--plan-time-limit 30] [--keep DIR] [--no-docs]
   python bench/fuzz.py --seed 0 --case 54 [--keep DIR]     # one case, its report, its input
-  python bench/fuzz.py --combine DIR [DIR ...]             # one report of runs in parts
+  python bench/fuzz.py --combine DIR|JSON [...]            # one report of runs in parts
 
 A long run can be made in parts (--start, --cases, each with its own --out) and the parts'
 fuzz.json combined into one report, as if one run had made them.
@@ -273,11 +273,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="Folder of fuzz.json and .md.")
     parser.add_argument("--no-docs", action="store_true", help="Leave docs/robustness.md.")
     parser.add_argument(
-        "--combine", type=Path, nargs="+", help="Folders of runs in parts: one report of them."
+        "--combine",
+        type=Path,
+        nargs="+",
+        help="Runs in parts (their --out folders or fuzz.json files): one report of them.",
     )
     args = parser.parse_args()
     if args.combine:
-        parts = [json.loads((d / "fuzz.json").read_text(encoding="utf-8")) for d in args.combine]
+        files = [d if d.is_file() else d / "fuzz.json" for d in args.combine]
+        parts = [json.loads(f.read_text(encoding="utf-8")) for f in files]
         summary = combine(parts)
         return report(summary, None, args.out, args.no_docs)
     settings = Settings(
