@@ -102,6 +102,8 @@ def io_cell(rng: Random, table: IoTable) -> str:
 def io_sign(rng: Random, table: IoTable) -> str:
     """A flow, final demand or value added made negative."""
     numbers = _numbers(table)
+    if not numbers:  # an earlier mutation left no number (header only, one cell)
+        return "no number to negate"
     r, c = rng.choice(numbers)
     value = table.grid[r][c]
     assert isinstance(value, float)
@@ -161,6 +163,13 @@ def io_labels(rng: Random, table: IoTable) -> str:
     how = rng.choice((how, "drop column"))
     n = table.sectors
     k = rng.randint(1, max(1, n))
+    try:
+        return _relabel(rng, table, how, n, k)
+    except IndexError:  # an earlier mutation left too few rows or columns (io_shape)
+        return f"{how}: no such label in the table's shape"
+
+
+def _relabel(rng: Random, table: IoTable, how: str, n: int, k: int) -> str:
     if how == "duplicate row":
         table.grid[k][0] = table.grid[1 + (k % max(1, n))][0]
     elif how == "duplicate column":

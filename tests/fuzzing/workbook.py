@@ -34,7 +34,7 @@ def as_workbook(rng: Random, folder: Path) -> str:
     settings.title = "economy"
     try:
         document = tomllib.loads((folder / "economy.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         document = {}
     sources = document.pop("sources", [])
     settings.append(["key", "value"])
