@@ -8,6 +8,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -438,9 +439,7 @@ def test_a_changed_plan_is_refused(
 ) -> None:
     economy, plan = planned
     out = tmp_path / "out"
-    out.mkdir()
-    for file in plan.iterdir():
-        (out / file.name).write_bytes(file.read_bytes())
+    shutil.copytree(plan, out)
     TAMPERINGS[tampering](out)
     with pytest.raises((PlanError, FileNotFoundError)):
         load_plan(out)
@@ -485,9 +484,7 @@ def test_verify_rechecks_a_plan_whose_checksums_were_forged(
     """Checksums catch edits, not forgery: verify also re-runs every check of the economy."""
     economy, plan = planned
     out = tmp_path / "out"
-    out.mkdir()
-    for file in plan.iterdir():
-        (out / file.name).write_bytes(file.read_bytes())
+    shutil.copytree(plan, out)
     change(out)
     reseal(out)
     result = RUNNER.invoke(main, ["verify", str(out), "--economy", str(economy)])
@@ -602,9 +599,7 @@ def test_a_users_file_with_a_plans_name_is_not_taken_for_the_plans(
     """A plan written without --csv never wrote activity.csv: one there is the user's."""
     economy, plan = planned
     out = tmp_path / "out"
-    out.mkdir()
-    for file in plan.iterdir():
-        (out / file.name).write_bytes(file.read_bytes())
+    shutil.copytree(plan, out)
     (out / "activity.csv").write_text("mine\n")
     result = RUNNER.invoke(main, ["plan", str(economy), "--out", str(out)])
     assert result.exit_code == 2 and "activity.csv" in result.stderr
