@@ -37,3 +37,17 @@ def builtin_copy(tmp_path: Path) -> Path:
         p.name for p in builtin_path().iterdir()
     )
     return target
+
+
+@pytest.fixture(scope="session")
+def builtin_plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in economy's plan, solved and written once for the whole session (read-only:
+    tests that change it copy it first)."""
+    from econplan import load_economy
+    from econplan.plan import make_plan, write_plan
+
+    plan = make_plan(load_economy())
+    assert plan.ok, plan.info["verification"]
+    out = tmp_path_factory.mktemp("builtin-plan") / "plan"
+    write_plan(plan, out)
+    return out
