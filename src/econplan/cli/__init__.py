@@ -6,7 +6,13 @@ failing verification); 1 only for bugs.
 Every command that reports something takes ``--json``.
 """
 
-from econplan.cli import analysis, economy, plan, supplyuse  # noqa: F401  (registers the commands)
+from econplan.cli import (  # noqa: F401  (registers the commands)
+    analysis,
+    economy,
+    plan,
+    store,
+    supplyuse,
+)
 from econplan.cli.common import main
 
 __all__ = ["main"]
