@@ -215,6 +215,9 @@ class _Builder:
             "targets": self._targets(),
             "links": self._links(),
             "observed": self._observed(),
+            "seasonality": _frame(
+                product=[], sector=[], flow=[], month=[], share=[], source=[], note=[]
+            ),
         }
 
     def _sectors(self) -> pd.DataFrame:

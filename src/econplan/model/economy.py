@@ -257,6 +257,10 @@ class Economy:
     def observed(self) -> pd.DataFrame:
         return self.table("observed")
 
+    @property
+    def seasonality(self) -> pd.DataFrame:
+        return self.table("seasonality")
+
     # -- sorted ids ---------------------------------------------------------------------------
     def ids(self, table: str) -> pd.Index:
         """The sorted ids of an id table (``ids("products")``), as an object index."""

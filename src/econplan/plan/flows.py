@@ -84,10 +84,11 @@ def carried(economy: Economy, shipments: pd.DataFrame) -> np.ndarray:
     return np.where(mode == "grid", 1.0, weight)
 
 
-def _investment_bills(economy: Economy, investment: pd.DataFrame) -> pd.DataFrame:
+def investment_bills(economy: Economy, investment: pd.DataFrame) -> pd.DataFrame:
     """Products used by construction: each option's bill of materials times the units
-    started, spread evenly over the years of construction (product, region, year, amount)."""
-    columns = [*KEY, "amount"]
+    started, spread evenly over the years of construction (option, start_year, product,
+    region, year, amount: the option and its start say which task of the plan uses them)."""
+    columns = ["option", "start_year", *KEY, "amount"]
     if len(investment) == 0:
         return pd.DataFrame(columns=columns)
     options = economy.tables["investments"].set_index("id")
@@ -103,6 +104,8 @@ def _investment_bills(economy: Economy, investment: pd.DataFrame) -> pd.DataFram
         parts.append(
             pd.DataFrame(
                 {
+                    "option": during["option"].to_numpy(dtype=object),
+                    "start_year": during["start_year"].to_numpy(dtype=int),
                     "product": during["product"].to_numpy(dtype=object),
                     "region": during["region"].to_numpy(dtype=object),
                     "year": during["start_year"].to_numpy(dtype=int) + offset,
@@ -141,7 +144,7 @@ def plan_flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[Flows]
     e = economy
     activity = tables["activity"]
     made = production(e, tables)
-    bills = _investment_bills(e, tables["investment"])
+    bills = investment_bills(e, tables["investment"])
     trade = tables["trade"]
     ship = tables["shipments"]
     links = e.tables["links"].set_index("id")

@@ -21,6 +21,7 @@ from econplan.validate.structure import (
 from econplan.validate.supply import (
     check_links,
     check_observed,
+    check_seasonality,
     check_supplied,
     check_targets,
     check_trade,
@@ -47,6 +48,7 @@ RULES: tuple[Rule, ...] = (
     check_final_demand,
     check_targets,
     check_observed,
+    check_seasonality,
     check_links,
     check_trade,
     check_supplied,

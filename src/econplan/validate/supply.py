@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from econplan.columns import positions, uniques
+from econplan.columns import positions, to_object, uniques
 from econplan.errors import Problem
 from econplan.schema import Schema
 from econplan.validate.lookups import (
@@ -214,3 +214,40 @@ def check_supplied(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
                 "process that outputs it, an import price in trade.csv, or a row in "
                 "resources.csv or labour.csv",
             )
+
+
+SHARES_ADD_UP = 1e-6
+"""How far a seasonal profile's shares may stray from 1 in total: rounding in a file (twelve
+shares of 0.0833) is forgiven, and control figures divide by the total, so months still add
+up to the year exactly."""
+
+
+def check_seasonality(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    """Each seasonal profile names a product or a sector, and its shares add up to 1."""
+    frame = typed.tables["seasonality"]
+    file = typed.file("seasonality")
+    both = frame["product"].notna() & frame["sector"].notna()
+    neither = frame["product"].isna() & frame["sector"].isna()
+    for row, _ in shown_rows(frame, both | neither):
+        yield Problem(
+            file, row, "product", "give either a product or a sector, not both or neither"
+        )
+    yield from beyond(file, "product", both | neither)
+    named = frame[~(both | neither) & frame["share"].notna()]
+    if len(named) == 0:
+        return
+    product, sector = to_object(named["product"]), to_object(named["sector"])
+    what = product.where(product.notna(), sector)
+    flow = to_object(named["flow"]).fillna("output")
+    total = named["share"].groupby([what, flow], sort=False).transform("sum")
+    first = ~pd.DataFrame({"what": what, "flow": flow}).duplicated()
+    off = first & ((total - 1.0).abs() > SHARES_ADD_UP)
+    for row, _ in shown_rows(named, off):
+        yield Problem(
+            file,
+            row,
+            "share",
+            f"the {flow[row]} shares of {what[row]!r} add up to {total[row]:.6g}, not 1: "
+            "correct them so that the months of a year make the whole year",
+        )
+    yield from beyond(file, "share", off)
