@@ -9,6 +9,7 @@ Every command that reports something takes ``--json``.
 from econplan.cli import (  # noqa: F401  (registers the commands)
     analysis,
     economy,
+    execution,
     plan,
     store,
     supplyuse,

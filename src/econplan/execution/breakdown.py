@@ -129,6 +129,10 @@ class ControlFigures:
         members = self.regions[region] if below else (region,)
         return self._where(lambda frame: frame["region"].isin(members))
 
+    def for_units(self, units: list[str]) -> ControlFigures:
+        """The figures of the units named (those not in the plan are left out)."""
+        return self._where(lambda frame: frame["facility"].isin(units))
+
     def _where(self, keep: object) -> ControlFigures:
         def take(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[keep(frame)].reset_index(drop=True)  # type: ignore[operator]
