@@ -118,6 +118,26 @@ def assert_same_objectives(new: Plan, old: Plan, tolerance: float) -> None:
     assert set(after) <= set(before)
 
 
+def assert_within_holds(new: Plan, old: Plan) -> None:
+    """The revised plan's own solution keeps every fact (they were read off it), so each
+    stage of the re-plan is at least as good as that solution, which lies within the window
+    each stage of the revised plan was held in: a minimised stage at most its upper end, a
+    maximised one at least its lower end. (Later stages may come out better: the facts put the
+    earlier stages at another point of their windows.)"""
+    after = new.info["objectives"]
+    for stage in old.info["stages"]:
+        if stage["name"] not in after:
+            assert stage["objective"] == 0.0, stage["name"]
+            continue
+        lower, upper = stage["held_within"]
+        value = after[stage["name"]]
+        slack = 1e-9 * max(1.0, abs(value))
+        if stage["sense"] == "min":
+            assert value <= upper + slack, stage["name"]
+        else:
+            assert value >= lower - slack, stage["name"]
+
+
 # -- the small economy ------------------------------------------------------------------
 
 
@@ -132,6 +152,7 @@ def test_reports_as_planned_give_the_plan_back(cement: tuple[Economy, Plan]) -> 
             again.plan.tables["activity"], plan.tables["activity"], rtol=1e-9
         )
         assert again.diff.activity.empty and again.diff.targets.empty
+        assert_within_holds(again.plan, plan)
         assert again.plan.info["fixed"]["as_of"] == as_of
 
 
@@ -243,13 +264,22 @@ def builtin(builtin_plan_dir: Path) -> tuple[Economy, Plan]:
 
 
 def test_builtin_reports_as_planned_give_the_plan_back(builtin: tuple[Economy, Plan]) -> None:
-    """Objectives equal within the plan's tolerance; activity equal where the facts hold it
-    (2021 and the months of 2022 reported), and within the tolerance of its size elsewhere
-    (later years may take another of the optimal plans)."""
+    """The built-in plan is not unique (later years have other optimal plans, and each
+    stage is held within a tolerance of 1e-6, not exactly), so: the first stages, whose values
+    do not depend on that freedom, are equal within the tolerance, every stage is within the
+    window the revised plan held it in or better, and activity is equal where the facts hold
+    it (2021, reported whole)."""
     economy, plan = builtin
     result = replan(economy, plan, reports_as_planned(economy, plan, "2022-06"), "2022-06")
     assert_verified(result.plan)
-    assert_same_objectives(result.plan, plan, plan.info["solver"]["tolerance"])
+    tolerance = plan.info["solver"]["tolerance"]
+    first = [s["name"] for s in plan.info["stages"]][:7]  # the tiers and the consumption maximin
+    assert first[-1] == "consumption"
+    for stage in first:
+        old_value = plan.info["objectives"][stage]
+        new_value = result.plan.info["objectives"].get(stage, 0.0)
+        assert new_value == pytest.approx(old_value, rel=1.001 * tolerance, abs=1e-12), stage
+    assert_within_holds(result.plan, plan)
     key = ["process", "region", "year"]
     old = plan.tables["activity"].set_index(key)["activity"]
     new = result.plan.tables["activity"].set_index(key)["activity"]

@@ -28,8 +28,9 @@ class PlanDiff:
     targets: pd.DataFrame
     """Targets whose planned amount or whether they are met changed: id, product, sector,
     region, year, kind (in the new plan), sense, required, old, new (planned), change,
-    met_old, met_new, verdict: ``lost`` (met, now not), ``at_risk`` (still met, with less room
-    than before), ``regained`` (not met, now met) or ``changed``. Lost first, then at risk."""
+    met_old, met_new, verdict: ``lost`` (met, now not), ``at_risk`` (still met, but now with
+    no room left where it had some: any further shortfall loses it), ``regained`` (not met,
+    now met) or ``changed``. Lost first, then at risk."""
     activity: pd.DataFrame
     """Activity that moved: process, region, year, old, new, change, capacity (the old
     plan's), relative (change over capacity, or over the larger amount where there is no
@@ -105,7 +106,7 @@ def _targets(old: Plan, new: Plan, tolerance: float) -> pd.DataFrame:
     verdict = np.select(
         [
             met_old & ~met_new,
-            met_old & met_new & (room_new < room_old - size),
+            met_old & met_new & (room_old > size) & (room_new <= size),
             ~met_old & met_new,
             np.abs(both["change"].to_numpy(dtype=float)) > size,
         ],
