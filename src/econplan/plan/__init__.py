@@ -12,6 +12,7 @@ from econplan.model.economy import Economy
 from econplan.plan.assemble import PlanProblem, Stage, assemble
 from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
+from econplan.plan.fixed import Fixed
 from econplan.plan.output import Plan, economy_hash
 from econplan.plan.solve import InfeasibleError, Progress, SolveError, Solver
 from econplan.plan.tables import plan_tables
@@ -23,6 +24,7 @@ VALID = 1e-6
 __all__ = [
     "VALID",
     "Diagnosis",
+    "Fixed",
     "InfeasibleError",
     "Plan",
     "PlanError",
@@ -47,14 +49,18 @@ def make_plan(
     time_limit: float | None = None,
     tolerance: float = 1e-6,
     progress: Progress | None = None,
+    fixed: Fixed | None = None,
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
-    status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short."""
+    status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.
+
+    ``fixed``: bounds the plan must keep besides the economy's (what has already happened,
+    for re-planning); they are verified with the rest and recorded in plan.json."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
     began = time.perf_counter()
     say("assembling the problem")
-    problem = assemble(economy, tolerance)
+    problem = assemble(economy, tolerance, fixed=fixed)
     times["assemble"] = time.perf_counter() - began
     rows, cols = problem.shape
     say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
@@ -64,7 +70,7 @@ def make_plan(
     except InfeasibleError:
         say("the hard constraints cannot all hold: solving the elastic problem")
         began = time.perf_counter()
-        diagnosis = diagnose(economy, method, time_limit, tolerance)
+        diagnosis = diagnose(economy, method, time_limit, tolerance, fixed)
         times["diagnose"] = time.perf_counter() - began
         return Plan.infeasible(economy, problem, method, diagnosis, times)
     times["solve"] = solution.seconds

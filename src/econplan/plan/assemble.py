@@ -31,7 +31,8 @@ import scipy.sparse as sp
 
 from econplan.analysis.demand import final_demand_claims
 from econplan.model.economy import Economy
-from econplan.plan.lp import INF, LinearProgram
+from econplan.plan.fixed import ACTIVITY_KEY, INVESTMENT_KEY, Fixed
+from econplan.plan.lp import INF, Block, LinearProgram
 
 CONSUMPTION = "consumption"
 
@@ -63,6 +64,9 @@ class PlanProblem:
     pairs: pd.DataFrame
     """The (process, region) pairs activity columns exist for, with ``capped``."""
     tolerance: float
+    fixed: Fixed | None = None
+    """What was held fixed (see :class:`~econplan.plan.fixed.Fixed`); None for a plan made
+    from the economy alone."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -103,8 +107,13 @@ def shippable(economy: Economy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {"grid": (grid, np.ones(len(grid))), "rail": by_mass, "road": by_mass, "sea": by_mass}
 
 
-def assemble(economy: Economy, tolerance: float = 1e-6, elastic: bool = False) -> PlanProblem:
+def assemble(
+    economy: Economy, tolerance: float = 1e-6, elastic: bool = False, fixed: Fixed | None = None
+) -> PlanProblem:
     """The plan problem of ``economy`` over its horizon.
+
+    ``fixed``: bounds on activity and investment starts, as column bounds, and targets held as
+    hard; for planning again when part of the horizon has happened.
 
     ``elastic``: the problem that diagnoses an infeasible one. Hard targets may fall short and
     balances may be short of supply, each at a price (a hard target's shortfall as a fraction
@@ -112,13 +121,16 @@ def assemble(economy: Economy, tolerance: float = 1e-6, elastic: bool = False) -
     minimises the sum, so the solution is the least shortfall and its valuations name the
     limits that cause it.
     """
-    return _Assembler(economy, tolerance, elastic).build()
+    return _Assembler(economy, tolerance, elastic, fixed).build()
 
 
 class _Assembler:
-    def __init__(self, economy: Economy, tolerance: float, elastic: bool = False) -> None:
+    def __init__(
+        self, economy: Economy, tolerance: float, elastic: bool = False, fixed: Fixed | None = None
+    ) -> None:
         self.economy = economy
         self.elastic = elastic
+        self.fixed = fixed
         self.tolerance = tolerance
         self.lp = LinearProgram()
         self.years = np.array(economy.years)
@@ -157,6 +169,9 @@ class _Assembler:
         self._reserves()
         targets = self._targets()
         stages = self._elastic(targets) if self.elastic else self._stages(targets)
+        if self.fixed is not None:
+            self._fix("activity", self.fixed.activity, ACTIVITY_KEY)
+            self._fix("investment", self.fixed.investment, INVESTMENT_KEY)
         matrix = self.lp.matrix()
         return PlanProblem(
             self.economy,
@@ -166,7 +181,27 @@ class _Assembler:
             targets,
             self.pairs,
             self.tolerance,
+            self.fixed,
         )
+
+    def _fix(self, name: str, bounds: pd.DataFrame, key: list[str]) -> None:
+        """Bounds from ``Fixed`` on the columns of block ``name``, matched by their labels."""
+        block: Block = self.lp.columns[name]
+        at = pd.MultiIndex.from_frame(block.labels[key]).get_indexer(
+            pd.MultiIndex.from_frame(bounds[key])
+        )
+        lower = bounds["lower"].to_numpy(dtype=float)
+        absent = (at < 0) & (lower > 0)
+        if absent.any():
+            where = " ".join(map(str, bounds.loc[absent, key].iloc[0].tolist()))
+            message = (
+                f"fixed {name} {where}: the plan has no such column (it cannot run or start "
+                f"there), so it cannot be held at {lower[absent][0]:g}"
+            )
+            raise ValueError(message)
+        there = at >= 0
+        upper = bounds["upper"].to_numpy(dtype=float)
+        self.lp.bound_columns(name, at[there], lower[there], upper[there])
 
     def _balance_rows(self) -> None:
         """Supply minus use of every product, region and year >= claims fixed by data minus
@@ -654,7 +689,10 @@ class _Assembler:
         year_pos = {int(y): i for i, y in enumerate(self.years)}
         records = []
         entries: list[tuple[np.ndarray, np.ndarray]] = []
+        held_hard = set(self.fixed.hard_targets) if self.fixed is not None else set()
         for row in targets.to_dict(orient="records"):
+            if row["id"] in held_hard:
+                row = {**row, "kind": "hard", "weight": np.nan}
             year = int(row["year"])
             ti = year_pos.get(year)
             if ti is None:

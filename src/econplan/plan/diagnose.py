@@ -10,6 +10,7 @@ import pandas as pd
 
 from econplan.model.economy import Economy
 from econplan.plan.assemble import assemble
+from econplan.plan.fixed import Fixed
 from econplan.plan.solve import Solver
 from econplan.plan.tables import ZERO, bottlenecks, valuation_table
 
@@ -44,8 +45,12 @@ def diagnose(
     method: str = "simplex",
     time_limit: float | None = None,
     tolerance: float = 1e-6,
+    fixed: Fixed | None = None,
 ) -> Diagnosis:
-    problem = assemble(economy, tolerance, elastic=True)
+    """The least shortfall of the hard targets and balances, and the limits behind it; with
+    ``fixed``, of the plan that must keep those bounds (whose valuations then name the facts
+    that bind)."""
+    problem = assemble(economy, tolerance, elastic=True, fixed=fixed)
     solution = Solver(problem, method, time_limit).solve()
     x = solution.x
     lp = problem.lp

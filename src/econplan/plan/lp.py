@@ -81,6 +81,14 @@ class LinearProgram:
         self.n_rows += block.size
         return block
 
+    def bound_columns(
+        self, name: str, positions: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> None:
+        """New bounds for columns of block ``name``, by their positions within it."""
+        at = list(self.columns).index(name)  # bounds are kept block by block, in order
+        self.col_lower[at][positions] = lower
+        self.col_upper[at][positions] = upper
+
     def add(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray | float) -> None:
         """Coefficients at (rows, cols); entries at the same place add up."""
         rows = np.asarray(rows, dtype=np.int64)

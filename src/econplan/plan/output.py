@@ -103,7 +103,7 @@ class Plan:
         cls, economy: Economy, problem: PlanProblem, method: str, status: str
     ) -> dict[str, Any]:
         rows, cols = problem.shape
-        return {
+        head: dict[str, Any] = {
             "status": status,
             "economy": {
                 "name": economy.settings.name,
@@ -119,6 +119,9 @@ class Plan:
             },
             "problem": {"rows": rows, "columns": cols, "nonzeros": int(problem.matrix.nnz)},
         }
+        if problem.fixed is not None:
+            head["fixed"] = problem.fixed.summary()
+        return head
 
     @classmethod
     def optimal(

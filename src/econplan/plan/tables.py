@@ -32,6 +32,10 @@ CONSTRAINTS: dict[str, tuple[str, str]] = {
         "one more unit of room in the target (a lower floor, a higher ceiling)",
         "product unit",
     ),
+    "fixed": (
+        "one more unit of room in the activity held fixed (below its floor, above its ceiling)",
+        "main product unit",
+    ),
 }
 
 LIMITS = (
@@ -44,6 +48,7 @@ LIMITS = (
     "resource_yearly",
     "deposit",
     "min_stock",
+    "fixed",
 )
 """Constraints that are limits of the economy (ranked in the bottleneck report), as opposed
 to balances and targets; labour's limit is its balance row (kind labour)."""
@@ -202,6 +207,8 @@ def plan_tables(problem: PlanProblem, solution: Solution) -> dict[str, pd.DataFr
     tables["consumption"] = consumed
 
     tables["targets"] = target_table(problem, solution)
+    if problem.fixed is not None:
+        tables.update(problem.fixed.tables())
     tables["valuations"] = valuation_table(problem, solution.stages)
     tables["bottlenecks"] = bottlenecks(tables["valuations"])
     return {name: _sorted(frame) for name, frame in tables.items()}
@@ -274,6 +281,18 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
                 dual = result.col_dual[block.start : block.stop]
                 value = dual.copy()
                 labels = block.labels
+            elif name == "fixed":
+                if problem.fixed is None:
+                    continue
+                # column bounds too: whichever bound holds, its reduced cost in size is what
+                # one more unit of room there would gain
+                block = lp.columns["activity"]
+                at = pd.MultiIndex.from_frame(block.labels).get_indexer(
+                    pd.MultiIndex.from_frame(problem.fixed.activity[list(block.labels.columns)])
+                )
+                at = at[at >= 0]
+                value = np.abs(result.col_dual[block.start + at])
+                labels = block.labels.iloc[at]
             else:
                 block = lp.rows.get(name)
                 if block is None or block.size == 0:

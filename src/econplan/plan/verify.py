@@ -1,7 +1,8 @@
 """Verification of a plan against its economy, independent of the LP.
 
 Every balance, capacity, investment limit, link, trade cap, foreign-exchange limit, resource
-limit, labour limit and hard target is recomputed from the plan's tables (activity,
+limit, labour limit, hard target and bound the plan was made to keep (its ``fixed_activity``
+and ``fixed_investment`` tables, when it has them) is recomputed from the plan's tables (activity,
 investment, shipments, trade, stocks, resources, consumption levels) and the economy's own
 tables, with pandas group-bys rather than the problem's matrix, so a mistake in assembling the
 problem, a solver's tolerance or a table altered after the solve shows up as a violation.
@@ -333,6 +334,9 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     # hard targets
     record_targets(e, tables, record)
 
+    # what the plan was made to keep (a re-plan's facts)
+    record_fixed(tables, record)
+
     found = pd.DataFrame(rows, columns=["check", "count", "max_violation", "worst"])
     # one line per check: the counts add up, the worst of its parts is its worst
     worst = found.sort_values("max_violation", ascending=False, kind="stable")
@@ -449,6 +453,9 @@ def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:
     population = e.population
     excess, size, labels, stated_error, stated_size = [], [], [], [], []
     planned_table = tables["targets"].set_index("id")["planned"]
+    # a target the plan held as hard (one a re-plan must keep) is checked as hard
+    stated_kind = tables["targets"].set_index("id").get("kind")
+    held_hard = set() if stated_kind is None else set(stated_kind[stated_kind == "hard"].index)
     for row in targets.to_dict(orient="records"):
         year = int(row["year"])
         if year not in e.years:
@@ -495,7 +502,7 @@ def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:
             )
         stated_error.append(abs(planned - float(planned_table.get(row["id"], np.nan))))
         stated_size.append(max(abs(planned), abs(required)))
-        if row["kind"] != "hard":
+        if row["kind"] != "hard" and row["id"] not in held_hard:
             continue
         excess.append(required - planned if row["sense"] == "at_least" else planned - required)
         size.append(required)
@@ -512,3 +519,23 @@ def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:
         pd.Series(stated_size, dtype=float),
         pd.Series(list(targets["id"]), dtype=object).iloc[: len(stated_error)],
     )
+
+
+def record_fixed(tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]
+    """Activity and investment starts within the bounds the plan was made to keep."""
+    for name, table, key, column in (
+        ("fixed_activity", "activity", ["process", "region", "year"], "activity"),
+        ("fixed_investment", "investment", ["option", "start_year"], "units"),
+    ):
+        bounds = tables.get(name)
+        if bounds is None:
+            continue
+        # an investment not started is not in the plan's table: zero units
+        value = tables[table].groupby(key)[column].sum()
+        index = pd.MultiIndex.from_frame(bounds[key])
+        found = pd.Series(value.reindex(index).fillna(0.0).to_numpy(), index=bounds.index)
+        lower, upper = bounds["lower"], bounds["upper"]
+        labels = _label(bounds, key)
+        size = np.maximum(lower.abs(), upper.where(np.isfinite(upper), lower).abs())
+        record(name.replace("_", " "), lower - found, pd.Series(size), labels)
+        record(name.replace("_", " "), found - upper, pd.Series(size), labels)
