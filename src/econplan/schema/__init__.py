@@ -3,6 +3,10 @@
 
 Validation, ``docs/format.md`` and the blank templates all come from it: adding a column is
 one line in ``columns.csv``.
+
+Files that are not part of an economy but are checked the same way (an enterprise's
+fulfilment reports) are declared alike in ``schema/execution_tables.csv`` and
+``schema/execution_columns.csv``: ``load_schema("execution_")``.
 """
 
 from __future__ import annotations
@@ -129,8 +133,10 @@ def _read(name: str) -> list[dict[str, str]]:
 
 
 @cache
-def load_schema() -> Schema:
-    """The schema shipped with econplan."""
+def load_schema(prefix: str = "") -> Schema:
+    """The schema shipped with econplan: of the economy's tables, or with ``prefix``
+    ``"execution_"`` of the files of the plan's execution (``execution_tables.csv`` and
+    ``execution_columns.csv``, with the same types)."""
     kinds = {
         row["type"]: Kind(
             name=row["type"],
@@ -145,9 +151,9 @@ def load_schema() -> Schema:
     if sorted(kinds) != sorted(COLUMN_TYPES):
         raise ValueError(f"schema/types.csv: declare each of the types {COLUMN_TYPES}")
     columns: dict[str, list[Column]] = {}
-    for row in _read("columns.csv"):
+    for row in _read(f"{prefix}columns.csv"):
         if row["type"] not in COLUMN_TYPES:
-            raise ValueError(f"schema/columns.csv: unknown type {row['type']!r}")
+            raise ValueError(f"schema/{prefix}columns.csv: unknown type {row['type']!r}")
         column = Column(
             name=row["column"],
             type=row["type"],  # type: ignore[arg-type]
@@ -171,8 +177,10 @@ def load_schema() -> Schema:
             description=row["description"],
             columns=tuple(columns.pop(row["table"])),
         )
-        for row in _read("tables.csv")
+        for row in _read(f"{prefix}tables.csv")
     )
     if columns:
-        raise ValueError(f"schema/columns.csv: columns of undeclared tables {sorted(columns)}")
+        raise ValueError(
+            f"schema/{prefix}columns.csv: columns of undeclared tables {sorted(columns)}"
+        )
     return Schema(tables, tuple(kinds[name] for name in COLUMN_TYPES))

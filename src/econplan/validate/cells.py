@@ -41,7 +41,8 @@ def coerce(text: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, str]:
     number = pd.to_numeric(stripped.where(~empty, None), errors="coerce").astype(float)
     not_number = ~empty & ~np.isfinite(number.to_numpy())
     if kind == "number":
-        return number, not_number, "is not a number"
+        # a cell that is no finite number is reported as such, not also as out of range
+        return number.where(~not_number), not_number, "is not a number"
     # integer and year: floats still, made Int64 by whole() once their range is checked
     fractional = ~not_number & ~empty & (number % 1 != 0)
     bad = not_number | fractional
@@ -114,7 +115,8 @@ def coerce_typed(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Serie
         given = number.notna().to_numpy()
         not_number = given & ~np.isfinite(number.to_numpy())
         if kind == "number":
-            return number, pd.Series(not_number, index=values.index), "is not a number"
+            bad = pd.Series(not_number, index=values.index)
+            return number.where(~bad), bad, "is not a number"
         bad = not_number | (given & ~not_number & (number.to_numpy() % 1 != 0))
         what = "a year (like 2021)" if kind == "year" else "a whole number"
         return number.where(~bad), pd.Series(bad, index=values.index), f"is not {what}"

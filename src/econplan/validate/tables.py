@@ -54,9 +54,7 @@ def type_tables(raw: RawEconomy, schema: Schema) -> tuple[TypedTables, list[Prob
         if text is None:
             text = pd.DataFrame({c: pd.Series([], dtype=object) for c in table.column_names})
         typed_columns = table.name in raw.typed
-        tables[table.name] = _type_table(
-            text, table, raw.files[table.name], problems, typed_columns
-        )
+        tables[table.name] = type_table(text, table, raw.files[table.name], problems, typed_columns)
     typed = TypedTables(settings, tables, dict(raw.files))
     # a table whose file could not be read is already reported: references into it would
     # only repeat that problem once per row
@@ -140,7 +138,7 @@ def _horizon_problem(years: tuple[int, int] | None, base: int | None, column: Co
     return None
 
 
-def _type_table(
+def type_table(
     text: pd.DataFrame, table: Table, file: str, problems: list[Problem], typed_columns: bool
 ) -> pd.DataFrame:
     """The table with each column in its schema type; ``typed_columns``: the columns came
@@ -177,19 +175,19 @@ def _type_table(
         values, bad, why = (coerce_typed if typed_columns else coerce)(cells, column)
         if column.type in ("string", "enum"):
             values = categorical(values)  # every later lookup then goes through the codes
-        for row in _listed(problems, file, column.name, bad):
+        for row in listed(problems, file, column.name, bad):
             problems.append(Problem(file, int(row), column.name, f"{_shown(cells[row])} {why}"))
         missing = values.isna() & ~bad
         if column.required and column.name in header:  # a missing column is reported once
             empty = f"required cell is empty: {column.description}"
-            for row in _listed(problems, file, column.name, missing):
+            for row in listed(problems, file, column.name, missing):
                 problems.append(Problem(file, int(row), column.name, empty))
         elif column.default is not None and missing.any():
             default, _, _ = coerce(pd.Series([column.default], dtype=object), column)
             values = _fill(values, missing, default.iloc[0])
         for outside, beyond in out_of_range(values, column):
             flags = pd.Series(outside, index=values.index)
-            for row in _listed(problems, file, column.name, flags):
+            for row in listed(problems, file, column.name, flags):
                 problems.append(
                     Problem(file, int(row), column.name, f"{_shown(cells[row])} {beyond}")
                 )
@@ -198,7 +196,7 @@ def _type_table(
     return typed
 
 
-def _listed(problems: list[Problem], file: str, column: str, flags: pd.Series) -> pd.Index:
+def listed(problems: list[Problem], file: str, column: str, flags: pd.Series) -> pd.Index:
     """The first ``SHOWN`` rows flagged, to word a problem for each; a line counting the
     rest goes to ``problems``. However many rows are flagged, only those are visited."""
     positions, more = first_flagged(flags)
@@ -246,7 +244,7 @@ def _check_keys_and_references(
                 continue
             values = frame[column.name]
             unknown = values.notna() & ~isin(values, typed.ids(target.name))
-            for row in _listed(problems, file, column.name, unknown):
+            for row in listed(problems, file, column.name, unknown):
                 problems.append(
                     Problem(
                         file,
