@@ -3,15 +3,29 @@ from the command line, on versions held in the store (see :mod:`econplan.cli.sto
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import pandas as pd
 from rich.table import Table
 
-from econplan.cli.common import console, fail, main, print_json, write_csv
-from econplan.cli.store import store_command
+from econplan.cli.common import (
+    EXIT_BAD_INPUT,
+    console,
+    errors,
+    fail,
+    json_option,
+    main,
+    print_json,
+    write_csv,
+)
+from econplan.cli.plan import EXIT_INFEASIBLE, EXIT_NO_PLAN
+from econplan.cli.store import store_command, store_group, who
+from econplan.errors import EconomyError
 from econplan.execution.breakdown import BreakdownError, ControlFigures, control_figures
+from econplan.execution.diff import PlanDiff
 from econplan.execution.store import Store
 from econplan.model.economy import Economy
 from econplan.plan import Plan
@@ -176,3 +190,319 @@ def show(figures: ControlFigures) -> None:
     if len(units["facility"].unique()) == 1:
         wide = figures.to_wide()
         console.print(wide.drop(columns=["facility", "name"]).to_string(index=False))
+
+
+# -- reports ------------------------------------------------------------------------------------
+def reporting_version(store: Store, version: int | None) -> int:
+    """The version reports are checked against: the one named, else the version in force
+    (the most recently approved)."""
+    if version is not None:
+        return version
+    approved = [v for v in store.versions() if v.state == "approved"]
+    if not approved:
+        fail("no approved version in the store: name the version reports are for with --version")
+    return max(approved, key=lambda v: v.decided_at or "").id
+
+
+def refused(error: EconomyError) -> NoReturn:
+    """Refused input as every problem, one per line, and exit 2."""
+    count = len(error.problems)
+    errors.print(f"refused: {count:,} problem(s); nothing was stored", style="bold red")
+    for problem in error.problems:
+        errors.print(str(problem), soft_wrap=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@main.group("report")
+def report_group() -> None:
+    """Fulfilment reports: what enterprises made, used and built, month by month."""
+
+
+@report_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    default=None,
+    help="Check against this version (default: the version in force).",
+)
+@store_command
+@json_option
+def report_import_command(
+    store: Store, user: str | None, file: Path, version: int | None, as_json: bool
+) -> None:
+    """Store the reports in FILE (CSV; `econplan report template` writes one), all or none:
+    a report id seen before with the same rows changes nothing, with other rows it is a
+    correction (a new revision; the old one is kept)."""
+    from econplan.execution.reports import read_reports
+
+    actor = who(user)
+    economy, _ = stored(store, reporting_version(store, version))
+    horizon = (economy.settings.first_year, economy.settings.last_year)
+    try:
+        reports = read_reports(file, economy, horizon)
+    except EconomyError as error:
+        refused(error)
+    frame = reports.with_notes()
+    done = store.import_reports(actor, frame, economy, str(file))
+    if as_json:
+        print_json(done.to_dict() | {"rows": len(frame)})
+    else:
+        console.print(
+            f"{file}: {len(done.added)} new report(s), {len(done.corrected)} corrected, "
+            f"{len(done.unchanged)} unchanged ({len(frame):,} rows)",
+            soft_wrap=True,
+        )
+
+
+@report_group.command("template")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    default=None,
+    help="For this version's economy (default: the version in force).",
+)
+@store_command
+def report_template_command(store: Store, user: str | None, out: Path, version: int | None) -> None:
+    """Write a report file with its header and example rows to fill in."""
+    from econplan.execution.reports import report_template
+
+    economy, _ = stored(store, reporting_version(store, version))
+    if out.exists():
+        fail(f"{out}: exists; give a new file name")
+    try:
+        out.write_text(report_template(economy), encoding="utf-8")
+    except OSError as error:
+        fail(f"{out}: cannot be written ({error.strerror})")
+    console.print(f"wrote {out}")
+
+
+@report_group.command("simulate")
+@click.argument("version", type=int)
+@click.option("--until", required=True, metavar="YYYY-MM", help="The last month reported.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="The same seed, the same reports."
+)
+@click.option(
+    "--shock",
+    "shocks",
+    multiple=True,
+    metavar="KIND:TARGET:START:LOSS:MONTHS",
+    help="An event, e.g. typhoon:south_hamgyong:2021-08:0.5:6 (repeat for more; default: "
+    "the built-in typhoon in South Hamgyong).",
+)
+@click.option("--no-shocks", is_flag=True, help="Noise and breakdowns only.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The CSV file of reports to write.",
+)
+@store_command
+@json_option
+def report_simulate_command(
+    store: Store,
+    user: str | None,
+    version: int,
+    until: str,
+    seed: int,
+    shocks: tuple[str, ...],
+    no_shocks: bool,
+    out: Path,
+    as_json: bool,
+) -> None:
+    """Realistic monthly reports of every enterprise of VERSION through --until: noise,
+    seasonal swings, a breakdown, and shocks (docs/execution.md), to show and test the
+    loop without real enterprises."""
+    from econplan.errors import UsageError
+    from econplan.execution.reports import report_table
+    from econplan.execution.simulate import simulate
+
+    if no_shocks and shocks:
+        fail("give --shock or --no-shocks, not both")
+    economy, plan = stored(store, version)
+    try:
+        figures = control_figures(economy, plan)
+        frame = simulate(
+            economy,
+            figures.figures,
+            until,
+            seed,
+            () if no_shocks else (shocks or None),
+            investment=plan.tables["investment"],
+        )
+    except (UsageError, BreakdownError) as error:
+        fail(str(error))
+    units = economy.tables["products"].set_index("id")["unit"]
+    units = pd.concat([units, pd.Series({"": "unit"})])
+    frame = frame.assign(
+        unit=frame["product"].map(units).where(frame["kind"] != "construction", "unit"),
+        note="",
+    )
+    columns = list(report_table().column_names)
+    write_csv(frame[columns], out, "--out")
+    summary = {
+        "file": str(out),
+        "rows": len(frame),
+        "reports": int(frame["report"].nunique()),
+        "through": until,
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(
+            f"wrote {out}: {summary['reports']:,} reports, {summary['rows']:,} rows, through "
+            f"{until}",
+            soft_wrap=True,
+        )
+
+
+# -- re-planning and comparing ------------------------------------------------------------------
+@main.command("replan")
+@click.argument("version", type=int)
+@click.option(
+    "--as-of",
+    "as_of",
+    required=True,
+    metavar="YYYY-MM",
+    help="The last month reported: what was reported through it is held as fact.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder the new plan is written to (new, empty, or an earlier plan).",
+)
+@click.option(
+    "--store", "keep", is_flag=True, help="Store the new plan as a draft version revising VERSION."
+)
+@click.option("--top", type=int, default=10, show_default=True, help="Changes shown.")
+@store_command
+@json_option
+def replan_command(
+    store: Store,
+    user: str | None,
+    version: int,
+    as_of: str,
+    out: Path,
+    keep: bool,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Plan VERSION again from what was reported through --as-of: the months reported are
+    facts, the rest of the horizon is planned optimally from there.
+
+    Exit 0: a verified re-plan (with --store, its new version's id is printed). 3: the
+    targets that were met cannot all be met any more (the diagnosis names them and the
+    limits). 4: no plan for another reason. 2: bad input.
+    """
+    from econplan.execution.breakdown import monthly_shares
+    from econplan.execution.replan import ReplanError, replan
+    from econplan.io.replace import OutputError, check_output_folder
+    from econplan.plan import SolveError, write_plan
+    from econplan.plan.disk import plan_folder_problem
+
+    actor = who(user) if keep else user
+    try:  # before the solve: minutes of work must not end in "cannot write"
+        check_output_folder(out, plan_folder_problem)
+    except OutputError as error:
+        fail(str(error))
+    found = store.version(version)
+    economy, plan = stored(store, version)
+    actuals = store.reports(found.economy, until=as_of)
+
+    def progress(message: str) -> None:
+        if not as_json:
+            errors.print(message)
+
+    progress(f"{len(actuals):,} reported figures through {as_of}")
+    try:
+        result = replan(economy, plan, actuals, as_of, monthly_shares(economy), progress=progress)
+    except ReplanError as error:
+        fail(str(error))
+    except SolveError as error:
+        errors.print(f"error: no plan: {error}", style="bold red")
+        sys.exit(EXIT_NO_PLAN)
+    written = write_plan(result.plan, out)
+    summary = result.to_dict(top)
+    if result.status == "infeasible":
+        if as_json:
+            print_json(summary | {"diagnosis": written.diagnosis})
+        else:
+            show_diff(result.diff, top)
+            errors.print(f"wrote {out}/diagnosis.json")
+        sys.exit(EXIT_INFEASIBLE)
+    if not written.ok:
+        errors.print("error: the re-plan fails verification", style="bold red")
+        sys.exit(EXIT_NO_PLAN)
+    new_version = None
+    if keep:
+        note = f"re-plan of version {version} as of {as_of}"
+        new_version = store.add_version(
+            str(actor), found.line, written, out, economy, note=note, revises=version
+        )
+    if as_json:
+        print_json(summary | {"version": new_version.id if new_version else None})
+        return
+    show_diff(result.diff, top)
+    console.print(f"Wrote the re-plan to {out}/.", soft_wrap=True)
+    if new_version is not None:
+        console.print(str(new_version.id))
+
+
+@store_group.command("diff")
+@click.argument("first", type=int)
+@click.argument("second", type=int)
+@click.option("--top", type=int, default=10, show_default=True, help="Changes shown.")
+@store_command
+@json_option
+def diff_command(
+    store: Store, user: str | None, first: int, second: int, top: int, as_json: bool
+) -> None:
+    """What changed from version FIRST to version SECOND: targets lost or at risk, activity
+    moved, objectives, and the valuations that explain it."""
+    from econplan.execution.diff import diff_plans
+
+    found = diff_plans(store.plan(first), store.plan(second))
+    if as_json:
+        print_json({"from": first, "to": second} | found.to_dict(top))
+    else:
+        show_diff(found, top)
+
+
+def show_diff(diff: PlanDiff, top: int) -> None:
+    old, new = diff.status
+    console.print(f"from a plan {old} to a plan {new}", soft_wrap=True)
+    for verdict in ("lost", "at_risk", "regained"):
+        rows = diff.targets[diff.targets["verdict"] == verdict]
+        for row in rows.itertuples():
+            console.print(
+                f"  target {row.id} {verdict.replace('_', ' ')}: required {row.required:,.6g}, "
+                f"planned {row.old:,.6g} -> {row.new:,.6g}",
+                soft_wrap=True,
+            )
+    if not diff.activity.empty:
+        table = Table(title=f"Activity moved (largest {min(top, len(diff.activity))})")
+        for column in ("process", "region", "year", "old", "new", "change"):
+            table.add_column(
+                column, justify="right" if column in ("old", "new", "change") else "left"
+            )
+        for row in diff.activity.head(top).itertuples():
+            table.add_row(
+                str(row.process),
+                str(row.region),
+                str(row.year),
+                f"{row.old:,.6g}",
+                f"{row.new:,.6g}",
+                f"{row.change:+,.6g}",
+            )
+        console.print(table)
+    for frame in (diff.valuations, diff.limits):
+        if not frame.empty and "explanation" in frame:
+            for line in frame["explanation"].head(top):
+                console.print(f"  {line}", soft_wrap=True)

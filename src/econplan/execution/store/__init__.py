@@ -8,7 +8,6 @@ from econplan.execution.store.store import (
     StoreError,
     Version,
     database_url,
-    report_content_hash,
 )
 
 __all__ = [
@@ -19,6 +18,5 @@ __all__ = [
     "StoreError",
     "Version",
     "database_url",
-    "report_content_hash",
     "verify_chain",
 ]

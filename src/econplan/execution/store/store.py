@@ -9,7 +9,6 @@ audit entry per object it changes.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from econplan.errors import EconomyError
 from econplan.execution.access import READ, ROLES, SCOPED, AccessError, User
+from econplan.execution.reports import report_hashes
 from econplan.execution.store import tables as t
 from econplan.execution.store.audit import (
     GENESIS,
@@ -661,10 +661,11 @@ class Store:
         with self._ready() as connection:
             user = self._user(connection, actor)
             user.require("report.import")
-            user.require_facilities(frame["facility"].astype(str), regions_of)
+            user.require_facilities(frame["facility"].fillna("").astype(str), regions_of)
             self._add_economy(connection, actor, economy)
+            hashes = report_hashes(frame)
             for report, rows in frame.groupby("report", sort=True):
-                content = report_content_hash(rows)
+                content = str(hashes[report])
                 current = connection.execute(
                     sa.select(t.reports.c.id, t.reports.c.revision, t.reports.c.hash).where(
                         (t.reports.c.report == str(report)) & t.reports.c.current
@@ -694,6 +695,8 @@ class Store:
                     ),
                 )
                 body = rows[["facility", "period", "kind", "product", "amount"]].assign(
+                    # construction of new capacity belongs to no facility yet
+                    facility=rows["facility"].fillna("").astype(str),
                     report=new_id,
                     note=rows["note"].fillna("").astype(str) if "note" in rows else "",
                 )
@@ -731,16 +734,9 @@ class Store:
         with self._ready() as connection:
             found = connection.execute(query).all()
         columns = ["report", "facility", "period", "kind", "product", "amount"]
-        return pd.DataFrame([tuple(f) for f in found], columns=columns)
-
-
-def report_content_hash(rows: pd.DataFrame) -> str:
-    """A report's content, whatever the order of its rows: a resubmission with the same rows
-    is the same report."""
-    columns = ["facility", "period", "kind", "product", "amount"]
-    body = rows[columns].astype({"amount": float}).sort_values(columns[:4])
-    text = body.to_csv(index=False, float_format="%.17g")
-    return hashlib.sha256(text.encode()).hexdigest()
+        frame = pd.DataFrame([tuple(f) for f in found], columns=columns)
+        frame["facility"] = frame["facility"].replace("", None)  # construction of new capacity
+        return frame
 
 
 def _regions_of(economy: Economy) -> dict[str, frozenset[str]]:
