@@ -235,8 +235,9 @@ def test_chain_shares_in_closed_form() -> None:
 
 
 def test_propagation_at_a_hundred_thousand_products() -> None:
-    """A random sparse economy of 10^5 products: the iteration against a sparse solve of
-    (I - G) f = f0 by GMRES (no node reaches its cap), in seconds."""
+    """A random sparse economy of 10^5 products, in seconds: no node loses more than the
+    shortfall's own fraction, and the losses lie below the linear bound where losses through
+    several inputs add up (a GMRES solve of (I - G) f = f0)."""
     n, k = 100_000, 5
     rng = np.random.default_rng(0)
     rows = rng.integers(0, n, n * k)
@@ -258,8 +259,9 @@ def test_propagation_at_a_hundred_thousand_products() -> None:
     # the oracle: a Krylov solve of the same system (a sparse LU fills in at this size)
     exact, info = spla.gmres(sp.identity(n, format="csr") - G.tocsr(), start[:, 0], rtol=1e-13)
     assert info == 0
-    assert exact.max() < 1
-    np.testing.assert_allclose(lost[:, 0], exact, atol=1e-9)
+    assert lost[17, 0] >= 0.3 and lost[:, 0].max() <= 0.3 + 1e-12
+    assert (lost[:, 0] <= exact + 1e-9).all()
+    assert (lost[:, 0] > 1e-6).sum() > 100  # it did spread
     assert elapsed < 5.0
 
 
@@ -340,5 +342,7 @@ def test_builtin_plan_shortfall_puts_targets_at_risk(builtin) -> None:
         assert list(group["share"]) == sorted(group["share"], reverse=True)
         assert list(group["rank"]) == list(range(1, len(group) + 1))
     products = risk[risk["kind"] == "product"]
-    assert "anthracite" in set(products["product"])
+    # losses spread without compounding: nothing loses more than the mines' own cut (20%
+    # from March: 11-13% of the year's anthracite, by region)
+    assert len(products) and products["share"].max() < 0.2
     assert result.to_dict()["as_of"] == f"{year}-07"
