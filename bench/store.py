@@ -64,7 +64,6 @@ def load(method: str, url: str, n: int) -> dict[str, Any]:
     from econplan.execution.store.store import bulk_insert
 
     digest = "f" * 64
-    frame = rows(n).assign(plan=digest)
     with Store(url) as store:  # a real store: its migrations, its indexes and keys
         store.init("bench")
     engine = sa.create_engine(url)
@@ -80,7 +79,7 @@ def load(method: str, url: str, n: int) -> dict[str, Any]:
                 created_by="bench",
             )
         )
-        connection.execute(
+        plan = connection.execute(
             sa.insert(t.plans).values(
                 hash=digest,
                 economy=digest,
@@ -90,7 +89,8 @@ def load(method: str, url: str, n: int) -> dict[str, Any]:
                 created_at=now,
                 created_by="bench",
             )
-        )
+        ).inserted_primary_key[0]
+    frame = rows(n).assign(plan=plan)
     begin = time.perf_counter()
     with engine.begin() as connection:
         if method == "econplan":

@@ -182,9 +182,9 @@ def test_a_stored_plan_and_economy_come_back_intact(
     # the activity, production and targets are rows to query
     with store.engine.connect() as connection:
         total = connection.execute(
-            sa.select(sa.func.sum(t.plan_activity.c.activity)).where(
-                t.plan_activity.c.plan == version.plan
-            )
+            sa.select(sa.func.sum(t.plan_activity.c.activity))
+            .join(t.plans, t.plans.c.id == t.plan_activity.c.plan)
+            .where(t.plans.c.hash == version.plan)
         ).scalar_one()
     assert total == pytest.approx(plan.tables["activity"]["activity"].sum(), rel=1e-12)
     assert count(store, t.plan_targets) == len(plan.tables["targets"])

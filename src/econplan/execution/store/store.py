@@ -410,16 +410,18 @@ class Store:
             "valid": bool(plan.info["verification"]["valid"]),
             "options": canonical_json(options),
         }
-        connection.execute(sa.insert(t.plans).values(**record, created_at=_now(), created_by=actor))
+        number = _new_id(
+            connection, sa.insert(t.plans).values(**record, created_at=_now(), created_by=actor)
+        )
         connection.execute(
             sa.insert(t.plan_files),
             [{"plan": digest, "name": n, "content": c} for n, c in files.items()],
         )
-        self._plan_rows(connection, digest, plan)
+        self._plan_rows(connection, number, plan)
         self._audit(connection, actor, "plan.add", f"plan:{digest}", None, record)
         return digest
 
-    def _plan_rows(self, connection: Connection, digest: str, plan: Plan) -> None:
+    def _plan_rows(self, connection: Connection, number: int, plan: Plan) -> None:
         """The plan's activity, production and targets as rows to query (bulk-loaded)."""
         activity = plan.tables["activity"][["process", "region", "year", "activity"]]
         production = plan.tables["production"][["product", "region", "year", "amount"]]
@@ -431,7 +433,7 @@ class Store:
             (t.plan_production, production),
             (t.plan_targets, targets),
         ):
-            bulk_insert(connection, table, frame.assign(plan=digest))
+            bulk_insert(connection, table, frame.assign(plan=number))
 
     def plan(self, version: int) -> Plan:
         """The plan of a version, read back with every check of :func:`load_plan` (the
@@ -650,68 +652,98 @@ class Store:
     def import_reports(
         self, actor: str, frame: pd.DataFrame, economy: Economy, source: str
     ) -> ReportImport:
-        """Store checked reports (the reports frame): a report id seen before with the same
-        content is left alone, with other content it becomes a new revision (the old one kept
-        but no longer current)."""
+        """Store checked reports (the reports frame, with ``note`` if any): a report id seen
+        before with the same content is left alone, with other content it becomes a new
+        revision (the old one kept, no longer current). One audit entry covers the import:
+        before and after are the hashes of the imported ids' current contents."""
         digest = economy_hash(economy)
-        regions_of = _regions_of(economy)
-        added: list[str] = []
-        corrected: list[str] = []
-        unchanged: list[str] = []
+        hashes = report_hashes(frame).astype(str)
+        ids = [str(i) for i in hashes.index]
         with self._ready() as connection:
             user = self._user(connection, actor)
             user.require("report.import")
-            user.require_facilities(frame["facility"].fillna("").astype(str), regions_of)
+            user.require_facilities(frame["facility"].fillna("").astype(str), _regions_of(economy))
             self._add_economy(connection, actor, economy)
-            hashes = report_hashes(frame)
-            for report, rows in frame.groupby("report", sort=True):
-                content = str(hashes[report])
-                current = connection.execute(
-                    sa.select(t.reports.c.id, t.reports.c.revision, t.reports.c.hash).where(
-                        (t.reports.c.report == str(report)) & t.reports.c.current
-                    )
-                ).first()
-                if current is not None and current.hash == content:
-                    unchanged.append(str(report))
-                    continue
-                revision = 1 if current is None else current.revision + 1
-                if current is not None:
+            current = self._current_reports(connection, ids)
+            seen = current.reindex(hashes.index)
+            unchanged = seen["hash"].eq(hashes)
+            changed = hashes[~unchanged]
+            corrected = changed.index.intersection(current.index)
+            now = _now()
+            if len(corrected):
+                for chunk in _chunks(current.loc[corrected, "id"].astype(int).tolist()):
                     connection.execute(
-                        sa.update(t.reports)
-                        .where(t.reports.c.id == current.id)
-                        .values(current=False)
+                        sa.update(t.reports).where(t.reports.c.id.in_(chunk)).values(current=False)
                     )
-                new_id = _new_id(
-                    connection,
-                    sa.insert(t.reports).values(
-                        report=str(report),
-                        revision=revision,
-                        economy=digest,
-                        hash=content,
-                        current=True,
-                        source=source,
-                        created_at=_now(),
-                        created_by=actor,
-                    ),
-                )
-                body = rows[["facility", "period", "kind", "product", "amount"]].assign(
-                    # construction of new capacity belongs to no facility yet
-                    facility=rows["facility"].fillna("").astype(str),
-                    report=new_id,
-                    note=rows["note"].fillna("").astype(str) if "note" in rows else "",
-                )
-                bulk_insert(connection, t.report_rows, body)
-                (added if current is None else corrected).append(str(report))
+            revision = (seen.loc[changed.index, "revision"].fillna(0) + 1).astype(int)
+            heads = pd.DataFrame(
+                {
+                    "report": changed.index.astype(str),
+                    "revision": revision.to_numpy(),
+                    "economy": digest,
+                    "hash": changed.to_numpy(),
+                    "current": True,
+                    "source": source,
+                    "created_at": now,
+                    "created_by": actor,
+                }
+            )
+            bulk_insert(connection, t.reports, heads)
+            stored_ids = self._current_reports(connection, list(changed.index.astype(str)))["id"]
+            body = frame[frame["report"].isin(changed.index)]
+            note = body["note"] if "note" in body else pd.Series("", index=body.index)
+            bulk_insert(
+                connection,
+                t.report_rows,
+                pd.DataFrame(
+                    {
+                        "report": body["report"].map(stored_ids).astype(int),
+                        # construction of new capacity belongs to no facility yet
+                        "facility": body["facility"].fillna("").astype(str),
+                        "period": body["period"],
+                        "kind": body["kind"],
+                        "product": body["product"],
+                        "amount": body["amount"].astype(float),
+                        "note": note.fillna("").astype(str),
+                    }
+                ),
+            )
+            result = ReportImport(
+                sorted(str(i) for i in changed.index.difference(current.index)),
+                sorted(str(i) for i in corrected),
+                sorted(str(i) for i in hashes.index[unchanged.to_numpy()]),
+            )
+            if len(changed):
+                before = seen["hash"].dropna()
                 self._audit(
                     connection,
                     actor,
-                    "report.add" if current is None else "report.correct",
-                    f"report:{report}",
-                    current.hash if current is not None else None,
-                    {"report": str(report), "revision": revision, "hash": content},
-                    {"rows": len(rows), "source": source},
+                    "reports.import",
+                    f"reports:{source}",
+                    object_hash({str(k): v for k, v in before.items()}) if len(before) else None,
+                    {str(k): v for k, v in hashes.items()},
+                    {
+                        "added": len(result.added),
+                        "corrected": result.corrected,
+                        "rows": len(body),
+                        "source": source,
+                    },
                 )
-        return ReportImport(added, corrected, unchanged)
+        return result
+
+    def _current_reports(self, connection: Connection, ids: list[str]) -> pd.DataFrame:
+        """id, revision and hash of the current revision of each report id, by report id."""
+        found: list[Any] = []
+        for chunk in _chunks(ids):
+            found += connection.execute(
+                sa.select(
+                    t.reports.c.report, t.reports.c.id, t.reports.c.revision, t.reports.c.hash
+                ).where(t.reports.c.current & t.reports.c.report.in_(chunk))
+            ).all()
+        frame = pd.DataFrame(
+            [tuple(f) for f in found], columns=["report", "id", "revision", "hash"]
+        )
+        return frame.set_index("report")
 
     def reports(self, economy: str, until: str | None = None) -> pd.DataFrame:
         """The current revision of every report on ``economy``'s facilities (the reports
@@ -787,6 +819,12 @@ def bulk_insert(connection: Connection, table: sa.Table, frame: pd.DataFrame) ->
     marks = ", ".join("?" for _ in columns)
     rows = list(clean.itertuples(index=False, name=None))
     connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+
+
+def _chunks(values: list[Any], size: int = 5_000) -> Iterator[list[Any]]:
+    """``values`` in pieces small enough for one IN (...) list on every database."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _new_id(connection: Connection, insert: sa.Insert) -> int:

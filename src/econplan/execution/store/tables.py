@@ -79,8 +79,11 @@ economy_files = Table(
 plans = Table(
     "plans",
     metadata,
+    # a small key for the plan's rows (millions of them: a 64-character hash in each row and
+    # its index would be most of the table)
+    Column("id", Integer, primary_key=True, autoincrement=True),
     # plan.json's integrity hash: equal plans (same tables, same solve) are stored once
-    Column("hash", HASH, primary_key=True),
+    Column("hash", HASH, nullable=False, unique=True),
     Column("economy", HASH, ForeignKey("economies.hash"), nullable=False),
     Column("status", String(20), nullable=False),
     Column("valid", Boolean, nullable=False),
@@ -100,7 +103,7 @@ plan_files = Table(
 plan_activity = Table(
     "plan_activity",
     metadata,
-    Column("plan", HASH, ForeignKey("plans.hash"), nullable=False),
+    Column("plan", Integer, ForeignKey("plans.id"), nullable=False),
     Column("process", NAME, nullable=False),
     Column("region", NAME, nullable=False),
     Column("year", Integer, nullable=False),
@@ -111,7 +114,7 @@ plan_activity = Table(
 plan_production = Table(
     "plan_production",
     metadata,
-    Column("plan", HASH, ForeignKey("plans.hash"), nullable=False),
+    Column("plan", Integer, ForeignKey("plans.id"), nullable=False),
     Column("product", NAME, nullable=False),
     Column("region", NAME, nullable=False),
     Column("year", Integer, nullable=False),
@@ -122,7 +125,7 @@ plan_production = Table(
 plan_targets = Table(
     "plan_targets",
     metadata,
-    Column("plan", HASH, ForeignKey("plans.hash"), nullable=False),
+    Column("plan", Integer, ForeignKey("plans.id"), nullable=False),
     Column("target", NAME, nullable=False),
     Column("product", NAME, nullable=True),
     Column("sector", NAME, nullable=True),

@@ -3,7 +3,7 @@ reports and the audit chain (generated from tables.py by Alembic, then frozen).
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-29 06:56:39.994145
+Create Date: 2026-11-29 07:21:40.561453
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "plans",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("economy", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -101,7 +102,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["economy"], ["economies.hash"], name=op.f("fk_plans_economy_economies")
         ),
-        sa.PrimaryKeyConstraint("hash", name=op.f("pk_plans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
+        sa.UniqueConstraint("hash", name=op.f("uq_plans_hash")),
     )
     op.create_table(
         "reports",
@@ -125,12 +127,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "plan_activity",
-        sa.Column("plan", sa.String(length=64), nullable=False),
+        sa.Column("plan", sa.Integer(), nullable=False),
         sa.Column("process", sa.String(length=200), nullable=False),
         sa.Column("region", sa.String(length=200), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("activity", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["plan"], ["plans.hash"], name=op.f("fk_plan_activity_plan_plans")),
+        sa.ForeignKeyConstraint(["plan"], ["plans.id"], name=op.f("fk_plan_activity_plan_plans")),
     )
     with op.batch_alter_table("plan_activity", schema=None) as batch_op:
         batch_op.create_index(
@@ -149,14 +151,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "plan_production",
-        sa.Column("plan", sa.String(length=64), nullable=False),
+        sa.Column("plan", sa.Integer(), nullable=False),
         sa.Column("product", sa.String(length=200), nullable=False),
         sa.Column("region", sa.String(length=200), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("amount", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["plan"], ["plans.hash"], name=op.f("fk_plan_production_plan_plans")
-        ),
+        sa.ForeignKeyConstraint(["plan"], ["plans.id"], name=op.f("fk_plan_production_plan_plans")),
     )
     with op.batch_alter_table("plan_production", schema=None) as batch_op:
         batch_op.create_index(
@@ -167,7 +167,7 @@ def upgrade() -> None:
 
     op.create_table(
         "plan_targets",
-        sa.Column("plan", sa.String(length=64), nullable=False),
+        sa.Column("plan", sa.Integer(), nullable=False),
         sa.Column("target", sa.String(length=200), nullable=False),
         sa.Column("product", sa.String(length=200), nullable=True),
         sa.Column("sector", sa.String(length=200), nullable=True),
@@ -177,7 +177,7 @@ def upgrade() -> None:
         sa.Column("required", sa.Float(), nullable=False),
         sa.Column("planned", sa.Float(), nullable=True),
         sa.Column("met", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["plan"], ["plans.hash"], name=op.f("fk_plan_targets_plan_plans")),
+        sa.ForeignKeyConstraint(["plan"], ["plans.id"], name=op.f("fk_plan_targets_plan_plans")),
     )
     with op.batch_alter_table("plan_targets", schema=None) as batch_op:
         batch_op.create_index(
