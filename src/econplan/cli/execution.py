@@ -26,6 +26,7 @@ from econplan.cli.store import store_command, store_group, who
 from econplan.errors import EconomyError
 from econplan.execution.breakdown import BreakdownError, ControlFigures, control_figures
 from econplan.execution.diff import PlanDiff
+from econplan.execution.monitor import Monitoring
 from econplan.execution.store import Store
 from econplan.model.economy import Economy
 from econplan.plan import Plan
@@ -334,6 +335,7 @@ def report_simulate_command(
             seed,
             () if no_shocks else (shocks or None),
             investment=plan.tables["investment"],
+            units=figures.activity,
         )
     except (UsageError, BreakdownError) as error:
         fail(str(error))
@@ -506,3 +508,123 @@ def show_diff(diff: PlanDiff, top: int) -> None:
         if not frame.empty and "explanation" in frame:
             for line in frame["explanation"].head(top):
                 console.print(f"  {line}", soft_wrap=True)
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+@main.command("monitor")
+@click.argument("version", type=int)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="YYYY-MM",
+    help="Monitor as of this month (default: the last month reported).",
+)
+@click.option(
+    "--level",
+    type=click.Choice(["facility", "product", "region", "nation"]),
+    default=None,
+    help="Only this level of the status table.",
+)
+@click.option("--top", type=int, default=10, show_default=True, help="Rows shown per table.")
+@store_command
+@json_option
+def monitor_command(
+    store: Store,
+    user: str | None,
+    version: int,
+    as_of: str | None,
+    level: str | None,
+    top: int,
+    as_json: bool,
+) -> None:
+    """How VERSION is being carried out: plan and actual to date, fulfilment and a forecast of
+    the year with its uncertainty for every facility, product, region and the nation; the
+    alerts that fire (and how far they have escalated); what each puts at risk downstream.
+    The model and the rules are in docs/execution.md."""
+    from econplan.execution.monitor import monitor
+
+    found = store.version(version)
+    economy, plan = stored(store, version)
+    reports = store.reports(found.economy, until=as_of)
+    if reports.empty:
+        fail(
+            f"no reports for version {version}'s economy{' through ' + as_of if as_of else ''}: "
+            "import some with `econplan report import`"
+        )
+    as_of = as_of or str(reports["period"].max())
+    try:
+        figures = scoped(control_figures(economy, plan), store, user)
+        result = monitor(figures.figures, reports, as_of, economy, plan, top=top)
+    except (BreakdownError, ValueError) as error:
+        fail(str(error))
+    if as_json:
+        print_json({"version": version} | result.to_dict())
+        return
+    show_monitoring(result, level, top)
+
+
+def show_monitoring(result: Monitoring, level: str | None, top: int) -> None:
+    status = result.status
+    nation = status[status["level"] == "nation"]
+    if not nation.empty:
+        row = nation.iloc[0]
+        console.print(
+            f"As of {result.as_of}: the nation's output at {row['fulfilment']:.1%} of plan to "
+            f"date; the year forecast at {row['forecast']:.1%} of plan "
+            f"(90% band {row['forecast_low']:.1%} to {row['forecast_high']:.1%}).",
+            soft_wrap=True,
+        )
+    shown = status if level is None else status[status["level"] == level]
+    worst = shown[shown["level"] != "nation"].sort_values("probability_short", ascending=False)
+    table = Table(title=f"Most at risk of falling short this year (of {len(worst):,} series)")
+    for column in ("level", "series", "product", "fulfilment", "forecast/plan", "P(short)"):
+        table.add_column(column, justify="right" if column[0] in "fP" else "left")
+    for series in worst.head(top).to_dict(orient="records"):
+        table.add_row(
+            str(series["level"]),
+            str(series["id"]),
+            str(series["product"] or ""),
+            f"{row['fulfilment']:.1%}",
+            f"{row['forecast'] / row['plan_year']:.1%}" if series["plan_year"] else "",
+            f"{row['probability_short']:.2f}",
+        )
+    console.print(table)
+    alerts = result.alerts
+    firing = alerts[alerts["state"] == "firing"] if not alerts.empty else alerts
+    table = Table(title=f"Alerts firing: {len(firing):,} (of {len(alerts):,} raised)")
+    for column in ("alert", "rule", "severity", "series", "product", "since", "months", "to"):
+        table.add_column(column)
+    ranked = firing.sort_values(["severity", "months_firing"], ascending=False)
+    for alert in ranked.head(top).to_dict(orient="records"):
+        table.add_row(
+            str(alert["id"]),
+            str(alert["rule"]),
+            str(alert["severity"]),
+            str(alert["series"]),
+            str(alert["product"] or ""),
+            str(alert["fired"]),
+            str(alert["months_firing"]),
+            f"{alert['escalation']} ({alert['addressee']})",
+        )
+    console.print(table)
+    risk = result.at_risk
+    if not risk.empty:
+        targets = (
+            risk[risk["kind"] == "target"]
+            .sort_values("share", ascending=False)
+            .drop_duplicates("id")
+            .head(top)
+        )
+        table = Table(title="Targets at risk downstream (largest share of the target)")
+        for column in ("target", "planned", "at risk", "share", "through alert"):
+            table.add_column(column, justify="left" if column[0] == "t" else "right")
+        for target in targets.to_dict(orient="records"):
+            table.add_row(
+                str(target["id"]),
+                f"{row['planned']:,.6g}",
+                f"{row['at_risk']:,.6g}",
+                f"{row['share']:.2%}",
+                str(target["alert"]),
+            )
+        console.print(table)

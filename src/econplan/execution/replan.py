@@ -303,10 +303,16 @@ def fixed_from_reports(
     promised = targets[(targets["year"] == year) & targets["met"] & (targets["kind"] != "hard")]
     if month == 12:
         promised = promised.iloc[:0]  # a year wholly reported is past: nothing left to promise
+    # the targets of a year wholly past, hard ones included, are facts now: met or not, the
+    # re-plan cannot change them (the diff shows those lost); it plans what is still open
+    closed = year if month == 12 else year - 1
+    past = targets[targets["year"] <= closed]
     fixed = Fixed(
         activity=facts[[*PAIR, "year", "lower", "upper"]],
         investment=started,
         hard_targets=tuple(promised["id"].astype(str)),
+        released_targets=tuple(past["id"].astype(str)),
+        closed_years=tuple(y for y in economy.years if y <= closed),
         as_of=as_of,
     )
     return fixed, facts

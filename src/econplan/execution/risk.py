@@ -29,6 +29,7 @@ fractions of activity lost, and the shortfall itself at its own node.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -77,13 +78,24 @@ class FlowGraph:
     def activity_lost(self, lost: np.ndarray) -> np.ndarray:
         """Fraction of each process-region's activity lost (process-regions x shocks): that
         of its scarcest input, since fixed coefficients let it run only as far as that one
-        allows (Leontief). One sparse pass per shock."""
+        allows (Leontief). All shocks at once: each process's inputs gathered from ``lost``
+        and reduced by maximum over its row of the sparse uses."""
+        taken = self.taken
+        shocks = lost.shape[1]
+        result = np.zeros((taken.shape[0], shocks))
+        if taken.nnz == 0 or shocks == 0:
+            return result
+        gathered = lost[taken.indices, :]
+        filled = np.flatnonzero(np.diff(taken.indptr) > 0)  # rows with at least one input
+        result[filled] = np.maximum.reduceat(gathered, taken.indptr[filled], axis=0)
+        return result
+
+    @cached_property
+    def taken(self) -> sp.csr_matrix:
+        """Process-regions x nodes: the inputs of each process-region, row by row."""
         taken = sp.csr_matrix(self.uses.T)
-        columns = [
-            np.asarray(taken.multiply(lost[:, j][None, :]).max(axis=1).todense()).ravel()
-            for j in range(lost.shape[1])
-        ]
-        return np.stack(columns, axis=1) if columns else np.zeros((taken.shape[0], 0))
+        taken.sort_indices()
+        return taken
 
     def production_lost(self, lost: np.ndarray, start_amount: np.ndarray) -> np.ndarray:
         """Production lost at each node (nodes x shocks): downstream processes' lost output,

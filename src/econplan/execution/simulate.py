@@ -197,6 +197,7 @@ def simulate(
     *,
     breakdowns: int = 1,
     investment: pd.DataFrame | None = None,
+    units: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Monthly reports of every facility with control figures, from the plan's first month
     to ``until`` (YYYY-MM), in the shared reports frame (sorted by report, kind, product).
@@ -206,7 +207,9 @@ def simulate(
     ``breakdowns`` how many random breakdowns to draw. With ``investment``, the plan's
     investment table (``option, start_year, units``), construction is reported too: each
     option's units spread evenly over the months of its lead time, with noise, a strong
-    seasonal swing and the shocks of its region.
+    seasonal swing and the shocks of its region. With ``units`` (the control figures'
+    ``activity``: facility, year, capacity, activity), no facility reports more than its
+    capacity allows: one planned at full capacity can fall short but not overshoot.
     """
     first_year = economy.settings.first_year
     months = _month_count(until, economy)
@@ -232,6 +235,8 @@ def simulate(
     for shock in chosen:
         inside = facilities.isin(shock.hits(economy))
         factor[inside] *= 1 - shock.losses(first_year, months)
+    if units is not None:
+        factor = np.minimum(factor, _headroom(units, facilities, first_year, months))
     at = facilities.get_indexer(pd.Index(plan["facility"].to_numpy(dtype=object)))
     t = plan["t"].to_numpy()
     kind = plan["kind"].to_numpy(dtype=object)
@@ -257,6 +262,23 @@ def simulate(
     reports = reports.sort_values(["report", "kind", "product"], kind="stable", ignore_index=True)
     text = {c: to_object(reports[c]) for c in COLUMNS if c != "amount"}  # None for blank
     return pd.DataFrame({**text, "amount": reports["amount"]})[list(COLUMNS)]
+
+
+CAPACITY_MARGIN = 1e-5
+"""Kept below a facility's capacity, so that rounding reports to six digits never puts one
+above it."""
+
+
+def _headroom(
+    units: pd.DataFrame, facilities: pd.Index, first_year: int, months: int
+) -> np.ndarray:
+    """The largest factor each facility's plan may be multiplied by in each month without
+    its output passing its capacity (facilities x months; inf where nothing limits it)."""
+    years = first_year + np.arange(months) // 12
+    capacity = units.pivot_table(index="facility", columns="year", values="capacity", aggfunc="sum")
+    activity = units.pivot_table(index="facility", columns="year", values="activity", aggfunc="sum")
+    ratio = (capacity / activity.where(activity > 0)).reindex(index=facilities, columns=years)
+    return (1 - CAPACITY_MARGIN) * ratio.fillna(np.inf).to_numpy(dtype=float)
 
 
 def _construction(

@@ -140,6 +140,7 @@ class _Assembler:
         population = economy.population.reindex(columns=list(self.years)).fillna(0.0)
         self.population = population.to_numpy(dtype=float)  # regions x years
         self.claims = [final_demand_claims(economy, int(y)) for y in self.years]
+        self.discrepancy_weight = np.zeros(0)
 
     # -- indexing --------------------------------------------------------------------------
     def balance_row(self, p: np.ndarray, r: np.ndarray, t: np.ndarray | int) -> np.ndarray:
@@ -153,12 +154,34 @@ class _Assembler:
     def _region_positions(self, ids: pd.Series | np.ndarray) -> np.ndarray:
         return self.economy.region_ids.get_indexer(pd.Index(np.asarray(ids, dtype=object)))
 
+    def _discrepancy(self) -> None:
+        """In a year wholly past (a re-plan's ``closed_years``) every activity is a reported
+        fact, and facts reported one by one never balance exactly: a use the reported output
+        could not have supplied, a claim left unmet. A column per balance of those years lets
+        supply fall short of uses and claims; the first stage keeps the discrepancy as small as
+        it can (each unit weighted by the balance's size, as the elastic problem does)."""
+        closed = set(self.fixed.closed_years) if self.fixed is not None else set()
+        if not closed:
+            return
+        balance = self.lp.rows["balance"]
+        labels = balance.labels
+        picked = np.flatnonzero(labels["year"].isin(closed).to_numpy())
+        block = self.lp.add_columns(
+            "discrepancy", labels.iloc[picked].reset_index(drop=True), unit="product unit"
+        )
+        self.lp.add(balance.start + picked, block.index, 1.0)
+        lower = self.lp.row_lower[list(self.lp.rows).index("balance")][picked]
+        self.discrepancy_weight = 1.0 / np.maximum(
+            np.abs(np.nan_to_num(lower, posinf=0.0, neginf=0.0)), 1.0
+        )
+
     def _labels(self, **columns: object) -> pd.DataFrame:
         return pd.DataFrame(columns)
 
     # -- the whole problem -----------------------------------------------------------------
     def build(self) -> PlanProblem:
         self._balance_rows()
+        self._discrepancy()
         self._activity()
         self._investment()
         self._shipments()
@@ -690,9 +713,12 @@ class _Assembler:
         records = []
         entries: list[tuple[np.ndarray, np.ndarray]] = []
         held_hard = set(self.fixed.hard_targets) if self.fixed is not None else set()
+        released = set(self.fixed.released_targets) if self.fixed is not None else set()
         for row in targets.to_dict(orient="records"):
             if row["id"] in held_hard:
                 row = {**row, "kind": "hard", "weight": np.nan}
+            elif row["id"] in released:  # measured and reported, no longer enforced
+                row = {**row, "kind": "weight", "weight": 0.0}
             year = int(row["year"])
             ti = year_pos.get(year)
             if ti is None:
@@ -848,6 +874,19 @@ class _Assembler:
         average), weighted targets, import spending, labour."""
         e = self.economy
         stages: list[Stage] = []
+        if "discrepancy" in self.lp.columns:
+            block = self.lp.columns["discrepancy"]
+            column = self._defined("past_balance", block.index, self.discrepancy_weight)
+            stages.append(
+                Stage(
+                    "past_balance",
+                    column,
+                    "min",
+                    "weighted gap",
+                    "supply missing from the balances of years wholly past (reported facts "
+                    "that do not add up, claims left unmet)",
+                )
+            )
         tiers = sorted(t for t in targets["tier"].unique() if t > 0)
         for tier in tiers:
             members = targets[targets["tier"] == tier]

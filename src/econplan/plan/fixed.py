@@ -32,6 +32,13 @@ class Fixed:
     ``investment``: option, start_year, lower, upper (units of the option started);
     ``hard_targets``: ids of targets held as hard whatever their kind in the economy (what a
     plan under way has promised: it must keep them or say, with a diagnosis, why it cannot);
+    ``released_targets``: ids of targets no longer enforced (those of a year wholly past:
+    whether they were met is a fact, not something left to plan); the plan still measures and
+    reports them, as weighted targets of weight zero;
+    ``closed_years``: years wholly past, where every activity is a reported fact and facts
+    never balance exactly: the plan may let their balances fall short (a use the reported
+    output could not have supplied, a claim left unmet), as little as it can (its first
+    stage), and reports the gaps in its ``discrepancy`` table;
     ``as_of``: what the bounds stand for, recorded in plan.json (for a re-plan, the last month
     reported, "YYYY-MM").
 
@@ -43,6 +50,8 @@ class Fixed:
     activity: pd.DataFrame = field(default_factory=lambda: _bounds_frame(ACTIVITY_KEY))
     investment: pd.DataFrame = field(default_factory=lambda: _bounds_frame(INVESTMENT_KEY))
     hard_targets: tuple[str, ...] = ()
+    released_targets: tuple[str, ...] = ()
+    closed_years: tuple[int, ...] = ()
     as_of: str | None = None
 
     def __post_init__(self) -> None:
@@ -68,11 +77,29 @@ class Fixed:
             tidy = tidy.sort_values(key, kind="stable")
             object.__setattr__(self, name, tidy.reset_index(drop=True))
         object.__setattr__(self, "hard_targets", tuple(sorted(set(self.hard_targets))))
+        object.__setattr__(self, "released_targets", tuple(sorted(set(self.released_targets))))
+        object.__setattr__(self, "closed_years", tuple(sorted({int(y) for y in self.closed_years})))
+        both = set(self.hard_targets) & set(self.released_targets)
+        if both:
+            message = f"Fixed: targets both held as hard and released: {', '.join(sorted(both))}"
+            raise ValueError(message)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The bounds as plan tables, so that a written plan carries them and
         ``econplan verify`` checks them again."""
-        return {"fixed_activity": self.activity, "fixed_investment": self.investment}
+        targets = pd.DataFrame(
+            {
+                "target": [*self.hard_targets, *self.released_targets],
+                "held": ["hard"] * len(self.hard_targets)
+                + ["released"] * len(self.released_targets),
+            },
+            dtype=object,
+        )
+        return {
+            "fixed_activity": self.activity,
+            "fixed_investment": self.investment,
+            "fixed_targets": targets,
+        }
 
     def summary(self) -> dict[str, Any]:
         """What plan.json says of what was fixed."""
@@ -83,4 +110,6 @@ class Fixed:
             "activity": {"rows": len(activity), "facts": facts},
             "investment": {"rows": len(self.investment)},
             "hard_targets": list(self.hard_targets),
+            "released_targets": list(self.released_targets),
+            "closed_years": list(self.closed_years),
         }

@@ -175,6 +175,8 @@ def plan_flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[Flows]
     change = pd.concat([change, planted[[*KEY, "amount"]]], ignore_index=True)
     labour = e.tables["labour"]
     used = _primary_used(e, activity)
+    # a re-plan's years wholly past: supply the reported facts do not account for
+    missing = tables.get("discrepancy", pd.DataFrame(columns=[*KEY, "amount"]))
     result = []
     for year in e.years:
         endowment = pd.concat(
@@ -182,6 +184,7 @@ def plan_flows(economy: Economy, tables: dict[str, pd.DataFrame]) -> list[Flows]
                 labour[labour["year"] == year][["product", "region", "amount"]],
                 drawn[drawn["year"] == year][["product", "region", "amount"]],
                 used[used["year"] == year][["product", "region", "amount"]],
+                missing[missing["year"] == year][["product", "region", "amount"]],
             ],
             ignore_index=True,
         )

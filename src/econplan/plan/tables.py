@@ -209,6 +209,10 @@ def plan_tables(problem: PlanProblem, solution: Solution) -> dict[str, pd.DataFr
     tables["targets"] = target_table(problem, solution)
     if problem.fixed is not None:
         tables.update(problem.fixed.tables())
+    if "discrepancy" in problem.lp.columns:
+        labels, short = _values(problem, x, "discrepancy")
+        found = labels.assign(amount=_clean(short))
+        tables["discrepancy"] = found[found["amount"] != 0].reset_index(drop=True)
     tables["valuations"] = valuation_table(problem, solution.stages)
     tables["bottlenecks"] = bottlenecks(tables["valuations"])
     return {name: _sorted(frame) for name, frame in tables.items()}

@@ -211,7 +211,10 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
         ("trade", "exports"),
         ("stocks", "stock"),
         ("consumption_level", "level"),
+        ("discrepancy", "amount"),
     ):
+        if table not in tables:  # discrepancy: a re-plan's, when it closed a year
+            continue
         frame = tables[table]
         record(
             f"non-negative {table}.{column}",
@@ -456,6 +459,9 @@ def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:
     # a target the plan held as hard (one a re-plan must keep) is checked as hard
     stated_kind = tables["targets"].set_index("id").get("kind")
     held_hard = set() if stated_kind is None else set(stated_kind[stated_kind == "hard"].index)
+    # a target a re-plan released (of a year wholly past) is a fact, not a constraint
+    held = tables.get("fixed_targets")
+    released = set() if held is None else set(held.loc[held["held"] == "released", "target"])
     for row in targets.to_dict(orient="records"):
         year = int(row["year"])
         if year not in e.years:
@@ -502,7 +508,7 @@ def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:
             )
         stated_error.append(abs(planned - float(planned_table.get(row["id"], np.nan))))
         stated_size.append(max(abs(planned), abs(required)))
-        if row["kind"] != "hard" and row["id"] not in held_hard:
+        if (row["kind"] != "hard" and row["id"] not in held_hard) or row["id"] in released:
             continue
         excess.append(required - planned if row["sense"] == "at_least" else planned - required)
         size.append(required)
