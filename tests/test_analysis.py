@@ -252,3 +252,22 @@ def test_commands_on_a_plain_input_output_table(tmp_path: Path) -> None:
     assert all(abs(r["difference"]) < 1e-9 * max(1.0, r["sources"]) for r in national)
     sources = {r["product"]: r["sources"] for r in national}
     assert sources["agriculture"] == pytest.approx(1000.0)
+
+
+def test_a_coefficient_beyond_double_precision_is_refused_naming_it(builtin_copy: Path) -> None:
+    """Fuzzing seed 0 case 4771: one input coefficient of 1e10 among ones of 1e-3 validates
+    (it is productive) but leaves I - A numerically singular; analyse says so and where."""
+    io = builtin_copy / "process_io.csv"
+    frame = pd.read_csv(io, dtype=str, keep_default_na=False)
+    row = frame.index[
+        (frame["process"] == "fruit_growing") & (frame["product"] == "nitrogen_fertilizer")
+    ]
+    frame.loc[row, "amount"] = "1e+10"
+    frame.to_csv(io, index=False)
+    assert CliRunner().invoke(main, ["validate", str(builtin_copy)]).exit_code == 0
+    result = CliRunner().invoke(main, ["analyse", str(builtin_copy)])
+    assert result.exit_code == 2
+    assert "no accurate solution" in result.output
+    assert (
+        "largest input coefficient is 1e+10 nitrogen_fertilizer per unit of fruit" in result.output
+    )

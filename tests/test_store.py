@@ -4,7 +4,6 @@ transaction per command, and migrations that build exactly the declared tables."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from econplan.execution.access import AccessError
 from econplan.execution.store import Store, StoreError
 from econplan.execution.store import tables as t
 from econplan.model.economy import Economy
-from econplan.plan import Plan, load_plan, make_plan, write_plan
+from econplan.plan import Plan, make_plan, write_plan
 from store_databases import database
 from test_plan import kantorovich
 
@@ -268,43 +267,7 @@ def test_a_store_never_set_up_says_how_to_make_one(url: str) -> None:
         store.versions()
 
 
-# -- the command line, as the issue's "done when" walks it --------------------------------------
-
-
-def test_the_loop_on_the_command_line(url: str, builtin_plan_dir: Path) -> None:
-    runner = CliRunner()
-
-    def run(*args: str, user: str | None = None, code: int = 0) -> str:
-        env = {"ECONPLAN_DB": url, "ECONPLAN_USER": user or ""}
-        result = runner.invoke(main, list(args), env=env)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    run("store", "init", user="ana")
-    run("user", "add", "boris", "--role", "planner", user="ana")
-    run("user", "add", "vera", "--role", "approver", user="ana")
-    run("user", "add", "boris", "--role", "approver", user="ana")
-    added = json.loads(
-        run("store", "add", str(builtin_plan_dir), "--name", LINE, "--json", user="boris")
-    )
-    version = str(added["version"])
-    assert added["state"] == "draft"
-    run("store", "submit", version, user="boris")
-    refused = run("store", "approve", version, user="boris", code=2)
-    assert "four eyes" in refused and "Traceback" not in refused
-    run("store", "approve", version, user="vera")
-    shown = json.loads(run("store", "show", version, "--json"))
-    assert shown["state"] == "approved" and shown["decided_by"] == "vera"
-    assert all(target["met"] for target in shown["targets"])
-    listed = json.loads(run("store", "list", "--json"))["versions"]
-    assert [v["state"] for v in listed] == ["approved"]
-    assert "intact" in run("store", "audit", "--verify")
-    with Store(url) as store, store.engine.begin() as connection:
-        connection.execute(sa.update(t.audit).where(t.audit.c.id == 2).values(action="x"))
-    broken = run("store", "audit", "--verify", code=2)
-    assert "audit entry 2" in broken and "changed after it was written" in broken
-    nobody = run("store", "submit", version, code=2)
-    assert "--user" in nobody
+# -- the command line (the whole loop is tests/test_loop.py) ------------------------------------
 
 
 def test_a_plan_of_another_economy_is_refused(
@@ -322,12 +285,3 @@ def test_a_plan_of_another_economy_is_refused(
     )
     assert result.exit_code == 2
     assert "made from another economy" in result.output
-
-
-def test_load_plan_is_what_the_store_gives_back(builtin_plan_dir: Path, tmp_path: Path) -> None:
-    economy = load_economy()
-    plan = load_plan(builtin_plan_dir)
-    with Store(str(tmp_path / "s.db")) as store:
-        store.init("ana")
-        version = store.add_version("ana", LINE, plan, builtin_plan_dir, economy)
-        assert store.plan(version.id).info == plan.info

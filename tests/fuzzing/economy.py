@@ -455,8 +455,8 @@ def _toml_value(rng: Random) -> Any:
 def _load_toml(folder: Path) -> dict[str, Any] | None:
     try:
         return tomllib.loads((folder / "economy.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None  # nested past what tomllib reads (an earlier mutation's): leave it be
 
 
 def toml_value(rng: Random, folder: Path) -> str:

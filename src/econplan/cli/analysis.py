@@ -314,7 +314,7 @@ def analyse_command(
             else households_closed(economy, result.technology, households)
         )
     except SolveError as error:
-        fail(str(error))
+        fail(f"{error}{_largest_coefficient(economy, year)}")
     except ValueError as error:
         fail(f"--households: {error}")
     table = result.products.join(result.embodied)
@@ -423,6 +423,24 @@ def analyse_command(
     )
     if csv_out is not None:
         console.print(f"wrote {len(table)} products to {csv_out}")
+
+
+def _largest_coefficient(economy: Economy, year: int | None) -> str:
+    """Where to look when (I - A) cannot be solved accurately: coefficients that span more
+    orders of magnitude than double precision resolves (a stray 1e10 beside ones of 1e-3)
+    make it numerically singular although it validates."""
+    from econplan import technology_matrix
+
+    A = technology_matrix(economy, year=year or economy.settings.base_year)
+    coo = A.A.tocoo()
+    if coo.nnz == 0:
+        return ""
+    k = int(np.argmax(np.abs(coo.data)))
+    products = A.products
+    return (
+        f"; its largest input coefficient is {coo.data[k]:.6g} {products[coo.row[k]]} per unit "
+        f"of {products[coo.col[k]]}: check that product's rows in process_io"
+    )
 
 
 def _write_inverse(A: Any, products: pd.Index, out: Path) -> None:
