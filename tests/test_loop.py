@@ -96,6 +96,9 @@ def test_the_loop(url: str, builtin_plan_dir: Path, tmp_path: Path) -> None:
     assert {a["escalation"] for a in firing} - {"enterprise"}  # some went up a level
     targets = [r for r in watched["at_risk"] if r["kind"] == "target"]
     assert targets and all(0 <= r["share"] <= 1 for r in targets)
+    shown_text = run("monitor", version, "--as-of", "2021-12", "--top", "5")
+    assert "Alerts firing" in shown_text and "Targets at risk downstream" in shown_text
+    assert "south_hamgyong" in shown_text
 
     # the re-plan: 2021 as reported, 2022-2025 planned again, stored as a new draft
     out = tmp_path / "replan"
@@ -127,6 +130,10 @@ def test_the_loop(url: str, builtin_plan_dir: Path, tmp_path: Path) -> None:
     assert (abs(held.fillna(0).to_numpy() - closed["lower"].to_numpy()) <= 1e-6 * scale).all()
     diff = json.loads(run("store", "diff", version, str(new), "--json"))
     assert diff["status"] == {"old": "optimal", "new": "optimal"}
+    assert "from a plan optimal to a plan optimal" in run("store", "diff", version, str(new))
+    assert "Sunchon Cement Complex" in run(
+        "control-figures", version, "--facility", "sunchon_cement_mill"
+    )
 
     assert "intact" in run("store", "audit", "--verify")
     with Store(url) as store, store.engine.begin() as connection:

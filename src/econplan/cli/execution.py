@@ -168,29 +168,57 @@ def _our_workbook(file: Path) -> bool:
         book.close()
 
 
+def amount(value: float) -> str:
+    """A figure as people read it: whole units with separators, small ones to four digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def show(figures: ControlFigures) -> None:
     units = figures.activity
     if units.empty:
         console.print("No unit has figures here.")
         return
+    if len(units["facility"].unique()) == 1:
+        show_unit(figures)
+        return
     first = int(units["year"].min())
     table = Table(title=f"Control figures: {units['facility'].nunique():,} units")
-    for column in ("unit", "name", "process", "region", "capacity", f"activity {first}", "use"):
+    for column in ("unit", "process", "region", "capacity", f"activity {first}", "use"):
         table.add_column(column, justify="right" if column[0] in "cau" else "left")
-    for row in units[units["year"] == first].itertuples():
+    for row in units[units["year"] == first].to_dict(orient="records"):
         table.add_row(
-            str(row.facility),
-            str(figures.names.get(row.facility, "")),
-            str(row.process),
-            str(row.region),
-            f"{row.capacity:,.0f}",
-            f"{row.activity:,.0f}",
-            f"{row.utilisation:.0%}",
+            str(row["facility"]),
+            str(row["process"]),
+            str(row["region"]),
+            amount(row["capacity"]),
+            amount(row["activity"]),
+            f"{row['utilisation']:.0%}",
         )
     console.print(table)
-    if len(units["facility"].unique()) == 1:
-        wide = figures.to_wide()
-        console.print(wide.drop(columns=["facility", "name"]).to_string(index=False))
+
+
+def show_unit(figures: ControlFigures) -> None:
+    """One unit's figures by year, as its planning department reads them."""
+    units = figures.activity
+    unit = str(units["facility"].iloc[0])
+    head = units.iloc[0]
+    console.print(
+        f"{figures.names.get(unit, unit)} ({unit}): {head['process']} in {head['region']}, "
+        f"capacity {amount(head['capacity'])} a year",
+        soft_wrap=True,
+    )
+    wide = figures.to_wide()
+    order = wide["kind"].map({"output": 0, "input": 1, "labour": 2}).fillna(9)
+    yearly = wide.assign(order=order).pivot_table(
+        index=["order", "kind", "product", "unit"], columns="year", values="total", aggfunc="sum"
+    )
+    table = Table(title="Control figures by year (by month: --csv, --xlsx or --json)")
+    for column in ("", "product", "unit", *(str(y) for y in yearly.columns)):
+        table.add_column(column, justify="right" if column.isdigit() else "left")
+    for keys, values in zip(yearly.index, yearly.to_numpy(), strict=True):
+        _, kind, product, unit_name = keys
+        table.add_row(str(kind), str(product), str(unit_name), *(amount(v) for v in values))
+    console.print(table)
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -564,49 +592,61 @@ def monitor_command(
     show_monitoring(result, level, top)
 
 
+SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+"""Most severe first."""
+
+
 def show_monitoring(result: Monitoring, level: str | None, top: int) -> None:
     status = result.status
     nation = status[status["level"] == "nation"]
     if not nation.empty:
-        row = nation.iloc[0]
+        whole = nation.iloc[0]
         console.print(
-            f"As of {result.as_of}: the nation's output at {row['fulfilment']:.1%} of plan to "
-            f"date; the year forecast at {row['forecast']:.1%} of plan "
-            f"(90% band {row['forecast_low']:.1%} to {row['forecast_high']:.1%}).",
+            f"As of {result.as_of}: the nation's output at {whole['fulfilment']:.1%} of plan "
+            f"to date; the year forecast at {whole['forecast']:.1%} of plan "
+            f"(90% band {whole['forecast_low']:.1%} to {whole['forecast_high']:.1%}).",
             soft_wrap=True,
         )
     shown = status if level is None else status[status["level"] == level]
-    worst = shown[shown["level"] != "nation"].sort_values("probability_short", ascending=False)
-    table = Table(title=f"Most at risk of falling short this year (of {len(worst):,} series)")
-    for column in ("level", "series", "product", "fulfilment", "forecast/plan", "P(short)"):
-        table.add_column(column, justify="right" if column[0] in "fP" else "left")
+    # most likely to fall short first; once a year is all reported, furthest behind first
+    worst = shown[shown["level"] != "nation"].assign(
+        ratio=lambda f: f["forecast"] / f["plan_year"].where(f["plan_year"] > 0)
+    )
+    worst = worst.sort_values(["probability_short", "ratio"], ascending=[False, True])
+    table = Table(title=f"Furthest from the year's plan (of {len(worst):,} series)")
+    for column in ("level", "series", "product", "to date", "forecast", "P(short)"):
+        left = column in ("level", "series", "product")
+        table.add_column(column, justify="left" if left else "right")
     for series in worst.head(top).to_dict(orient="records"):
         table.add_row(
             str(series["level"]),
             str(series["id"]),
             str(series["product"] or ""),
-            f"{row['fulfilment']:.1%}",
-            f"{row['forecast'] / row['plan_year']:.1%}" if series["plan_year"] else "",
-            f"{row['probability_short']:.2f}",
+            f"{series['fulfilment']:.1%}",
+            f"{series['ratio']:.1%}" if pd.notna(series["ratio"]) else "",
+            f"{series['probability_short']:.2f}",
         )
     console.print(table)
     alerts = result.alerts
     firing = alerts[alerts["state"] == "firing"] if not alerts.empty else alerts
-    table = Table(title=f"Alerts firing: {len(firing):,} (of {len(alerts):,} raised)")
-    for column in ("alert", "rule", "severity", "series", "product", "since", "months", "to"):
+    table = Table(title=f"Alerts firing: {len(firing):,} (of {len(alerts):,} raised; --json: all)")
+    for column in ("series", "product", "severity", "fired", "months", "escalated to"):
         table.add_column(column)
-    ranked = firing.sort_values(["severity", "months_firing"], ascending=False)
-    for alert in ranked.head(top).to_dict(orient="records"):
-        table.add_row(
-            str(alert["id"]),
-            str(alert["rule"]),
-            str(alert["severity"]),
-            str(alert["series"]),
-            str(alert["product"] or ""),
-            str(alert["fired"]),
-            str(alert["months_firing"]),
-            f"{alert['escalation']} ({alert['addressee']})",
+    if not firing.empty:
+        ranked = firing.assign(rank=firing["severity"].map(SEVERITY).fillna(9)).sort_values(
+            ["rank", "months_firing", "shortfall"], ascending=[True, False, False]
         )
+        for alert in ranked.head(top).to_dict(orient="records"):
+            escalation = str(alert["escalation"])
+            addressee = str(alert["addressee"])
+            table.add_row(
+                str(alert["series"]),
+                str(alert["product"] or ""),
+                str(alert["severity"]),
+                str(alert["fired"]),
+                str(alert["months_firing"]),
+                escalation if addressee == escalation else f"{escalation}: {addressee}",
+            )
     console.print(table)
     risk = result.at_risk
     if not risk.empty:
@@ -617,14 +657,13 @@ def show_monitoring(result: Monitoring, level: str | None, top: int) -> None:
             .head(top)
         )
         table = Table(title="Targets at risk downstream (largest share of the target)")
-        for column in ("target", "planned", "at risk", "share", "through alert"):
-            table.add_column(column, justify="left" if column[0] == "t" else "right")
+        for column in ("target", "planned", "at risk", "share"):
+            table.add_column(column, justify="left" if column == "target" else "right")
         for target in targets.to_dict(orient="records"):
             table.add_row(
                 str(target["id"]),
-                f"{row['planned']:,.6g}",
-                f"{row['at_risk']:,.6g}",
-                f"{row['share']:.2%}",
-                str(target["alert"]),
+                amount(target["planned"]),
+                amount(target["at_risk"]),
+                f"{target['share']:.2%}",
             )
         console.print(table)
