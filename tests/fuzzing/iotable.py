@@ -151,6 +151,8 @@ def io_totals(rng: Random, table: IoTable) -> str:
             for c, value in enumerate(row):
                 if value in ("total_output", "total_input"):
                     row[c] = rng.choice(("Total Output", "TOTAL-OUTPUT", "total", "Total"))
+    elif len(table.grid) < 2:  # an earlier mutation left no row under the header (io_shape)
+        return "totals subtotal: no row to copy"
     else:
         r = rng.randrange(1, len(table.grid))
         table.grid.insert(r, ["total manufacturing", *table.grid[r][1:]])

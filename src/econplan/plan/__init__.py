@@ -13,6 +13,7 @@ from econplan.plan.assemble import PlanProblem, Stage, assemble
 from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
 from econplan.plan.fixed import Fixed
+from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash
 from econplan.plan.solve import InfeasibleError, Progress, SolveError, Solver
 from econplan.plan.tables import plan_tables
@@ -76,6 +77,8 @@ def make_plan(
     times["solve"] = solution.seconds
     began = time.perf_counter()
     tables = plan_tables(problem, solution)
+    if fixed is not None and fixed.closed_years:
+        tables = close_past_balances(economy, tables, fixed.closed_years)
     times["tables"] = time.perf_counter() - began
     say("verifying the plan against the economy")
     began = time.perf_counter()
