@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from econplan import load_economy
 from econplan.cli import main
 from econplan.execution.access import AccessError
-from econplan.execution.store import Store, StoreError
+from econplan.execution.store import Store, StoreError, verify_chain
 from econplan.execution.store import tables as t
 from econplan.model.economy import Economy
 from econplan.plan import Plan, make_plan, write_plan
@@ -134,9 +134,17 @@ def test_roles_decide_who_may_change_what(store: Store, small: tuple[Economy, Pl
         store.add_user("ana", "kim", "enterprise")
     with pytest.raises(StoreError, match="unknown role"):
         store.add_user("ana", "kim", "boss")
+    with pytest.raises(AccessError, match="may not give themselves a role"):
+        store.add_user("ana", "ana", "approver")
+    store.add_user("ana", "bella", "approver")
+    version = store.add_version("bella", LINE, plan, out, economy)
+    store.submit("boris", version.id)
+    with pytest.raises(AccessError, match="bella stored version 1 and may not approve"):
+        store.approve("bella", version.id)  # the author is not the second pair of eyes
+    store.approve("vera", version.id)
     kim = store.add_user("ana", "kim", "enterprise", "m1")
     assert kim.facilities == {"m1"} and not kim.unscoped
-    assert count(store, t.versions) == 0
+    assert count(store, t.versions) == 1
 
 
 def test_the_audit_chain_finds_an_edited_or_deleted_entry(
@@ -159,11 +167,53 @@ def test_the_audit_chain_finds_an_edited_or_deleted_entry(
     with store.engine.begin() as connection:
         connection.execute(sa.update(t.audit).where(t.audit.c.id == 3).values(user="ana"))
         connection.execute(sa.delete(t.audit).where(t.audit.c.id == 5))
-    assert store.verify_audit().problems == ["audit entry 5 deleted (entry 6 follows 4)"]
-    with store.engine.begin() as connection:  # put it back, then cut off the tail instead
+    assert store.verify_audit().problems[0] == "audit entry 5 deleted (entry 6 follows 4)"
+    with store.engine.begin() as connection:  # cut off the tail instead
         connection.execute(sa.delete(t.audit).where(t.audit.c.id >= 6))
-    assert store.verify_audit().ok  # a shorter chain is still a chain ...
+    assert verify_chain(store.audit()).ok  # a shorter chain is still a chain ...
+    held = store.verify_audit().problems  # ... but the store holds what it no longer logs
+    assert any("is not as its last audit entry" in p for p in held)
     assert "entries after it were deleted" in store.verify_audit(head=head).problems[0]
+
+
+def test_audit_verify_holds_the_store_to_its_log(
+    store: Store, small: tuple[Economy, Plan, Path]
+) -> None:
+    """Edits that leave the chain alone but change what it vouches for: a version approved in
+    the database, a role granted there, a report's figure or a plan's row changed."""
+    economy, plan, out = small
+    version = store.add_version("bella", LINE, plan, out, economy)
+    facility = str(economy.tables["facilities"]["id"].iloc[0])
+    report = pd.DataFrame(
+        {
+            "report": ["r1"],
+            "facility": [facility],
+            "period": ["2021-01"],
+            "kind": ["output"],
+            "product": ["x"],
+            "amount": [10.0],
+        }
+    )
+    store.import_reports("bella", report, economy, "jan.csv")
+    assert store.verify_audit().ok
+    edits = {
+        "version 1 is not as its last audit entry": sa.update(t.versions)
+        .where(t.versions.c.id == version.id)
+        .values(state="approved", decided_by="vera"),
+        "user olga's roles are not as the audit log": sa.insert(t.user_roles).values(
+            user="olga", role="admin", scope=""
+        ),
+        "report r1: its rows are not those": sa.update(t.report_rows).values(amount=999.0),
+        "its activity rows differ from its stored plan": sa.update(t.plan_activity).values(
+            activity=t.plan_activity.c.activity * 2
+        ),
+    }
+    for _, edit in edits.items():
+        with store.engine.begin() as connection:
+            connection.execute(edit)
+    problems = " | ".join(store.verify_audit().problems)
+    for expected in edits:
+        assert expected in problems
 
 
 def test_a_stored_plan_and_economy_come_back_intact(
@@ -222,28 +272,38 @@ def test_reports_resubmitted_are_no_ops_and_changed_ones_new_revisions(
         {
             "report": ["r1", "r1", "r2"],
             "facility": [facility] * 3,
-            "period": ["2021-01", "2021-02", "2021-03"],
-            "kind": ["output"] * 3,
-            "product": [product] * 3,
-            "amount": [10.0, 11.0, 12.0],
+            "period": ["2021-01", "2021-01", "2021-02"],
+            "kind": ["output", "input", "output"],
+            "product": [product, "y", product],
+            "amount": [10.0, 3.0, 12.0],
         }
     )
-    first = store.import_reports("bella", rows, economy, "march.csv")
+    first = store.import_reports("bella", rows, economy, "feb.csv")
     assert (first.added, first.corrected, first.unchanged) == (["r1", "r2"], [], [])
-    again = store.import_reports("bella", rows.iloc[::-1], economy, "march.csv")
+    again = store.import_reports("bella", rows.iloc[::-1], economy, "feb.csv")
     assert again.unchanged == ["r1", "r2"] and not again.added and not again.corrected
-    changed = rows.assign(amount=[10.0, 9.5, 12.0])
-    fixed = store.import_reports("bella", changed, economy, "march-fixed.csv")
+    changed = rows.assign(amount=[10.0, 2.5, 12.0])
+    fixed = store.import_reports("bella", changed, economy, "feb-fixed.csv")
     assert fixed.corrected == ["r1"] and fixed.unchanged == ["r2"]
-    current = store.reports(store_economy(store, economy)).sort_values("period")
-    assert current["amount"].tolist() == [10.0, 9.5, 12.0]
+    current = store.reports(store_economy(store, economy)).sort_values(["period", "kind"])
+    assert current["amount"].tolist() == [2.5, 10.0, 12.0]
     assert count(store, t.reports) == 3  # the first revision of r1 is kept
     assert (
-        store.reports(store_economy(store, economy), until="2021-02")["period"].max() == "2021-02"
+        store.reports(store_economy(store, economy), until="2021-01")["period"].max() == "2021-01"
     )
+    entries = count(store, t.audit)
+    # an id stands for one facility and month for good; a month has one report
+    moved = changed[changed["report"] == "r2"].assign(period="2021-03")
+    with pytest.raises(StoreError, match="a correction cannot make it"):
+        store.import_reports("bella", moved, economy, "moved.csv")
+    second = changed[changed["report"] == "r2"].assign(report="r2-again", amount=1.0)
+    with pytest.raises(StoreError, match="was reported already as r2"):
+        store.import_reports("bella", second, economy, "twice.csv")
+    assert count(store, t.audit) == entries and count(store, t.reports) == 3
     store.add_user("ana", "kim", "enterprise", "nobody's")
+    store.add_user("ana", "kim", "auditor")  # reads everything, reports for its own only
     with pytest.raises(AccessError, match="not theirs"):
-        store.import_reports("kim", rows, economy, "march.csv")
+        store.import_reports("kim", rows, economy, "feb.csv")
 
 
 def store_economy(_: Store, economy: Economy) -> str:

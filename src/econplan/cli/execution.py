@@ -46,10 +46,15 @@ def scoped(figures: ControlFigures, store: Store, user: str | None) -> ControlFi
     person = store.user(user)
     if person.unscoped:
         return figures
-    parts = [figures.for_facility(f) for f in sorted(person.facilities)]
-    parts += [figures.for_region(r) for r in sorted(person.regions)]
-    keep = set().union(*(set(p.names.index) for p in parts)) if parts else set()
-    return figures.for_units(sorted(keep))
+    units = figures.activity[["facility", "region"]].drop_duplicates()
+    inside = units["facility"].isin(person.facilities)
+    for region in person.regions:
+        members = figures.regions.get(region, ())
+        inside |= units["region"].isin(members)
+    keep = sorted(units.loc[inside, "facility"].unique())
+    if not keep:
+        fail(f"{user} has no unit in this plan's control figures within its scope")
+    return figures.for_units(keep)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -411,7 +416,9 @@ def report_simulate_command(
 @click.option(
     "--store", "keep", is_flag=True, help="Store the new plan as a draft version revising VERSION."
 )
-@click.option("--top", type=int, default=10, show_default=True, help="Changes shown.")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Changes shown."
+)
 @store_command
 @json_option
 def replan_command(
@@ -438,6 +445,8 @@ def replan_command(
     from econplan.plan.disk import plan_folder_problem
 
     actor = who(user) if keep else user
+    if keep:  # before the solve: minutes of work must not end in "not allowed"
+        store.user(str(actor)).require("store.add")
     try:  # before the solve: minutes of work must not end in "cannot write"
         check_output_folder(out, plan_folder_problem)
     except OutputError as error:
@@ -488,7 +497,9 @@ def replan_command(
 @store_group.command("diff")
 @click.argument("first", type=int)
 @click.argument("second", type=int)
-@click.option("--top", type=int, default=10, show_default=True, help="Changes shown.")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Changes shown."
+)
 @store_command
 @json_option
 def diff_command(
@@ -554,7 +565,13 @@ def show_diff(diff: PlanDiff, top: int) -> None:
     default=None,
     help="Only this level of the status table.",
 )
-@click.option("--top", type=int, default=10, show_default=True, help="Rows shown per table.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows shown per table.",
+)
 @store_command
 @json_option
 def monitor_command(

@@ -229,7 +229,9 @@ for _action in ("submit", "approve", "reject"):
     metavar="HASH",
     help="With --verify: the head hash recorded earlier, so a deleted tail is found too.",
 )
-@click.option("--limit", type=int, default=50, show_default=True, help="Entries shown (newest).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Entries shown."
+)
 @store_command
 @json_option
 def audit_command(

@@ -62,7 +62,13 @@ class User:
     @property
     def unscoped(self) -> bool:
         """Whether the user sees the whole economy (any role but the two scoped ones)."""
-        return bool(self.roles - set(SCOPED))
+        return self.unscoped_for(READ)
+
+    def unscoped_for(self, action: str) -> bool:
+        """Whether the user may do ``action`` anywhere: a role that allows it without a scope.
+        An enterprise that is also an auditor reads everything but reports only for its own
+        facilities."""
+        return bool((self.roles - set(SCOPED)) & PERMISSIONS[action])
 
     def may(self, action: str) -> bool:
         return bool(self.roles & PERMISSIONS[action])
@@ -76,12 +82,16 @@ class User:
             )
 
     def require_facilities(
-        self, facilities: Iterable[str], regions_of: Mapping[str, frozenset[str]]
+        self,
+        facilities: Iterable[str],
+        regions_of: Mapping[str, frozenset[str]],
+        action: str = READ,
     ) -> None:
-        """Refuse unless every facility is within the user's scope: one of its facilities, or
-        in one of its regions. ``regions_of`` maps a facility to its region and every region
-        containing that one."""
-        if self.unscoped:
+        """Refuse unless every facility is within the user's scope for ``action``: one of its
+        facilities, or in one of its regions. ``regions_of`` maps a facility to its region and
+        every region containing that one; a blank facility (construction of new capacity)
+        belongs to no enterprise."""
+        if self.unscoped_for(action):
             return
         outside = sorted(
             f
@@ -89,6 +99,7 @@ class User:
             if f not in self.facilities and not (regions_of.get(f, frozenset()) & self.regions)
         )
         if outside:
+            outside = [f or "construction of new capacity" for f in outside]
             shown = ", ".join(outside[:5])
             more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
             raise AccessError(f"{self.name} may not see or report for {shown}{more}: not theirs")

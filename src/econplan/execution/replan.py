@@ -267,6 +267,13 @@ def fixed_from_reports(
         message = f"the plan to revise is {plan.status!r}: only an optimal plan can be re-planned"
         raise ReplanError(message)
     year, month = parse_period(as_of)
+    first, last = economy.settings.first_year, economy.settings.last_year
+    if not first <= year <= last:
+        message = (
+            f"as of {as_of}: outside the plan's horizon {first}-{last}: give the last month "
+            f"reported, {first}-01 to {last}-12"
+        )
+        raise ReplanError(message)
     done = activity_done(economy, plan, actuals, as_of, shares)
     planned = plan.tables["activity"].set_index([*PAIR, "year"])["activity"]
     facts = done.assign(

@@ -9,6 +9,7 @@ audit entry per object it changes.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -48,6 +49,9 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 }
 """Action -> {state it may start from: state it leads to}. An approved version changes only
 to superseded, when another version of its line is approved."""
+
+
+PAST = {"submit": "submitted", "approve": "approved", "reject": "rejected"}
 
 
 class StoreError(ValueError):
@@ -166,10 +170,13 @@ class Store:
         """The migration the database is at; None for a database econplan never set up."""
         from alembic.runtime.migration import MigrationContext
 
+        database = sa.engine.make_url(self.url).database
+        if self.engine.dialect.name == "sqlite" and database and not Path(database).exists():
+            return None  # not created by merely looking (SQLite makes a file on connecting)
         try:
             with self.engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
-        except sa.exc.OperationalError as error:
+        except sa.exc.DatabaseError as error:
             raise StoreError(f"{self.where}: cannot be opened ({error.orig})") from None
 
     def head(self) -> str:
@@ -193,7 +200,8 @@ class Store:
             now = _now()
             connection.execute(sa.insert(t.users).values(name=user, created_at=now))
             connection.execute(sa.insert(t.user_roles).values(user=user, role="admin", scope=""))
-            self._audit(connection, user, "store.init", f"user:{user}", None, {"role": "admin"})
+            record = self._user_record(connection, user)
+            self._audit(connection, user, "store.init", f"user:{user}", None, record)
             return True
 
     @contextmanager
@@ -204,7 +212,7 @@ class Store:
                     # one writer at a time appends to the audit chain
                     connection.execute(sa.text("SELECT pg_advisory_xact_lock(780112)"))
                 yield connection
-        except sa.exc.OperationalError as error:
+        except sa.exc.DatabaseError as error:
             raise StoreError(f"{self.where}: cannot be opened ({error.orig})") from None
 
     @contextmanager
@@ -258,6 +266,10 @@ class Store:
             raise StoreError(f"a {role} works on named {what}s: give --{what}")
         if role not in SCOPED and scope:
             raise StoreError(f"the role {role} has no scope: leave out --region and --facility")
+        if name == actor:
+            raise AccessError(
+                f"{actor} may not give themselves a role: another admin must (four eyes)"
+            )
         with self._ready() as connection:
             self._user(connection, actor).require("user.add")
             exists = connection.execute(
@@ -335,7 +347,101 @@ class Store:
             return [dict(r) for r in rows]
 
     def verify_audit(self, actor: str | None = None, head: str | None = None) -> ChainCheck:
-        return verify_chain(self.audit(actor), head)
+        """Walk the audit chain, then hold the store's state to it: every version and user as
+        its last audit entry left it, every report's rows as the hash it was stored with, and
+        every plan's queryable rows as its stored files say. An edit made in the database
+        behind econplan's back shows up in one of these."""
+        entries = self.audit(actor)
+        check = verify_chain(entries, head)
+        last: dict[str, str | None] = {}
+        for entry in entries:
+            last[entry["object"]] = entry["after"]
+        problems = list(check.problems)
+        with self._ready() as connection:
+            for (number,) in connection.execute(sa.select(t.versions.c.id)).all():
+                found = object_hash(self._version(connection, number).record())
+                if last.get(f"version:{number}") != found:
+                    problems.append(
+                        f"version {number} is not as its last audit entry left it: changed in "
+                        "the database"
+                    )
+            for (name,) in connection.execute(sa.select(t.users.c.name)).all():
+                if last.get(f"user:{name}") != object_hash(self._user_record(connection, name)):
+                    problems.append(
+                        f"user {name}'s roles are not as the audit log left them: changed in "
+                        "the database"
+                    )
+            problems += self._report_problems(connection)
+            problems += self._plan_row_problems(connection)
+        return ChainCheck(check.entries, check.head, problems)
+
+    def _report_problems(self, connection: Connection) -> list[str]:
+        r, rows = t.reports, t.report_rows
+        found = connection.execute(
+            sa.select(
+                r.c.report,
+                r.c.hash,
+                rows.c.facility,
+                rows.c.period,
+                rows.c.kind,
+                rows.c.product,
+                rows.c.amount,
+                rows.c.note,
+            ).join(r, r.c.id == rows.c.report)
+        ).all()
+        if not found:
+            return []
+        frame = pd.DataFrame(
+            [tuple(f) for f in found],
+            columns=["report", "hash", "facility", "period", "kind", "product", "amount", "note"],
+        )
+        frame["facility"] = frame["facility"].replace("", None)
+        frame["report"] = frame["report"] + "#" + frame["hash"]  # each revision on its own
+        again = report_hashes(frame)
+        stated = frame.groupby("report")["hash"].first()
+        broken = sorted(i.split("#")[0] for i in again.index[again != stated.reindex(again.index)])
+        return [
+            f"report {report}: its rows are not those it was stored with (hash differs)"
+            for report in broken[:10]
+        ]
+
+    def _plan_row_problems(self, connection: Connection) -> list[str]:
+        problems = []
+        plans = connection.execute(sa.select(t.plans.c.id, t.plans.c.hash)).all()
+        for number, digest in plans:
+            content = connection.execute(
+                sa.select(t.plan_files.c.content).where(
+                    (t.plan_files.c.plan == digest) & (t.plan_files.c.name == "activity.parquet")
+                )
+            ).scalar()
+            if content is None:
+                continue
+            stored = pd.read_parquet(io.BytesIO(content))
+            a = t.plan_activity
+            rows = pd.DataFrame(
+                [
+                    tuple(x)
+                    for x in connection.execute(
+                        sa.select(a.c.process, a.c.region, a.c.year, a.c.activity).where(
+                            a.c.plan == number
+                        )
+                    ).all()
+                ],
+                columns=["process", "region", "year", "activity"],
+            )
+            key = ["process", "region", "year"]
+            left = stored[[*key, "activity"]].sort_values(key, ignore_index=True)
+            right = rows.sort_values(key, ignore_index=True)
+            same = len(left) == len(right) and (
+                (left[key].to_numpy() == right[key].to_numpy()).all()
+                and (left["activity"].to_numpy() == right["activity"].to_numpy()).all()
+            )
+            if not same:
+                problems.append(
+                    f"plan {digest[:12]}: its activity rows differ from its stored plan: changed "
+                    "in the database"
+                )
+        return problems
 
     # -- economies and plans -------------------------------------------------------------------
     def _add_economy(self, connection: Connection, actor: str, economy: Economy) -> str:
@@ -583,11 +689,15 @@ class Store:
                 starts = " or ".join(moves)
                 raise StoreError(
                     f"version {version} ({before.label}) is {before.state}: only a {starts} "
-                    f"version can be {'submitted' if action == 'submit' else action + 'd'}"
+                    f"version can be {PAST[action]}"
                 )
-            if action in ("approve", "reject") and before.submitted_by == actor:
+            if action in ("approve", "reject") and actor in (
+                before.submitted_by,
+                before.created_by,
+            ):
+                did = "submitted" if before.submitted_by == actor else "stored"
                 raise AccessError(
-                    f"{actor} submitted version {version} and may not {action} it too: "
+                    f"{actor} {did} version {version} and may not {action} it too: "
                     "another approver must (four eyes)"
                 )
             now = _now()
@@ -662,9 +772,12 @@ class Store:
         with self._ready() as connection:
             user = self._user(connection, actor)
             user.require("report.import")
-            user.require_facilities(frame["facility"].fillna("").astype(str), _regions_of(economy))
+            user.require_facilities(
+                frame["facility"].fillna("").astype(str), _regions_of(economy), "report.import"
+            )
             self._add_economy(connection, actor, economy)
             current = self._current_reports(connection, ids)
+            self._check_report_ids(connection, frame, current)
             seen = current.reindex(hashes.index)
             unchanged = seen["hash"].eq(hashes)
             changed = hashes[~unchanged]
@@ -730,6 +843,81 @@ class Store:
                     },
                 )
         return result
+
+    def _check_report_ids(
+        self, connection: Connection, frame: pd.DataFrame, current: pd.DataFrame
+    ) -> None:
+        """A report id stands for one facility (or one build's construction) in one month,
+        for good: a correction may change its figures, not whose or when they are; and a
+        facility's month has one report, so a second id for it is refused rather than added
+        to the first."""
+        keys = (
+            frame.assign(facility=frame["facility"].fillna("").astype(str))
+            .groupby("report")[["facility", "period"]]
+            .first()
+        )
+        problems: list[str] = []
+        if len(current):
+            r, rows = t.reports, t.report_rows
+            earlier = (
+                pd.DataFrame(
+                    [
+                        tuple(x)
+                        for chunk in _chunks(list(current["id"].astype(int)))
+                        for x in connection.execute(
+                            sa.select(r.c.report, rows.c.facility, rows.c.period)
+                            .join(r, r.c.id == rows.c.report)
+                            .where(r.c.id.in_(chunk))
+                            .distinct()
+                        ).all()
+                    ],
+                    columns=["report", "facility", "period"],
+                )
+                .drop_duplicates("report")
+                .set_index("report")
+            )
+            both = keys.join(earlier.add_suffix("_before"), how="inner")
+            moved = both[
+                (both["facility"] != both["facility_before"])
+                | (both["period"] != both["period_before"])
+            ]
+            for report, row in moved.head(5).iterrows():
+                problems.append(
+                    f"report {report} is {row['facility_before'] or 'construction'} "
+                    f"{row['period_before']}; a correction cannot make it "
+                    f"{row['facility'] or 'construction'} {row['period']} (use a new id)"
+                )
+        named = keys[keys["facility"] != ""]
+        twice = named[named.duplicated(["facility", "period"], keep=False)]
+        for (facility, period), group in twice.groupby(["facility", "period"]):
+            problems.append(
+                f"{facility} {period} is reported under several ids ({', '.join(group.index)}): "
+                "one report per facility and month"
+            )
+        r, rows = t.reports, t.report_rows
+        stored = pd.DataFrame(
+            [
+                tuple(x)
+                for chunk in _chunks(sorted(named["period"].unique()))
+                for x in connection.execute(
+                    sa.select(r.c.report, rows.c.facility, rows.c.period)
+                    .join(r, r.c.id == rows.c.report)
+                    .where(r.c.current & rows.c.period.in_(chunk) & (rows.c.facility != ""))
+                    .distinct()
+                ).all()
+            ],
+            columns=["stored", "facility", "period"],
+        )
+        clash = named.reset_index().merge(stored, on=["facility", "period"])
+        clash = clash[clash["report"] != clash["stored"]]
+        for clashing in clash.head(5).to_dict(orient="records"):
+            problems.append(
+                f"{clashing['facility']} {clashing['period']} was reported already as "
+                f"{clashing['stored']}: resubmit with that id to correct it, not as "
+                f"{clashing['report']}"
+            )
+        if problems:
+            raise StoreError("refused, nothing stored: " + "; ".join(problems))
 
     def _current_reports(self, connection: Connection, ids: list[str]) -> pd.DataFrame:
         """id, revision and hash of the current revision of each report id, by report id."""
