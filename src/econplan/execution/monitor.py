@@ -281,6 +281,8 @@ def monitor(
 def _status(series: Series, outcome: Outcome, short: np.ndarray) -> pd.DataFrame:
     months = series.actual.shape[1]
     plan_to_date = series.plan[:, :months].sum(axis=1)
+    # fulfilment over the months reported: a month not yet reported is not a month of zero
+    plan_reported = series.reported_plan.sum(axis=1)
     actual_to_date = series.actual.sum(axis=1)
     mean, sd = outcome.mean[:, -1], outcome.sd[:, -1]
     labels = series.labels
@@ -290,12 +292,13 @@ def _status(series: Series, outcome: Outcome, short: np.ndarray) -> pd.DataFrame
             "id": labels["id"].to_numpy(dtype=object),
             "product": labels["product"].to_numpy(dtype=object),
             "plan_to_date": plan_to_date,
+            "plan_reported": plan_reported,
             "actual_to_date": actual_to_date,
             "fulfilment": np.divide(
                 actual_to_date,
-                plan_to_date,
+                plan_reported,
                 out=np.full(len(mean), np.nan),
-                where=plan_to_date > 0,
+                where=plan_reported > 0,
             ),
             "forecast": mean,
             "forecast_sd": sd,
