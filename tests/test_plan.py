@@ -713,3 +713,13 @@ def test_mps_export_keeps_tiny_coefficients(tmp_path: Path) -> None:
     highs.setOptionValue("small_matrix_value", 1e-12)
     assert highs.readModel(str(mps)) == highspy.HighsStatus.kOk
     assert highs.getNumNz() == problem.matrix.nnz
+
+
+def test_the_time_limit_covers_assembling_the_problem(tmp_path: Path) -> None:
+    """Fuzzing seed 0 case 7543: links.csv grown to 20,017 rows made 8 million columns, which
+    took longer to assemble and pass to HiGHS than --time-limit allowed for the whole plan."""
+    from econplan.plan import SolveError
+
+    economy = load_economy(kantorovich(tmp_path / "k"))
+    with pytest.raises(SolveError, match="before the solve could start"):
+        make_plan(economy, time_limit=1e-9)

@@ -194,7 +194,10 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     help="HiGHS's simplex, interior point (with crossover) or PDLP.",
 )
 @click.option(
-    "--time-limit", type=float, default=None, help="Seconds HiGHS may take over all stages."
+    "--time-limit",
+    type=float,
+    default=None,
+    help="Seconds the plan may take: assembling the problem and all its stages.",
 )
 @click.option(
     "--tolerance",

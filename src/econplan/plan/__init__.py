@@ -59,19 +59,31 @@ def make_plan(
     for re-planning); they are verified with the rest and recorded in plan.json."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
-    began = time.perf_counter()
+    start = began = time.perf_counter()
+
+    def left() -> float | None:
+        """What is left of ``time_limit``: it covers assembling as well as solving (an
+        economy whose problem takes minutes to assemble must not run past it)."""
+        if time_limit is None:
+            return None
+        remaining = time_limit - (time.perf_counter() - start)
+        if remaining <= 0:
+            raise SolveError(f"time limit of {time_limit:g} s reached before the solve could start")
+        return remaining
+
     say("assembling the problem")
     problem = assemble(economy, tolerance, fixed=fixed)
     times["assemble"] = time.perf_counter() - began
     rows, cols = problem.shape
     say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
-    solver = Solver(problem, method, time_limit)
+    solver = Solver(problem, method, left())
+    solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
     try:
         solution = solver.solve(say)
     except InfeasibleError:
         say("the hard constraints cannot all hold: solving the elastic problem")
         began = time.perf_counter()
-        diagnosis = diagnose(economy, method, time_limit, tolerance, fixed)
+        diagnosis = diagnose(economy, method, left(), tolerance, fixed)
         times["diagnose"] = time.perf_counter() - began
         return Plan.infeasible(economy, problem, method, diagnosis, times)
     times["solve"] = solution.seconds
