@@ -294,7 +294,7 @@ def user_add_command(
     facility: str,
     as_json: bool,
 ) -> None:
-    """Give NAME a role (an admin does this). Roles:"""
+    """Give NAME a role (an admin does this, for someone else). Roles:"""
     if region and facility:
         fail("give --region or --facility, not both")
     added = store.add_user(who(user), name, role, region or facility)
@@ -310,6 +310,8 @@ def user_add_command(
         console.print(f"{added.name}: {', '.join(sorted(added.roles))}", soft_wrap=True)
 
 
-user_add_command.help = (user_add_command.help or "") + "; ".join(
-    f"{role} ({what})" for role, what in ROLES.items()
+user_add_command.help = (
+    (user_add_command.help or "")
+    + " "
+    + "; ".join(f"{role} ({what})" for role, what in ROLES.items())
 )

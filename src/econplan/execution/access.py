@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 ROLES = {
     "admin": "manages users and the store; may do what a planner does",
     "planner": "stores plans, creates and submits versions, imports reports, re-plans",
-    "approver": "approves or rejects submitted versions (never their own submission)",
-    "regional_planner": "sees and reports for its regions (--region)",
-    "enterprise": "sees its control figures and reports for its facilities (--facility)",
+    "approver": "approves or rejects submitted versions, never one it stored or submitted",
+    "regional_planner": "sees and reports for its regions, given with --region",
+    "enterprise": "sees its control figures and reports for its facilities, given with --facility",
     "auditor": "reads everything, changes nothing",
 }
 
