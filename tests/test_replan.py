@@ -259,6 +259,13 @@ def test_bad_reports_are_refused(cement: tuple[Economy, Plan]) -> None:
         replan(economy, plan, reports.assign(facility="nowhere"), "2021-02")
     with pytest.raises(ReplanError, match="more than its capacity"):
         replan(economy, plan, scaled(reports, ["pit"], "2021-02", 100.0), "2021-02")
+    first, last = economy.settings.first_year, economy.settings.last_year
+    for outside in (
+        f"{first - 1}-12",
+        f"{last + 1}-01",
+    ):  # review: a crash, and a re-plan of nothing
+        with pytest.raises(ReplanError, match="outside the plan's horizon"):
+            replan(economy, plan, reports, outside)
 
 
 # -- the built-in economy -------------------------------------------------------------------

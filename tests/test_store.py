@@ -345,3 +345,18 @@ def test_a_plan_of_another_economy_is_refused(
     )
     assert result.exit_code == 2
     assert "made from another economy" in result.output
+
+
+def test_looking_at_a_store_that_is_not_there_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: `store list` in a folder without a store left an empty econplan.db behind, and a
+    file that is not a database gave a traceback."""
+    (tmp_path / "notes.db").write_text("hi\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["store", "list"], env={"ECONPLAN_DB": ""})
+    assert result.exit_code == 2 and "econplan store init" in result.output
+    assert not (tmp_path / "econplan.db").exists()
+    result = CliRunner().invoke(main, ["store", "list", "--db", str(tmp_path / "notes.db")])
+    assert result.exit_code == 2 and "file is not a database" in result.output
+    assert "Traceback" not in result.output
