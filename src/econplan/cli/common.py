@@ -210,13 +210,20 @@ def write_csv(frame: pd.DataFrame, out: Path, option: str) -> None:
                 f"{out}: exists and is not a table of these columns that econplan wrote; give "
                 f"{option} a new file, or remove it"
             )
+    write_file(out, lambda staging: frame.to_csv(staging, index=False))
+
+
+def write_file(out: Path, write: Callable[[Path], object]) -> None:
+    """Have ``write`` write a file beside ``out``, then move it to ``out`` in one rename: a
+    half-written file never appears there. The caller has checked that ``out`` may be
+    replaced; a write that fails is one line and exit 2, leaving ``out`` as it was."""
     try:
-        handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".csv", dir=out.parent)
+        handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=out.suffix, dir=out.parent)
     except OSError as error:
         fail(f"{out}: cannot be written ({error.strerror})")
     os.close(handle)
     try:
-        frame.to_csv(staging, index=False)
+        write(Path(staging))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600

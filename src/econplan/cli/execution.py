@@ -20,6 +20,7 @@ from econplan.cli.common import (
     main,
     print_json,
     write_csv,
+    write_file,
 )
 from econplan.cli.plan import EXIT_INFEASIBLE, EXIT_NO_PLAN
 from econplan.cli.store import store_command, store_group, who
@@ -130,18 +131,14 @@ WORKBOOK_SHEETS = ("monthly figures", "units", "investment tasks", "task materia
 def write_workbook(figures: ControlFigures, file: Path) -> None:
     """The control figures as a workbook, written beside ``file`` and moved in whole; an
     existing file is replaced only when it is an earlier control-figures workbook."""
-    import os
-    import tempfile
-
     if file.suffix.lower() != ".xlsx":
         fail(f"{file}: give --xlsx a file name ending in .xlsx")
     if not file.parent.is_dir():
         fail(f"{file}: the folder {file.parent} does not exist")
     if file.exists() and not _our_workbook(file):
         fail(f"{file}: exists and is not a control-figures workbook; give a new file name")
-    handle, staging = tempfile.mkstemp(prefix=".econplan-", suffix=".xlsx", dir=file.parent)
-    os.close(handle)
-    try:
+
+    def fill(staging: Path) -> None:
         with pd.ExcelWriter(staging, engine="openpyxl") as writer:
             for sheet, frame in zip(
                 WORKBOOK_SHEETS,
@@ -149,15 +146,8 @@ def write_workbook(figures: ControlFigures, file: Path) -> None:
                 strict=True,
             ):
                 frame.to_excel(writer, sheet_name=sheet, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-        os.replace(staging, file)
-    except OSError as error:
-        fail(f"{file}: cannot be written ({error.strerror})")
-    finally:
-        if os.path.exists(staging):
-            os.unlink(staging)
+
+    write_file(file, fill)
 
 
 def _our_workbook(file: Path) -> bool:
@@ -307,10 +297,10 @@ def report_template_command(store: Store, user: str | None, out: Path, version: 
     economy, _ = stored(store, reporting_version(store, version))
     if out.exists():
         fail(f"{out}: exists; give a new file name")
-    try:
-        out.write_text(report_template(economy), encoding="utf-8")
-    except OSError as error:
-        fail(f"{out}: cannot be written ({error.strerror})")
+    if not out.parent.is_dir():
+        fail(f"{out}: the folder {out.parent} does not exist")
+    text = report_template(economy)
+    write_file(out, lambda staging: staging.write_text(text, encoding="utf-8"))
     console.print(f"wrote {out}")
 
 

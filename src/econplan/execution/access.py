@@ -31,7 +31,6 @@ ACTIONS = {
     "store.approve": "approve versions",
     "store.reject": "reject versions",
     "report.import": "import fulfilment reports",
-    "replan.store": "store re-plans",
 }
 """Each action in words, for refusals."""
 
@@ -43,7 +42,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "store.approve": frozenset({"approver"}),
     "store.reject": frozenset({"approver"}),
     "report.import": frozenset({"admin", "planner", "regional_planner", "enterprise"}),
-    "replan.store": frozenset({"admin", "planner"}),
 }
 """Action -> the roles allowed it. Scoped roles are further limited to their scope."""
 

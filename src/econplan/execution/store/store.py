@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,19 @@ def database_url(given: str | None = None) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+@cache
+def _head() -> str:
+    """The newest migration, read from the migrations folder once."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
 
 
 def _now() -> str:
@@ -180,12 +194,8 @@ class Store:
             raise StoreError(f"{self.where}: cannot be opened ({error.orig})") from None
 
     def head(self) -> str:
-        from alembic.script import ScriptDirectory
-
-        with self.engine.connect() as connection:
-            head = ScriptDirectory.from_config(self._alembic(connection)).get_current_head()
-        assert head is not None
-        return head
+        """The migration this econplan's store schema is at."""
+        return _head()
 
     def init(self, user: str) -> bool:
         """Create the store's tables (or bring them up to date) and, in a new store, make
