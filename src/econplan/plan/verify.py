@@ -483,10 +483,10 @@ def record_consumption(e: Economy, tables: dict[str, pd.DataFrame], record) -> N
             record("consumption level fixed at 1", gap, pd.Series(np.ones(len(has))), labels)
     if not wanted:
         return
-    basket = pd.concat(wanted, ignore_index=True).groupby(KEY)["amount"].sum()
+    total = pd.concat(wanted, ignore_index=True).groupby(KEY)["amount"].sum()
     stated = tables["consumption"].groupby(KEY)["amount"].sum()
-    both = basket.index.union(stated.index)
-    want = basket.reindex(both).fillna(np.inf)  # a stated amount of nothing: broken outright
+    both = total.index.union(stated.index)
+    want = total.reindex(both).fillna(np.inf)  # a stated amount of nothing: broken outright
     said = stated.reindex(both).fillna(0.0)
     record(
         "consumption amounts stated",
