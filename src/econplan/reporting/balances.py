@@ -187,7 +187,9 @@ def sankey_links(
     if year_entries.empty:
         return pd.DataFrame(columns=SANKEY_COLUMNS)
     named = year_entries.assign(node=[_node(r, national) for _, r in year_entries.iterrows()])
-    links = named.groupby(["side", "flow", "node"], as_index=False, sort=True)["amount"].sum()
+    links = named.groupby(["side", "flow", "node"], as_index=False, sort=True).agg(
+        amount=("amount", "sum")
+    )
     links = links[links["amount"] != 0]
     total = max(links.loc[links["side"] == "source", "amount"].sum(), 1e-300)
     small = links["amount"] < SMALL * total
