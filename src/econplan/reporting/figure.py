@@ -53,6 +53,15 @@ class Figure:
     data: pd.DataFrame
     figure: go.Figure
 
+    def __post_init__(self) -> None:
+        # missing text is missing, not "": a CSV cannot tell the two apart
+        data = self.data.copy()
+        for column in data.columns:
+            if data[column].dtype == object or pd.api.types.is_string_dtype(data[column]):
+                values = data[column].astype(object)
+                data[column] = values.where(values.notna() & (values != ""), None)
+        object.__setattr__(self, "data", data.reset_index(drop=True))
+
     def csv(self) -> str:
         """The data as CSV text (numbers in full: pandas writes floats that read back
         exactly)."""

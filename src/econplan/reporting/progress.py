@@ -82,8 +82,9 @@ def targets(
     and ``as_of``, what was reported so far and the year's forecast (production targets of
     the year of ``as_of``; only its targets are shown then).
 
-    Reported and forecast are monitoring's region series summed over what the target counts
-    (its product or sector, its region or the nation), as the targets put at risk are."""
+    Reported and forecast are monitoring's series summed over what the target counts (its
+    product or the products of its sector; a national target its product series, a regional
+    one its region series), as the targets put at risk are."""
     if "targets" not in plan.tables:
         raise FigureError("this plan has no targets table (it is not optimal)")
     table = plan.tables["targets"]
@@ -131,16 +132,27 @@ def _with_progress(
     if reports.empty or not counted.any():
         return data
     status = _monitor(plan, economy, reports, as_of).status
-    regional = status[status["level"] == "region"]
-    nodes = pd.MultiIndex.from_arrays(
-        [regional["product"].to_numpy(dtype=object), regional["id"].to_numpy(dtype=object)],
-        names=["product", "region"],
-    )
-    members = target_members(economy, data[counted].reset_index(drop=True), nodes)
-    reported = members @ regional["actual_to_date"].to_numpy(dtype=float)
-    forecast = members @ regional["forecast"].to_numpy(dtype=float)
-    low = members @ regional["forecast_low"].to_numpy(dtype=float)
-    high = members @ regional["forecast_high"].to_numpy(dtype=float)
+    # a national target sums monitoring's product series, a regional one its region series:
+    # the same series, so the same forecasts, as monitoring shows for them
+    national = data["region"].isna().to_numpy()
+    reported = np.full(len(data), np.nan)
+    forecast, low, high = reported.copy(), reported.copy(), reported.copy()
+    for level, rows in (("product", counted & national), ("region", counted & ~national)):
+        if not rows.any():
+            continue
+        series = status[status["level"] == level]
+        where = series["region"] if level == "region" else pd.Series("", index=series.index)
+        nodes = pd.MultiIndex.from_arrays(
+            [series["product"].to_numpy(dtype=object), where.to_numpy(dtype=object)],
+            names=["product", "region"],
+        )
+        members = target_members(economy, data[rows].reset_index(drop=True), nodes)
+        reported[rows] = members @ series["actual_to_date"].to_numpy(dtype=float)
+        forecast[rows] = members @ series["forecast"].to_numpy(dtype=float)
+        low[rows] = members @ series["forecast_low"].to_numpy(dtype=float)
+        high[rows] = members @ series["forecast_high"].to_numpy(dtype=float)
+    counted = ~np.isnan(reported)
+    reported, forecast, low, high = (a[counted] for a in (reported, forecast, low, high))
     data.loc[counted, "reported"] = reported
     data.loc[counted, "forecast"] = forecast
     # the band of a sum of series taken as the sum of their bands: wider than a band that

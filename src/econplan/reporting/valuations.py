@@ -11,7 +11,6 @@ from plotly.subplots import make_subplots
 from econplan.model.economy import Economy
 from econplan.plan import Plan
 from econplan.plan.tables import ZERO
-from econplan.plan.tables import bottlenecks as rank_bottlenecks
 from econplan.reporting.figure import (
     HOVER_NUMBER,
     Figure,
@@ -152,13 +151,17 @@ def limit_label(row: pd.Series) -> str:
 
 def bottlenecks(plan: Plan, economy: Economy, top: int = 20) -> Figure:
     """The limits that bind, stage by stage, ranked by what one more unit of each would gain
-    its stage (:func:`econplan.plan.tables.bottlenecks`); a stage that repeats an earlier
-    one's ranking (the same limits, the same valuations) is shown once."""
+    its stage (the plan's bottlenecks table, :func:`econplan.plan.tables.bottlenecks`); a
+    stage that repeats an earlier one's ranking (the same limits and valuations) is shown
+    once."""
     if top < 1:
         raise FigureError(f"top must be at least 1, not {top}")
-    _tables(plan, "valuations")
-    ranked = rank_bottlenecks(plan.tables["valuations"], top)
+    _tables(plan, "bottlenecks")
     stages = _stage_info(plan)
+    table = plan.tables["bottlenecks"]
+    order = pd.Index(list(stages)).get_indexer(pd.Index(table["stage"].to_numpy(dtype=object)))
+    ranked = table[table["rank"] <= top].assign(_stage=order[table["rank"] <= top])
+    ranked = ranked.sort_values(["_stage", "rank"], kind="stable")
     shown: list[str] = []
     seen: list[pd.DataFrame] = []
     for stage in pd.unique(ranked["stage"]):
