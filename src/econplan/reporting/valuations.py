@@ -4,6 +4,7 @@ give), all read from the plan's own tables (:mod:`econplan.plan.tables`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -149,6 +150,13 @@ def limit_label(row: pd.Series) -> str:
     return " ".join(parts)
 
 
+def _same_ranking(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> bool:
+    """The same limits in the same order with the same valuations (to solver precision)."""
+    if len(a) != len(b) or not a[columns].equals(b[columns]):
+        return False
+    return bool(np.allclose(a["valuation"], b["valuation"], rtol=1e-9, atol=0.0))
+
+
 def bottlenecks(plan: Plan, economy: Economy, top: int = 20) -> Figure:
     """The limits that bind, stage by stage, ranked by what one more unit of each would gain
     its stage (the plan's bottlenecks table, :func:`econplan.plan.tables.bottlenecks`); a
@@ -164,12 +172,10 @@ def bottlenecks(plan: Plan, economy: Economy, top: int = 20) -> Figure:
     ranked = ranked.sort_values(["_stage", "rank"], kind="stable")
     shown: list[str] = []
     seen: list[pd.DataFrame] = []
+    columns = ["constraint", "item", "region", "destination", "year"]
     for stage in pd.unique(ranked["stage"]):
-        part = ranked[ranked["stage"] == stage][
-            ["constraint", "item", "region", "destination", "year", "valuation"]
-        ]
-        part = part.reset_index(drop=True)
-        if any(part.equals(earlier) for earlier in seen):
+        part = ranked[ranked["stage"] == stage].reset_index(drop=True)
+        if any(_same_ranking(part, earlier, columns) for earlier in seen):
             continue
         seen.append(part)
         shown.append(str(stage))
@@ -194,11 +200,12 @@ def bottlenecks(plan: Plan, economy: Economy, top: int = 20) -> Figure:
     title = f"Bottlenecks: the {top} limits that bind most in each stage"
     if data.empty:
         return Figure("bottlenecks", title, data, empty(title, "no limit binds in any stage"))
+    height = 200 + 24 * len(data) + 150 * len(shown)
     figure = make_subplots(
         rows=len(shown),
         cols=1,
         subplot_titles=[f"{s}: {stages.get(s, {}).get('description', '')}" for s in shown],
-        vertical_spacing=0.12 / max(len(shown), 1),
+        vertical_spacing=min(140 / height, 0.9 / max(len(shown) - 1, 1)),
     )
     for row, stage in enumerate(shown, start=1):
         part = data[data["stage"] == stage].iloc[::-1]  # the largest on top
@@ -223,7 +230,4 @@ def bottlenecks(plan: Plan, economy: Economy, top: int = 20) -> Figure:
             row=row,
             col=1,
         )
-    bars = data.groupby("stage").size().sum()
-    return Figure(
-        "bottlenecks", title, data, layout(figure, title, height=200 + 24 * bars + 90 * len(shown))
-    )
+    return Figure("bottlenecks", title, data, layout(figure, title, height=height))
