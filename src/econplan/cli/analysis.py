@@ -256,7 +256,7 @@ def _explain_unused(
     economy: Economy, tables: dict[str, pd.DataFrame], unused: pd.DataFrame, product: str
 ) -> None:
     """How much of ``product`` the plan leaves unused, where, and which targets ask for it."""
-    unit = economy.tables["products"].set_index("id").at[product, "unit"]
+    unit = str(economy.tables["products"].set_index("id").at[product, "unit"])
     surplus = unused[unused["kind"] == "surplus"]
     stocks = unused[unused["kind"] == "end_stock"]
     if not len(unused):
@@ -281,8 +281,8 @@ def _explain_unused(
         (targets["measure"] == "production")
         & (targets["product"].eq(product) | targets["sector"].isin(sectors))
     ]
-    flagged = target_flags(economy, tables, unused_output(economy, tables))
-    flagged = flagged.set_index("what")["amount"]
+    flags = target_flags(economy, tables, unused_output(economy, tables))
+    flagged = flags.set_index("what")["amount"]
     serves = serves.assign(
         unused=[float(flagged.get(t, 0.0)) for t in serves["id"]],
         region=serves["region"].fillna("nation"),
