@@ -509,6 +509,57 @@ def test_balance_of_a_plan_refuses_bad_plans(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not 'optimal'" in result.stderr
 
 
+# -- 7b. Consumption on a growth path -------------------------------------------------------
+
+
+def stored_grain(folder: Path, growth: float | None) -> Path:
+    """Grain made at 10 a year, storable, eaten at 0.01 per head by 1,000 people: without a
+    path the maximin gives the norms (level 1) in both years."""
+    folder = build(
+        folder,
+        horizon=(2021, 2022),
+        products="id,unit,sector,kind,storable\ngrain,t,s,good,true\nlabour,person-year,s,labour,false\n",
+        processes="id,sector,main_product\nfarm,s,grain\n",
+        process_io="process,product,flow,amount\nfarm,grain,output,1\nfarm,labour,input,0.1\n",
+        facilities="id,region,process,capacity\nfields,r,farm,10\n",
+        final_demand="category,product,region,basis,amount\nconsumption,grain,r,per_head,0.01\n",
+    )
+    if growth is not None:
+        with (folder / "economy.toml").open("a") as toml:
+            toml.write(f"consumption_growth = {growth}\n")
+    return folder
+
+
+def test_consumption_grows_along_the_declared_path(tmp_path: Path) -> None:
+    """At 10% a year the first year's level L must leave grain in store for 1.1 L in the
+    second: 10 L + 11 L <= 20, so L = 20/21 and the second year 22/21 (closed form)."""
+    flat = plan_of(stored_grain(tmp_path / "flat", None)).tables["consumption_level"]
+    assert flat["level"].to_numpy() == pytest.approx([1.0, 1.0], rel=1e-8)
+    folder = stored_grain(tmp_path / "path", 0.1)
+    plan = plan_of(folder)
+    levels = plan.tables["consumption_level"].sort_values("year")["level"].to_numpy()
+    assert levels == pytest.approx([20 / 21, 22 / 21], rel=1e-8)
+    assert plan.info["objectives"]["consumption"] == pytest.approx(20 / 21, rel=1e-8)
+    # verification holds the path: a second year grown by less than 10% is refused
+    tables = plan.tables
+    slower = tables["consumption_level"].assign(
+        level=np.where(tables["consumption_level"]["year"] == 2022, 1.0, 20 / 21)
+    )
+    checks = verify(load_economy(folder), {**tables, "consumption_level": slower}).checks
+    worst = checks.set_index("check").loc["consumption growth"]
+    assert worst["max_violation"] == pytest.approx(1.1 * 20 / 21 - 1.0, rel=1e-8)
+    assert worst["worst"] == "r 2022"
+
+
+def test_a_growth_path_needs_the_consumption_objective(tmp_path: Path) -> None:
+    folder = stored_grain(tmp_path / "labour", 0.02)
+    toml = folder / "economy.toml"
+    toml.write_text(toml.read_text().replace('objective = "consumption"', 'objective = "labour"'))
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 2
+    assert "economy.toml: [consumption_growth] applies only with objective" in result.stderr
+
+
 # -- 8. An impossible hard target -----------------------------------------------------------
 
 
@@ -627,9 +678,9 @@ def test_written_plan_is_byte_identical(tmp_path: Path) -> None:
 # -- 11. The built-in economy, and re-solving -----------------------------------------------
 
 
-def test_builtin_economy() -> None:
+def test_builtin_economy(builtin_plan_dir: Path) -> None:
     economy = load_economy()
-    plan = make_plan(economy)
+    plan = load_plan(builtin_plan_dir)
     assert plan.status == "optimal"
     assert plan.info["verification"]["max_violation"] <= 1e-6
     targets = plan.tables["targets"]
@@ -646,6 +697,11 @@ def test_builtin_economy() -> None:
     assert (floor["planned"] >= floor["required"] * (1 - 1e-6)).all()
     ceiling = firm[firm["sense"] == "at_most"]
     assert (ceiling["planned"] <= ceiling["required"] * (1 + 1e-6)).all()
+    # consumption per head grows by the declared 2% a year in every region, from above the norms
+    levels = plan.tables["consumption_level"].pivot(index="region", columns="year", values="level")
+    assert (levels[2021] >= 1.0).all()
+    growth = levels.to_numpy()[:, 1:] / levels.to_numpy()[:, :-1]
+    assert (growth >= 1.02 * (1 - 1e-6)).all(), levels
     # its material balances, recomputed from its tables, hold in every region and year
     balance = material_balance(economy, plan_flows(economy, plan.tables))
     assert balance.shortfalls(regional=True, tolerance=1e-6).empty

@@ -46,6 +46,8 @@ class Settings:
     foreign_currency: str = "USD"
     credit_line: float = 0.0
     objective: str = "consumption"
+    consumption_growth: float | None = None
+    """The least yearly growth of consumption per head in every region; None: no path."""
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -62,7 +64,11 @@ class Settings:
             "foreign_currency": self.foreign_currency,
             "credit_line": self.credit_line,
             "objective": self.objective,
-        }
+        } | (
+            {}
+            if self.consumption_growth is None
+            else {"consumption_growth": self.consumption_growth}
+        )
 
 
 def _among(column: Column) -> pd.Index:

@@ -936,15 +936,24 @@ class _Assembler:
                 ),
                 lower=0.0,
             )
+            growth = e.settings.consumption_growth
+            # on a growth path each year's level is held against the first year's grown at
+            # the declared rate, so the maximin is the level of the path's first year
+            path = (1.0 + (growth or 0.0)) ** (self.levels[inhabited] // self.R)
             self.lp.add(rows.index, self.level_start + inhabited, 1.0)
-            self.lp.add(rows.index, np.full(len(inhabited), least.start), -1.0)
+            self.lp.add(rows.index, np.full(len(inhabited), least.start), -path)
+            if growth is not None:
+                self._growth_rows(inhabited, growth)
             stages.append(
                 Stage(
                     "consumption",
                     least.start,
                     "max",
                     "level of the norms",
-                    "consumption level of the worst-off region and year (maximin)",
+                    "consumption level of the worst-off region and year (maximin)"
+                    if growth is None
+                    else f"first-year consumption level of the worst-off region, every "
+                    f"region growing at least {growth:.1%} a year",
                 )
             )
             average = self._defined(
@@ -996,6 +1005,27 @@ class _Assembler:
                 Stage("labour", column, "min", "person-year", "labour used over the horizon")
             )
         return stages
+
+    def _growth_rows(self, inhabited: np.ndarray, growth: float) -> None:
+        """Consumption per head grows at least at ``growth`` from one year to the next in
+        every inhabited region: level[r, t] - (1 + growth) level[r, t - 1] >= 0."""
+        keys = self.levels[inhabited]
+        earlier = np.searchsorted(keys, keys - self.R)
+        has = (keys >= self.R) & (earlier < len(keys))
+        has[has] &= keys[earlier[has]] == keys[has] - self.R
+        later, before = inhabited[has], inhabited[earlier[has]]
+        region_ids = self.economy.region_ids.to_numpy(dtype=object)
+        rows = self.lp.add_rows(
+            "consumption_growth",
+            self._labels(
+                region=region_ids[self.levels[later] % self.R],
+                year=self.years[self.levels[later] // self.R],
+            ),
+            lower=0.0,
+            unit="level of the norms",
+        )
+        self.lp.add(rows.index, self.level_start + later, 1.0)
+        self.lp.add(rows.index, self.level_start + before, -(1.0 + growth))
 
     def _elastic(self, targets: pd.DataFrame) -> list[Stage]:
         """Gaps that let the hard targets and the balances fail, and one stage pricing them."""

@@ -307,6 +307,14 @@ class Solver:
             began = time.perf_counter()
             self._run(deadline)
             status = highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kUnknown and self.method == "simplex":
+                # primal simplex from the last stage's basis can end unsure of optimality
+                # on a degenerate stage (seen on the built-in economy with a growth path:
+                # the labour stage); dual simplex from the same basis settles it
+                say("  HiGHS ended the stage unsure of its optimum; again with dual simplex")
+                highs.setOptionValue("simplex_strategy", 1)
+                self._run(deadline)
+                status = highs.getModelStatus()
             seconds = time.perf_counter() - began
             if status == highspy.HighsModelStatus.kInfeasible:
                 if number == 1:

@@ -481,6 +481,21 @@ def record_consumption(e: Economy, tables: dict[str, pd.DataFrame], record) -> N
         if fixed:
             gap = (found.fillna(1.0) - 1.0).abs().reset_index(drop=True)
             record("consumption level fixed at 1", gap, pd.Series(np.ones(len(has))), labels)
+    growth = e.settings.consumption_growth
+    if growth is not None and e.settings.objective == CONSUMPTION:
+        # every region's level at least (1 + growth) times its level the year before
+        table = tables["consumption_level"]
+        inhabited = table[table["persons"] > 0]
+        if inhabited.empty:  # no population given: every region's basket counts (as assembled)
+            inhabited = table
+        before = inhabited.assign(year=inhabited["year"] + 1)
+        pairs = inhabited.merge(before, on=["region", "year"], suffixes=("", "_before"))
+        record(
+            "consumption growth",
+            (1.0 + growth) * pairs["level_before"] - pairs["level"],
+            pairs["level"],
+            _label(pairs, ["region", "year"]),
+        )
     if not wanted:
         return
     total = pd.concat(wanted, ignore_index=True).groupby(KEY)["amount"].sum()

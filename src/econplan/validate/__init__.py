@@ -151,6 +151,7 @@ def build_economy(typed: TypedTables, schema: Schema) -> Economy:
         foreign_currency=s["foreign_currency"],
         credit_line=float(s["credit_line"]),
         objective=s["objective"],
+        consumption_growth=s.get("consumption_growth"),
     )
     return Economy.from_tables(settings, typed.tables, schema)
 

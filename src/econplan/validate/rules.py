@@ -9,6 +9,7 @@ from econplan.schema import Schema
 from econplan.validate.structure import (
     check_facilities,
     check_final_demand,
+    check_growth,
     check_hierarchies,
     check_horizon,
     check_investments,
@@ -37,6 +38,7 @@ def check_rules(typed: TypedTables, schema: Schema) -> list[Problem]:
 
 RULES: tuple[Rule, ...] = (
     check_horizon,
+    check_growth,
     check_hierarchies,
     check_units,
     check_processes,

@@ -33,6 +33,20 @@ from econplan.validate.lookups import (
 from econplan.validate.tables import TypedTables
 
 
+def check_growth(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    """A growth path of consumption per head only means something where the plan maximises
+    consumption: with the objective labour the level is fixed at the norms."""
+    settings = typed.settings
+    if settings.get("consumption_growth") is not None and settings.get("objective") == "labour":
+        yield Problem(
+            typed.file("economy"),
+            None,
+            "consumption_growth",
+            'applies only with objective = "consumption" (with labour, consumption is held '
+            "at the norms): remove it or set the objective to consumption",
+        )
+
+
 def check_horizon(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     settings = typed.settings
     base, horizon = settings.get("base_year"), settings.get("horizon")
