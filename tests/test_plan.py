@@ -560,6 +560,46 @@ def test_a_growth_path_needs_the_consumption_objective(tmp_path: Path) -> None:
     assert "economy.toml: [consumption_growth] applies only with objective" in result.stderr
 
 
+# -- 7c. Valuations and where they hold -----------------------------------------------------
+
+
+def two_mills(folder: Path, capacity: float) -> Path:
+    """15 t of X to make: the mill (capacity-bound) takes 0.01 person-years a tonne, the
+    workshop (unbounded) 0.02; labour is the objective."""
+    return build(
+        folder,
+        objective="labour",
+        products="id,unit,sector,kind\nX,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\nmill,s,X\nworkshop,s,X\n",
+        process_io="process,product,flow,amount\nmill,X,output,1\nmill,labour,input,0.01\n"
+        "workshop,X,output,1\nworkshop,labour,input,0.02\n",
+        facilities=f"id,region,process,capacity\nplant,r,mill,{capacity}\n",
+        final_demand="category,product,region,basis,amount\nconsumption,X,r,absolute,15\n",
+    )
+
+
+def test_a_valuation_holds_over_its_range_and_not_beyond(tmp_path: Path) -> None:
+    """The mill's capacity saves 0.01 person-years a tonne while the workshop still makes
+    something: from 0 t to 15 t of capacity. Re-solving with the capacity moved inside the
+    range gains exactly the valuation times the move; beyond it, no more than the range."""
+    labour = {
+        capacity: plan_of(two_mills(tmp_path / f"c{capacity}", capacity)).info["objectives"][
+            "labour"
+        ]
+        for capacity in (10.0, 12.0, 20.0)
+    }
+    plan = plan_of(two_mills(tmp_path / "at10", 10.0))
+    limits = plan.tables["bottlenecks"]
+    mill = limits[(limits["stage"] == "labour") & (limits["constraint"] == "capacity")].iloc[0]
+    assert mill["item"] == "mill" and mill["valuation"] == pytest.approx(0.01, rel=1e-9)
+    assert (mill["range_low"], mill["range_high"]) == pytest.approx((0.0, 15.0), abs=1e-9)
+    assert mill["gain"] == pytest.approx(0.01 * 5, rel=1e-9)  # relaxed from 10 t to 15 t
+    # inside the range the valuation is exact; beyond it, the gain stops at the range
+    assert labour[10.0] - labour[12.0] == pytest.approx(2 * mill["valuation"], rel=1e-9)
+    assert labour[10.0] - labour[20.0] == pytest.approx(mill["gain"], rel=1e-9)
+    assert labour[10.0] - labour[20.0] < 10 * mill["valuation"]
+
+
 # -- 8. An impossible hard target -----------------------------------------------------------
 
 

@@ -117,17 +117,16 @@ def plausibility_count_lines(plan: Plan, out: Path) -> list[str]:
 
 
 def bottleneck_lines(plan: Plan, top: int) -> list[str]:
+    # binding means worth something at the stage's own scale (tables.bottlenecks), ranked by
+    # what relaxing the limit over its range of validity gains
     limits = plan.tables["bottlenecks"]
-    scale = {s["name"]: abs(float(s["objective"])) for s in plan.info["stages"]}
-    tolerance = float(plan.info["solver"]["tolerance"])
-    # binding means worth something at the stage's own scale, not 2e-8 of a level near 1
-    worth = [
-        abs(float(v)) >= tolerance * max(scale.get(s, 1.0), 1.0)
-        for s, v in zip(limits["stage"], limits["valuation"], strict=True)
-    ]
-    limits = limits[np.array(worth, dtype=bool)]
-    limits = limits[limits.groupby("stage").cumcount() < top]
-    lines = [f"Bottlenecks (top {top} of each stage; gain of one unit more):"]
+    order = {s["name"]: i for i, s in enumerate(plan.info["stages"])}
+    limits = limits.assign(_stage=limits["stage"].map(order)).sort_values(["_stage", "rank"])
+    limits = limits[limits["rank"] <= top]
+    lines = wrap(
+        f"Bottlenecks (top {top} of each stage, ranked by what relaxing each gains over the "
+        "range where its valuation holds):"
+    )
     if not len(limits):
         return [*lines[:-1], "Bottlenecks: no limit holds any stage back beyond its tolerance."]
     for stage, group in limits.groupby("stage", sort=False):
@@ -144,10 +143,17 @@ def bottleneck_lines(plan: Plan, top: int) -> list[str]:
                 if p
             )
             per = str(row["per"]).removesuffix(" per unit")
-            lines += wrap(
-                f"{row['constraint']} {where}: {number(row['valuation'])} {per} per {row['unit']}",
-                "    ",
+            text = (
+                f"{row['constraint']} {where}: {number(row['valuation'])} {per} per {row['unit']}"
             )
+            gain = row.get("gain")
+            if gain is not None and np.isfinite(gain) and row["valuation"]:
+                room = gain / abs(row["valuation"])
+                text += (
+                    f", for {number(room)} {row['unit']} more at most (relaxing it that far "
+                    f"gains {number(gain)} {per})"
+                )
+            lines += wrap(text, "    ")
     return lines
 
 

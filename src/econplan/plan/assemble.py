@@ -24,6 +24,7 @@ the economy's matrices with index arrays: no loop over products or nonzeros.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,22 @@ class Stage:
     sense: str  # "min" or "max"
     unit: str
     description: str
+
+
+LIMIT_ROWS = (
+    "capacity",
+    "investment_limit",
+    "link",
+    "imports_cap",
+    "exports_cap",
+    "foreign_exchange",
+    "resource_yearly",
+    "deposit",
+    "regrowth",
+    "target",
+    "consumption_growth",
+)
+"""Row blocks that are limits of the economy (see :attr:`PlanProblem.limit_rows`)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,19 @@ class PlanProblem:
     def shape(self) -> tuple[int, int]:
         rows, cols = self.matrix.shape
         return int(rows), int(cols)
+
+    @cached_property
+    def limit_rows(self) -> np.ndarray:
+        """The rows whose valuations are read as limits of the economy (and get a range of
+        validity): capacities, investment limits, links, trade caps, foreign exchange,
+        natural resources, targets, the growth path, and the labour balances."""
+        parts = [self.lp.rows[name].index for name in LIMIT_ROWS if name in self.lp.rows]
+        balance = self.lp.rows.get("balance")
+        if balance is not None:
+            kinds = self.economy.tables["products"].set_index("id")["kind"]
+            kind = kinds.reindex(balance.labels["product"]).to_numpy(dtype=object)
+            parts.append(balance.index[kind == "labour"])
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
 
 def tier_of(kind: str) -> int:

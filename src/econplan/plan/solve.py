@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from econplan.plan.assemble import PlanProblem, Stage
+from econplan.plan.ranging import bound_ranges
 from econplan.plan.scaling import geometric_scaling
 
 METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
@@ -46,6 +47,13 @@ class StageResult:
     iterations: int
     row_dual: np.ndarray = field(repr=False)
     col_dual: np.ndarray = field(repr=False)
+    ranged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    """Rows (limits with a nonzero valuation in this stage) whose range is known: ..."""
+    range_down: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    """... how far each row's bound may fall (<= 0) and ..."""
+    range_up: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    """... rise (>= 0), in the problem's units, before the stage's basis changes and the
+    valuation with it (NaN where HiGHS gave no basis to range)."""
 
 
 @dataclass(frozen=True)
@@ -356,6 +364,7 @@ class Solver:
                 )
                 break
             value = float(x[stage.column])
+            ranged, down, up = self._ranges(row_dual)
             holds = self._hold(stage, value)
             if stage.name.startswith("tier") and stage.name.endswith("_total"):
                 self._hold_targets(int(stage.name[4:].removesuffix("_total")), x)
@@ -368,6 +377,9 @@ class Solver:
                     iterations,
                     row_dual,
                     col_dual,
+                    ranged,
+                    down,
+                    up,
                 )
             )
             say(
@@ -385,6 +397,19 @@ class Solver:
             tuple(results),
             time.perf_counter() - started,
         )
+
+    def _ranges(self, row_dual: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The range of validity of each limit that has a valuation in the stage just solved
+        (see :mod:`econplan.plan.ranging`), from its optimal basis; none without a basis
+        (PDLP, or interior point without crossover)."""
+        rows = self.problem.limit_rows
+        rows = rows[row_dual[rows] != 0]
+        if self.method == "pdlp" or not len(rows) or not self.highs.getBasis().valid:
+            return rows, np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+        down, up = bound_ranges(self.highs, rows)
+        # HiGHS holds diag(r) A: a bound moves r times as far there as in the problem
+        scale = self.row_scale[rows]
+        return rows, down / scale, up / scale
 
     def _hold_targets(self, tier: int, x: np.ndarray) -> None:
         """Once a tier is done, each of its targets keeps its own achievement: a met target

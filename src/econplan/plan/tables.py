@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -214,7 +216,11 @@ def plan_tables(problem: PlanProblem, solution: Solution) -> dict[str, pd.DataFr
         found = labels.assign(amount=_clean(short))
         tables["discrepancy"] = found[found["amount"] != 0].reset_index(drop=True)
     tables["valuations"] = valuation_table(problem, solution.stages)
-    tables["bottlenecks"] = bottlenecks(tables["valuations"])
+    tables["bottlenecks"] = bottlenecks(
+        tables["valuations"],
+        scale={r.stage.name: r.value for r in solution.stages},
+        tolerance=problem.tolerance,
+    )
     return {name: _sorted(frame) for name, frame in tables.items()}
 
 
@@ -267,7 +273,7 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
     """The dual value of every limit, balance and target in every stage, as what one more
     unit of it would add to (or save from) that stage's objective."""
     lp = problem.lp
-    _, _, _row_lower, row_upper = lp.bounds()
+    _, _, row_lower, row_upper = lp.bounds()
     row_scale = problem.targets["row_scale"].to_numpy(dtype=float)
     products = problem.economy.tables["products"].set_index("id")
     kinds = products["kind"]
@@ -304,8 +310,12 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
                 dual = result.row_dual[block.start : block.stop]
                 lower_only = ~np.isfinite(row_upper[block.start : block.stop])
                 value = np.where(lower_only, dual, -dual)
+                low, high, room = _ranges(result, block.start, block.stop, row_lower, row_upper)
                 if name == "target":
                     value = value / row_scale  # per product unit
+                    constant = problem.targets["constant"].to_numpy(dtype=float)
+                    low, high = low * row_scale + constant, high * row_scale + constant
+                    room = room * row_scale
                 labels = block.labels
             frame = _generic(labels, name)
             if name == "balance":
@@ -317,6 +327,10 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
             if result.stage.sense == "max":
                 pass  # the stage minimised minus its column: the sign is already a gain
             frame["valuation"] = _clean(value)
+            if name in ("min_stock", "fixed"):  # column bounds: not ranged
+                low = high = room = np.full(len(frame), np.nan)
+            frame["range_low"], frame["range_high"] = low, high
+            frame["gain"] = np.abs(frame["valuation"].to_numpy()) * room
             frame["stage"] = result.stage.name
             frame["per"] = f"{result.stage.unit} per unit"
             frame["meaning"] = meaning
@@ -331,6 +345,9 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
         "valuation",
         "unit",
         "per",
+        "range_low",
+        "range_high",
+        "gain",
         "meaning",
     ]
     if not parts:
@@ -346,6 +363,29 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
         na_position="first",
     )
     return table[columns].reset_index(drop=True)
+
+
+def _ranges(
+    result: StageResult, start: int, stop: int, row_lower: np.ndarray, row_upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the rows start..stop in one stage: the values between which the row's bound may
+    lie with its valuation unchanged (NaN where not ranged: no valuation, or no basis), and
+    the room to relax it over that range (raising a ceiling, lowering a floor)."""
+    size = stop - start
+    down = np.full(size, np.nan)
+    up = np.full(size, np.nan)
+    inside = (result.ranged >= start) & (result.ranged < stop)
+    down[result.ranged[inside] - start] = result.range_down[inside]
+    up[result.ranged[inside] - start] = result.range_up[inside]
+    lower, upper = row_lower[start:stop], row_upper[start:stop]
+    floor_only = ~np.isfinite(upper)
+    bound = np.where(floor_only, lower, upper)
+    dual = result.row_dual[start:stop]
+    # a floor is relaxed downwards; a ceiling, or an equality whose valuation says more is
+    # worth having, upwards
+    downwards = floor_only | (np.isfinite(lower) & (lower == upper) & (dual > 0))
+    room = np.where(downwards, -down, up)
+    return bound + down, bound + up, room
 
 
 def _generic(labels: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -381,15 +421,37 @@ def _generic(labels: pd.DataFrame, name: str) -> pd.DataFrame:
     )
 
 
-def bottlenecks(valuations: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
-    """The binding limits, stage by stage (the first stages matter most), each ranked by its
-    valuation: how much its stage's objective would gain from one more unit of it."""
+def bottlenecks(
+    valuations: pd.DataFrame,
+    top: int | None = None,
+    scale: Mapping[str, float] | None = None,
+    tolerance: float = 0.0,
+) -> pd.DataFrame:
+    """The binding limits, stage by stage (the first stages matter most), each ranked by
+    what relaxing it over its range of validity would gain its stage's objective (``gain``),
+    then by its valuation (the gain of one more unit).
+
+    A limit binds when one more unit of it is worth more than ``tolerance`` of its stage's
+    objective (``scale``, at least 1): the stages are held within that tolerance, so less is
+    solver noise (a valuation of 2e-8 on a level near 1 is not a bottleneck)."""
+    scale = scale or {}
+    floor = np.array(
+        [
+            max(ZERO, tolerance * max(abs(scale.get(stage, 1.0)), 1.0))
+            for stage in valuations["stage"]
+        ],
+        dtype=float,
+    )
     limits = valuations[
-        valuations["constraint"].isin([*LIMITS, "labour"]) & (valuations["valuation"] > ZERO)
+        valuations["constraint"].isin([*LIMITS, "labour"]).to_numpy()
+        & (valuations["valuation"].to_numpy(dtype=float) > floor)
     ].copy()
     stages = pd.Index(pd.unique(valuations["stage"].to_numpy(dtype=object)))
     limits["_stage"] = stages.get_indexer(pd.Index(limits["stage"].to_numpy(dtype=object)))
-    limits = limits.sort_values(["_stage", "valuation"], ascending=[True, False], kind="stable")
+    limits["_gain"] = limits["gain"].fillna(-1.0)  # unranged after ranged
+    limits = limits.sort_values(
+        ["_stage", "_gain", "valuation"], ascending=[True, False, False], kind="stable"
+    ).drop(columns="_gain")
     limits["rank"] = limits.groupby("stage").cumcount() + 1
     if top is not None:
         limits = limits[limits["rank"] <= top]
