@@ -280,6 +280,66 @@ def test_met_target_stays_met_after_later_stages(tmp_path: Path) -> None:
     assert late["planned"] >= 60.0 * (1 - 1e-6)
 
 
+def whole_mill(folder: Path, integer: str = "true", max_units: str = "2") -> Path:
+    """The lead-time economy with a target of 30 in 2023: 10 made at the plant, and 20 more
+    needs 0.4 of the option (50 a unit), which comes whole when the option is integer."""
+    folder = lead_time_economy(folder, "id,product,year,amount,kind\nlate,X,2023,30,tier1\n")
+    (folder / "investments.csv").write_text(
+        "id,kind,process,region,capacity,lead_time,max_units,integer\n"
+        f"new_px,build,px,r,50,2,{max_units},{integer}\n"
+    )
+    return folder
+
+
+def test_a_whole_option_comes_out_whole_and_verified(tmp_path: Path) -> None:
+    """Divisible, the plan builds 0.4 of the option; whole, exactly one unit (the exact MIP
+    sequence: 0 units would leave the tier-1 target two thirds short)."""
+    divisible = plan_of(whole_mill(tmp_path / "divisible", integer="false"))
+    assert divisible.tables["investment"]["units"].sum() == pytest.approx(0.4, rel=1e-9)
+    assert "integer" not in divisible.info
+    plan = plan_of(whole_mill(tmp_path / "whole"))
+    units = plan.tables["investment"]
+    assert units["units"].tolist() == [1.0] and units["start_year"].tolist() == [2021]
+    assert target(plan, "late")["met"]
+    assert plan.info["integer"]["strategy"] == "exact"
+    assert plan.info["integer"]["loss"]["tier1"] == 0.0
+    checks = plan.info["verification"]["checks"]
+    assert checks["whole units"] == {"count": 1, "max_violation": 0.0, "worst": ""}
+    # valuations come from the stages solved again with the whole units fixed
+    assert not plan.tables["valuations"].empty
+    # and verification refuses half a unit
+    economy = load_economy(tmp_path / "whole")
+    half = plan.tables["investment"].assign(units=0.5)
+    found = verify(economy, {**plan.tables, "investment": half}).checks.set_index("check")
+    assert found.loc["whole units", "max_violation"] == pytest.approx(0.5)
+
+
+def test_rounding_whole_options_reports_what_it_loses(tmp_path: Path) -> None:
+    """The large-economy strategy: the relaxation's 0.4 of a unit is rounded up to one, the
+    target is met, and the loss says what the whole unit costs: the 0.6 of a unit's bill
+    (100 person-years a unit) the relaxation did not pay."""
+    folder = whole_mill(tmp_path / "round")
+    plan = make_plan(load_economy(folder), tolerance=TIGHT, integer="round")
+    assert plan.ok
+    assert plan.tables["investment"]["units"].tolist() == [1.0]
+    whole = plan.info["integer"]
+    assert (whole["strategy"], whole["rounding"], whole["reference"]) == (
+        "round",
+        "up",
+        "relaxation",
+    )
+    assert whole["loss"]["tier1"] == 0.0
+    assert whole["loss"]["labour"] == pytest.approx(60.0, rel=1e-6)
+    assert target(plan, "late")["met"]
+
+
+def test_a_whole_option_needs_whole_max_units(tmp_path: Path) -> None:
+    folder = whole_mill(tmp_path / "bad", max_units="1.5")
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 2
+    assert "investments.csv:2: [max_units] an option built in whole units" in result.stderr
+
+
 # -- 5. Renewable stock ---------------------------------------------------------------------
 
 
@@ -737,6 +797,13 @@ def test_builtin_economy(builtin_plan_dir: Path) -> None:
     assert (floor["planned"] >= floor["required"] * (1 - 1e-6)).all()
     ceiling = firm[firm["sense"] == "at_most"]
     assert (ceiling["planned"] <= ceiling["required"] * (1 + 1e-6)).all()
+    # the options declared whole (stations, mines, factories) come in whole units
+    whole = economy.tables["investments"].set_index("id")["integer"].fillna(False)
+    started = plan.tables["investment"]
+    started = started[whole.reindex(started["option"]).to_numpy(dtype=bool)]
+    assert len(started) and (started["units"] == started["units"].round()).all()
+    assert plan.info["integer"]["rounding"] == "up"
+    assert all(plan.info["integer"]["loss"][f"tier{k}"] == 0.0 for k in (1, 2, 3))
     # consumption per head grows by the declared 2% a year in every region, from above the norms
     levels = plan.tables["consumption_level"].pivot(index="region", columns="year", values="level")
     assert (levels[2021] >= 1.0).all()

@@ -210,6 +210,14 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     show_default=True,
     help="How far below its optimum an earlier stage may fall for the later ones (relative).",
 )
+@click.option(
+    "--integer",
+    type=click.Choice(["auto", "exact", "round"]),
+    default="auto",
+    show_default=True,
+    help="Options built in whole units (integer in investments.csv): every stage as a MIP "
+    "(exact), or the relaxation rounded and fixed (round); auto: exact up to 40 whole columns.",
+)
 @click.option("--csv", "csv", is_flag=True, help="Write CSV copies of the tables too.")
 @click.option(
     "--mps",
@@ -234,6 +242,7 @@ def plan_command(
     method: str,
     time_limit: float | None,
     tolerance: float,
+    integer: str,
     csv: bool,
     mps: Path | None,
     top: int,
@@ -267,7 +276,7 @@ def plan_command(
         if mps is not None:
             _write_mps(Solver(assemble(economy, tolerance), method), mps)
             progress(f"wrote {mps}")
-        plan = make_plan(economy, method, time_limit, tolerance, progress)
+        plan = make_plan(economy, method, time_limit, tolerance, progress, integer=integer)
     except SolveError as error:
         errors.print(f"error: no plan: {error}", style="bold red")
         sys.exit(EXIT_NO_PLAN)

@@ -166,6 +166,30 @@ def stage_lines(plan: Plan) -> list[str]:
     return wrap("Stages: " + "; ".join(parts) + ".")
 
 
+def whole_lines(plan: Plan) -> list[str]:
+    """What building options in whole units did (plan.json's ``integer``)."""
+    whole = plan.info.get("integer")
+    if not whole:
+        return []
+    units = {s["name"]: s["unit"] for s in plan.info["stages"]}
+    tolerance = float(plan.info["solver"]["tolerance"])
+    objectives = plan.info["objectives"]
+    costs = [
+        f"{number(loss)} {units[stage]} in {stage}"
+        for stage, loss in whole["loss"].items()
+        if loss > tolerance * max(abs(objectives.get(stage, 0.0)), 1.0)
+    ]
+    if whole["strategy"] == "exact":
+        how = "every stage solved with them whole (exact)"
+    else:
+        how = f"the relaxation's units rounded {whole['rounding']} and fixed"
+    cost = f"; against the {whole['reference']} this costs " + ", ".join(costs) if costs else ""
+    return wrap(
+        f"Whole investments: {number(whole['units'])} units over {whole['columns']} option "
+        f"start years, {how}{cost}."
+    )
+
+
 def plan_summary(plan: Plan, out: Path, top: int) -> list[str]:
     """The summary ``econplan plan`` prints."""
     verification = plan.info["verification"]
@@ -179,6 +203,7 @@ def plan_summary(plan: Plan, out: Path, top: int) -> list[str]:
         wrap(head),
         target_lines(plan),
         consumption_lines(plan),
+        whole_lines(plan),
         unused_lines(plan, out),
         plausibility_count_lines(plan, out),
         bottleneck_lines(plan, top),

@@ -14,11 +14,12 @@ from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
 from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
-from econplan.plan.output import Plan, economy_hash
+from econplan.plan.output import Plan, economy_hash, jsonable
 from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
 from econplan.plan.solve import InfeasibleError, Progress, SolveError, Solver
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
+from econplan.plan.whole import solve_whole
 
 VALID = 1e-6
 """Largest relative violation a plan may have and still be written as valid."""
@@ -54,12 +55,16 @@ def make_plan(
     tolerance: float = 1e-6,
     progress: Progress | None = None,
     fixed: Fixed | None = None,
+    integer: str = "auto",
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
     status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.
 
     ``fixed``: bounds the plan must keep besides the economy's (what has already happened,
-    for re-planning); they are verified with the rest and recorded in plan.json."""
+    for re-planning); they are verified with the rest and recorded in plan.json.
+
+    ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
+    auto, exact or round."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
     start = began = time.perf_counter()
@@ -81,8 +86,12 @@ def make_plan(
     say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
     solver = Solver(problem, method, left())
     solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
+    whole: dict[str, object] | None = None
     try:
-        solution = solver.solve(say)
+        if len(problem.integer):
+            solution, whole = solve_whole(problem, solver, say, integer)
+        else:
+            solution = solver.solve(say)
     except InfeasibleError:
         say("the hard constraints cannot all hold: solving the elastic problem")
         began = time.perf_counter()
@@ -104,4 +113,6 @@ def make_plan(
     tables = {**tables, "unused": report.unused}
     times["plausibility"] = time.perf_counter() - began
     plan = Plan.optimal(economy, problem, solution, tables, verification, times)
+    if whole is not None:
+        plan.info["integer"] = jsonable(whole)
     return with_plausibility(plan, report)

@@ -23,7 +23,7 @@ the economy's matrices with index arrays: no loop over products or nonzeros.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -84,6 +84,8 @@ class PlanProblem:
     fixed: Fixed | None = None
     """What was held fixed (see :class:`~econplan.plan.fixed.Fixed`); None for a plan made
     from the economy alone."""
+    integer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Columns that must come out whole: the starts of options built in whole units."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -235,6 +237,7 @@ class _Assembler:
             self.pairs,
             self.tolerance,
             self.fixed,
+            self.integer,
         )
 
     def _fix(self, name: str, bounds: pd.DataFrame, key: list[str]) -> None:
@@ -398,6 +401,8 @@ class _Assembler:
         )
         block = self.lp.add_columns("investment", labels, unit="units of the option")
         columns = block.index
+        whole = inv["integer"].fillna(False).to_numpy(dtype=bool)[opt] if n else np.zeros(0, bool)
+        self.integer = columns[whole]
         # bill of materials: evenly over the years of construction
         spread = np.maximum(lead[opt], 1)
         bill = e.investment_bill

@@ -140,7 +140,10 @@ class Solver:
         method: str = "simplex",
         time_limit: float | None = None,
         threads: int | None = None,
+        integer: bool = False,
     ) -> None:
+        """``integer``: solve every stage as a MIP with the problem's integer columns whole
+        (HiGHS's branch and cut; no valuations then: see :mod:`econplan.plan.whole`)."""
         if method not in METHODS:
             raise ValueError(f"unknown solver {method!r}; use one of {', '.join(METHODS)}")
         self.problem = problem
@@ -164,6 +167,9 @@ class Solver:
         self.row_scale, self.col_scale = geometric_scaling(
             problem.matrix, col_lower, col_upper, row_lower, row_upper
         )
+        if integer:
+            # HiGHS makes the column it holds whole, x / c: whole units need c = 1
+            self.col_scale[np.asarray(problem.integer, dtype=np.int64)] = 1.0
         scaled = sp.diags(self.row_scale) @ problem.matrix @ sp.diags(self.col_scale)
         _pass(
             highs,
@@ -175,6 +181,15 @@ class Solver:
             ),
         )
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
+        self.integer = integer and len(problem.integer) > 0
+        if self.integer:
+            cols = np.asarray(problem.integer, dtype=np.int32)
+            kinds = np.full(len(cols), highspy.HighsVarType.kInteger)
+            highs.changeColsIntegrality(len(cols), cols, kinds)
+            # each stage's optimum is held within the tolerance: the MIP must find it that
+            # close, not within HiGHS's default gap of 1e-4
+            highs.setOptionValue("mip_rel_gap", problem.tolerance)
+            highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
 
     # -- changes without rebuilding -----------------------------------------------------------
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -404,7 +419,12 @@ class Solver:
         (PDLP, or interior point without crossover)."""
         rows = self.problem.limit_rows
         rows = rows[row_dual[rows] != 0]
-        if self.method == "pdlp" or not len(rows) or not self.highs.getBasis().valid:
+        if (
+            self.integer
+            or self.method == "pdlp"
+            or not len(rows)
+            or not self.highs.getBasis().valid
+        ):
             return rows, np.full(len(rows), np.nan), np.full(len(rows), np.nan)
         down, up = bound_ranges(self.highs, rows)
         # HiGHS holds diag(r) A: a bound moves r times as far there as in the problem

@@ -267,6 +267,16 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
         _label(investment, ["option", "start_year"]),
     )
 
+    # options built in whole units: whole units in every start year
+    whole = options["integer"].fillna(False).astype(bool).reindex(investment["option"])
+    started = investment[whole.to_numpy(dtype=bool)]
+    record(
+        "whole units",
+        (started["units"] - started["units"].round()).abs(),
+        pd.Series(np.ones(len(started)), index=started.index),
+        _label(started, ["option", "start_year"]),
+    )
+
     # links: mass carried each way each year within capacity
     ship = tables["shipments"]
     links = e.tables["links"].set_index("id")

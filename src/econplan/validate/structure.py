@@ -302,6 +302,12 @@ def check_investments(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
             "region",
             "a renovate option takes its facility's region: leave the region blank",
         ),
+        (
+            frame["integer"].fillna(False).astype(bool) & (frame["max_units"].fillna(1.0) % 1 != 0),
+            "max_units",
+            "an option built in whole units (integer true) needs a whole max_units: round it, "
+            "or set integer to false",
+        ),
     ]
     for mask, column, message in checks:
         for row, _ in shown_rows(frame, mask):
