@@ -51,3 +51,17 @@ def builtin_plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("builtin-plan") / "plan"
     write_plan(plan, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_store_url(builtin_plan_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite store seeded with the web demo (the built-in plan in force, reports through
+    October 2021, one user per role): shared by the web tests, which must not change what
+    others read (each adds its own versions or reports where it needs to)."""
+    from econplan.execution.store import Store
+    from econplan.web import demo
+
+    url = str(tmp_path_factory.mktemp("web") / "econplan.db")
+    with Store(url) as store:
+        demo.seed(store, builtin_plan_dir)
+    return url

@@ -13,6 +13,7 @@ from econplan.cli import (  # noqa: F401  (registers the commands)
     plan,
     store,
     supplyuse,
+    web,
 )
 from econplan.cli.common import main
 

@@ -1,0 +1,98 @@
+"""Rendering pages: the Jinja2 templates, and panels (a figure and its table) with the CSV of
+exactly the numbers each shows.
+
+A panel is built from a frame now; when :mod:`econplan.reporting` gives a figure for it,
+``Panel.of(figure)`` takes its key, title, data and plot instead (one line per panel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+
+from econplan.web.auth import CSRF_FIELD, Caller
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+SHOWN_ROWS = 200
+"""Rows of a panel's table shown in the page; its CSV has them all."""
+
+
+def number(value: Any) -> str:
+    """A figure as people read it: thousands separated, about six significant digits."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.4g}"
+    return str(value)
+
+
+templates.env.filters["number"] = number
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One figure of a page: ``data`` is exactly what it shows (its CSV download)."""
+
+    key: str
+    title: str
+    data: pd.DataFrame
+    plot: str = ""  # the figure's <div>, when there is one
+
+    @classmethod
+    def of(cls, figure: Any) -> Panel:
+        """A figure of :mod:`econplan.reporting.figures`."""
+        return cls(figure.key, figure.title, figure.data, figure.html_div())
+
+    def csv(self) -> str:
+        return self.data.to_csv(index=False)
+
+    def rows(self) -> list[dict[str, Any]]:
+        shown = self.data.head(SHOWN_ROWS)
+        clean = shown.astype(object).where(shown.notna(), None)
+        return [{str(k): v for k, v in row.items()} for row in clean.to_dict(orient="records")]
+
+
+def page(
+    request: Request,
+    caller: Caller,
+    template: str,
+    panels: Sequence[Panel] = (),
+    status: int = 200,
+    **values: Any,
+) -> Response:
+    """The page, or with ``?csv=KEY`` the CSV of that panel."""
+    wanted = request.query_params.get("csv")
+    if wanted is not None:
+        for panel in panels:
+            if panel.key == wanted:
+                return Response(
+                    panel.csv(),
+                    media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{panel.key}.csv"'},
+                )
+        return Response(f"no figure {wanted!r} on this page\n", status_code=404)
+    session = caller.session
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "csv"]
+    context = {
+        "csv_base": "".join(f"{urlencode([(k, v)])}&" for k, v in kept),
+        "user": caller.user,
+        "csrf": session.csrf if session else "",
+        "csrf_field": CSRF_FIELD,
+        "panels": panels,
+        "shown_rows": SHOWN_ROWS,
+        **values,
+    }
+    return templates.TemplateResponse(request, template, context, status_code=status)
