@@ -104,7 +104,11 @@ def run_job(store: Store, job: job_table.Job, progress: Any) -> int:
     except (ReplanError, SolveError) as error:
         raise JobError(str(error)) from None
     if not plan.ok:
-        raise JobError(f"no plan: the solve ended {plan.status}; see the diagnosis with the CLI")
+        raise JobError(
+            f"no plan: the solve ended {plan.status}"
+            + (": the targets met before cannot all be met any more; `econplan replan` "
+               "writes the diagnosis" if plan.status == "infeasible" else "")
+        )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="econplan-job-") as scratch:
         folder = Path(scratch) / "plan"
         written = write_plan(plan, folder)
