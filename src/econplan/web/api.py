@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from econplan.execution.access import User
@@ -23,6 +23,9 @@ from econplan.web.context import Context, NotFound
 from econplan.web.scope import Scope
 
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+LARGEST_ID = 2**31 - 1
+"""Ids beyond what every database's integer holds are refused as bad input."""
+Id = Annotated[int, Path(ge=1, le=LARGEST_ID)]
 Cell = str | float | int | bool | None
 Records = list[dict[str, Cell]]
 
@@ -114,7 +117,9 @@ class ReportRow(BaseModel):
 
 
 class ReportsIn(BaseModel):
-    version: int | None = Field(default=None, description="Checked against (default: in force)")
+    version: int | None = Field(
+        default=None, ge=1, le=LARGEST_ID, description="Checked against (default: in force)"
+    )
     rows: list[ReportRow] = Field(min_length=1, max_length=100_000)
 
 
@@ -139,7 +144,7 @@ class Monitored(BaseModel):
 
 class JobIn(BaseModel):
     kind: Literal["plan", "replan"]
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=LARGEST_ID)
     as_of: str | None = Field(default=None, pattern=PERIOD)
     line: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -160,7 +165,9 @@ class JobOut(BaseModel):
 
 Ctx = Annotated[Context, Depends(context)]
 Who = Annotated[Caller, Depends(authorize)]
-VersionQuery = Annotated[int | None, Query(ge=1, description="Default: the version in force")]
+VersionQuery = Annotated[
+    int | None, Query(ge=1, le=LARGEST_ID, description="Default: the version in force")
+]
 AsOf = Annotated[str | None, Query(pattern=PERIOD, description="Default: the last reported")]
 REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not logged in"},
@@ -195,7 +202,7 @@ def versions(ctx: Ctx) -> list[VersionOut]:
 
 
 @router.get("/versions/{version}", responses=REFUSED)
-def version(ctx: Ctx, version: int) -> VersionDetail:
+def version(ctx: Ctx, version: Id) -> VersionDetail:
     found = ctx.version(version)
     plan = ctx.store.plan(version)
     return VersionDetail(
@@ -207,7 +214,7 @@ def version(ctx: Ctx, version: int) -> VersionDetail:
 
 def _move(action: str) -> Any:
     def move(
-        ctx: Ctx, who: Who, version: int, body: Annotated[Note | None, Body()] = None
+        ctx: Ctx, who: Who, version: Id, body: Annotated[Note | None, Body()] = None
     ) -> VersionOut:
         ctx.version(version)
         moved = getattr(ctx.store, action)(
@@ -229,7 +236,7 @@ for _action in ("submit", "approve", "reject"):
 
 @router.get("/versions/{first}/diff/{second}", responses=REFUSED)
 def diff(
-    ctx: Ctx, first: int, second: int, top: Annotated[int, Query(ge=1, le=1000)] = 20
+    ctx: Ctx, first: Id, second: Id, top: Annotated[int, Query(ge=1, le=1000)] = 20
 ) -> dict[str, Any]:
     """What changed from one version's plan to another's."""
     ctx.version(first)
@@ -380,5 +387,5 @@ def post_job(ctx: Ctx, who: Who, given: JobIn) -> JobOut:
 
 
 @router.get("/jobs/{job}", responses=REFUSED)
-def job(ctx: Ctx, job: int) -> JobOut:
+def job(ctx: Ctx, job: Id) -> JobOut:
     return JobOut(**ctx.job(job).to_dict())

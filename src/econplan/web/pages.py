@@ -10,8 +10,8 @@ are the same frames the API serves.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 import secrets
+from collections.abc import Callable
 from typing import Annotated
 
 import pandas as pd
@@ -23,7 +23,7 @@ from econplan.execution.reports import report_id
 from econplan.execution.store import jobs as job_table
 from econplan.execution.store.credentials import check_password, close_session, open_session
 from econplan.web import panels
-from econplan.web.api import PERIOD, import_frame
+from econplan.web.api import LARGEST_ID, PERIOD, Id, import_frame
 from econplan.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -40,7 +40,7 @@ router = APIRouter(include_in_schema=False)
 
 Ctx = Annotated[Context, Depends(context)]
 Who = Annotated[Caller, Depends(authorize)]
-VersionQuery = Annotated[int | None, Query(ge=1)]
+VersionQuery = Annotated[int | None, Query(ge=1, le=LARGEST_ID)]
 AsOf = Annotated[str | None, Query(pattern=PERIOD)]
 
 
@@ -149,7 +149,7 @@ def versions(request: Request, ctx: Ctx, who: Who) -> Response:
 
 def _move(action: str) -> Callable[..., Response]:
     def move(
-        ctx: Ctx, who: Who, version: int, note: Annotated[str, Form(max_length=2000)] = ""
+        ctx: Ctx, who: Who, version: Id, note: Annotated[str, Form(max_length=2000)] = ""
     ) -> Response:
         ctx.version(version)
         getattr(ctx.store, action)(who.require_user().name, version, note)
@@ -168,8 +168,8 @@ def diff(
     request: Request,
     ctx: Ctx,
     who: Who,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=LARGEST_ID)],
+    second: Annotated[int, Query(ge=1, le=LARGEST_ID)],
 ) -> Response:
     old, new = ctx.version(first), ctx.version(second)
     found = diff_plans(ctx.store.plan(first), ctx.store.plan(second))
@@ -372,7 +372,7 @@ def start_job(
     ctx: Ctx,
     who: Who,
     kind: Annotated[str, Form(pattern="^(plan|replan)$")],
-    version: Annotated[int, Form(ge=1)],
+    version: Annotated[int, Form(ge=1, le=LARGEST_ID)],
     as_of: Annotated[str, Form()] = "",
 ) -> Response:
     found = ctx.version(version)
@@ -384,13 +384,13 @@ def start_job(
 
 
 @router.get("/jobs/{job}")
-def job(request: Request, ctx: Ctx, who: Who, job: int) -> Response:
+def job(request: Request, ctx: Ctx, who: Who, job: Id) -> Response:
     return page(request, who, "job.html", job=ctx.job(job))
 
 
 # -- the plan report ----------------------------------------------------------------------------
 @router.get("/report/{version}.xlsx")
-def report_xlsx(ctx: Ctx, version: int) -> Response:
+def report_xlsx(ctx: Ctx, version: Id) -> Response:
     """Defined before the HTML report: its path would take "3.xlsx" as a version."""
     loaded = ctx.load(version)
     out = io.BytesIO()
@@ -403,7 +403,7 @@ def report_xlsx(ctx: Ctx, version: int) -> Response:
 
 
 @router.get("/report/{version}")
-def report(request: Request, ctx: Ctx, who: Who, version: int) -> Response:
+def report(request: Request, ctx: Ctx, who: Who, version: Id) -> Response:
     loaded = ctx.load(version)
     return page(
         request,
