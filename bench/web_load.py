@@ -87,7 +87,7 @@ def prepare(db: Path, plan_dir: Path | None, count: int) -> list[dict[str, Any]]
     frame = frame[(frame["period"] > "2021-01") & frame["facility"].notna()]
     ids = sorted(frame["report"].unique())[:count]
     bodies = []
-    for report, rows in frame[frame["report"].isin(ids)].groupby("report", sort=True):
+    for _, rows in frame[frame["report"].isin(ids)].groupby("report", sort=True):
         bodies.append({"rows": json.loads(rows.to_json(orient="records"))})
     return bodies
 

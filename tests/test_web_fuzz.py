@@ -6,8 +6,8 @@ run against their own demo store, with jobs queued, not run."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
