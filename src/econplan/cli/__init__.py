@@ -14,6 +14,7 @@ from econplan.cli import (  # noqa: F401  (registers the commands)
     report,
     store,
     supplyuse,
+    web,
 )
 from econplan.cli.common import main
 

@@ -210,3 +210,41 @@ audit = Table(
     Column("previous", HASH, nullable=False, unique=True),
     Column("hash", HASH, nullable=False, unique=True),
 )
+
+# -- the web application's accounts and jobs (migration 0002) ---------------------------------
+passwords = Table(
+    "passwords",
+    metadata,
+    Column("user", NAME, ForeignKey("users.name"), primary_key=True),
+    Column("hash", String(200), nullable=False),  # argon2id, with its own salt and parameters
+    Column("set_at", TIME, nullable=False),
+    Column("set_by", NAME, ForeignKey("users.name"), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # SHA-256 of the secret the client holds: a copy of this table opens no session
+    Column("hash", HASH, primary_key=True),
+    Column("user", NAME, ForeignKey("users.name"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # "cookie" (pages) or "bearer" (the API)
+    Column("csrf", String(64), nullable=False),  # the synchronizer token of a cookie session
+    Column("created_at", TIME, nullable=False),
+    Column("expires_at", TIME, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # "plan" or "replan"
+    Column("state", String(20), nullable=False),  # queued, running, done, failed
+    Column("params", Text, nullable=False),  # canonical JSON
+    Column("progress", Text, nullable=False, default=""),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", NAME, ForeignKey("users.name"), nullable=False),
+    Column("started_at", TIME, nullable=True),
+    Column("finished_at", TIME, nullable=True),
+    Column("result_version", Integer, ForeignKey("versions.id"), nullable=True),
+    Column("error", Text, nullable=True),
+)
