@@ -367,5 +367,6 @@ def replan(
         tolerance=float(solver["tolerance"]),
         progress=progress,
         fixed=fixed,
+        previous=plan,
     )
     return Replan(as_of, new, fixed, facts, diff_plans(plan, new))

@@ -56,6 +56,7 @@ def make_plan(
     progress: Progress | None = None,
     fixed: Fixed | None = None,
     integer: str = "auto",
+    previous: Plan | None = None,
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
     status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.
@@ -64,7 +65,8 @@ def make_plan(
     for re-planning); they are verified with the rest and recorded in plan.json.
 
     ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
-    auto, exact or round."""
+    auto, exact or round; ``previous``: the plan a re-plan revises, whose whole units are
+    kept where they cost the tiers nothing."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
     start = began = time.perf_counter()
@@ -89,7 +91,8 @@ def make_plan(
     whole: dict[str, object] | None = None
     try:
         if len(problem.integer):
-            solution, whole = solve_whole(problem, solver, say, integer)
+            started = previous.tables["investment"] if previous is not None else None
+            solution, whole = solve_whole(problem, solver, say, integer, started)
         else:
             solution = solver.solve(say)
     except InfeasibleError:

@@ -275,6 +275,10 @@ def unused_output(
         where=frame["sources"].to_numpy(dtype=float) > 0,
     )
     frame = frame.sort_values(["product", "region", "year", "kind"], kind="stable")
+    # text as the plan's other tables hold it (and as it reads back from Parquet), even when
+    # a plan leaves nothing unused and the columns have no values to infer it from
+    for column in ("product", "region", "kind", "unit"):
+        frame[column] = frame[column].astype("str")
     return frame[UNUSED_COLUMNS].reset_index(drop=True)
 
 

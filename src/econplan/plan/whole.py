@@ -18,6 +18,11 @@ solved again, so that the plan has valuations (a MIP has no duals) and verifies 
   materials leave the hard constraints unable to hold is rounding to the nearest unit used.
   What rounding cost is reported per stage against the relaxation (``loss``), so a planner
   sees what the whole units take from each goal.
+
+A re-plan passes the whole units of the plan it revises (``previous``): they are tried first
+and kept when the tiers lose nothing by them against the relaxation (projects under way go on,
+and a re-plan with every report as planned gives the plan back); otherwise the rounding is
+tried too and the plan that is better stage by stage is kept.
 """
 
 from __future__ import annotations
@@ -38,9 +43,15 @@ STRATEGIES = ("auto", "exact", "round")
 
 
 def solve_whole(
-    problem: PlanProblem, solver: Solver, say: Progress, strategy: str = "auto"
+    problem: PlanProblem,
+    solver: Solver,
+    say: Progress,
+    strategy: str = "auto",
+    previous: pd.DataFrame | None = None,
 ) -> tuple[Solution, dict[str, Any]]:
-    """The plan with the problem's integer columns whole, and what plan.json records of it."""
+    """The plan with the problem's integer columns whole, and what plan.json records of it.
+
+    ``previous``: the investment table (option, start_year, units) of a plan being revised."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     cols = np.asarray(problem.integer, dtype=np.int64)
@@ -50,42 +61,86 @@ def solve_whole(
         say(f"{len(cols)} whole investment columns: every stage as a MIP")
         mip = Solver(problem, "simplex", solver.time_limit, integer=True)
         reference = mip.solve(say)
-        candidates = [np.round(reference.x[cols])]
+        candidates: list[tuple[str, np.ndarray]] = [("exact", np.round(reference.x[cols]))]
     else:
         say(f"{len(cols)} whole investment columns: the relaxation, then rounded")
         reference = solver.solve(say)
         fractions = np.maximum(reference.x[cols], 0.0)
-        candidates = [_along_starts(problem, cols, fractions, np.ceil)]
-        candidates.append(_along_starts(problem, cols, fractions, np.round))
-    for n, units in enumerate(candidates):
+        candidates = [
+            ("up", _along_starts(problem, cols, fractions, np.ceil)),
+            ("nearest", _along_starts(problem, cols, fractions, np.round)),
+        ]
+    if previous is not None:
+        candidates.insert(0, ("as before", _previous_units(problem, cols, previous)))
+    before = {r.stage.name: r.value for r in reference.stages}
+    best: tuple[str, np.ndarray, Solution] | None = None
+    for name, units in candidates:
         units = np.maximum(units, 0.0)
-        say("the whole units fixed: the stages again, for the plan and its valuations")
+        say(f"the whole units ({name}) fixed: the stages again, for the plan and its valuations")
         solver.set_column_bounds(cols, units, units)
         try:
             solution = solver.solve(say)
         except InfeasibleError:
-            if n + 1 < len(candidates):
-                say("rounded up the hard constraints cannot hold: to the nearest unit instead")
-                continue
-            raise SolveError(
-                "with the options declared integer rounded to whole units the hard "
-                "constraints cannot hold: solve exactly (--integer exact) or declare the "
-                "options divisible (integer false)"
-            ) from None
-        before = {r.stage.name: r.value for r in reference.stages}
-        return solution, {
-            "strategy": strategy,
-            "rounding": ("up", "nearest")[n] if strategy == "round" else None,
-            "columns": len(cols),
-            "units": float(units.sum()),
-            "reference": "exact MIP" if strategy == "exact" else "relaxation",
-            "loss": {
-                r.stage.name: _loss(r.stage.sense, before[r.stage.name], r.value)
-                for r in solution.stages
-                if r.stage.name in before
-            },
-        }
-    raise AssertionError("unreachable: the last candidate raises")
+            say(f"with the whole units {name} the hard constraints cannot hold")
+            continue
+        if best is None or _better(solution, best[2], problem.tolerance):
+            best = (name, units, solution)
+        if name != "as before" or not _tiers_lose(solution, before, problem.tolerance):
+            break
+    if best is None:
+        raise SolveError(
+            "with the options declared integer in whole units the hard constraints cannot "
+            "hold: solve exactly (--integer exact) or declare the options divisible "
+            "(integer false)"
+        )
+    name, units, solution = best
+    return solution, {
+        "strategy": strategy,
+        "rounding": name if strategy == "round" or name == "as before" else None,
+        "columns": len(cols),
+        "units": float(units.sum()),
+        "reference": "exact MIP" if strategy == "exact" else "relaxation",
+        "loss": {
+            r.stage.name: _loss(r.stage.sense, before[r.stage.name], r.value)
+            for r in solution.stages
+            if r.stage.name in before
+        },
+    }
+
+
+def _previous_units(problem: PlanProblem, cols: np.ndarray, previous: pd.DataFrame) -> np.ndarray:
+    """The whole units a revised plan started, on this problem's whole columns (0 where it
+    started none)."""
+    block = problem.lp.columns["investment"]
+    labels = block.labels.iloc[cols - block.start]
+    started = previous.groupby(["option", "start_year"])["units"].sum()
+    at = pd.MultiIndex.from_arrays(
+        [labels["option"].to_numpy(dtype=object), labels["start_year"].to_numpy(dtype=int)]
+    )
+    return np.round(started.reindex(at).fillna(0.0).to_numpy(dtype=float))
+
+
+def _tiers_lose(solution: Solution, reference: dict[str, float], tolerance: float) -> bool:
+    """Whether a tier stage came out worse than in the reference beyond the tolerance."""
+    return any(
+        _loss(r.stage.sense, reference[r.stage.name], r.value)
+        > tolerance * max(abs(reference[r.stage.name]), 1.0)
+        for r in solution.stages
+        if r.stage.name.startswith("tier") and r.stage.name in reference
+    )
+
+
+def _better(solution: Solution, than: Solution, tolerance: float) -> bool:
+    """Lexicographically better, stage by stage, beyond the stages' tolerance."""
+    theirs = {r.stage.name: r.value for r in than.stages}
+    for r in solution.stages:
+        other = theirs.get(r.stage.name)
+        if other is None:
+            continue
+        gap = _loss(r.stage.sense, other, r.value)  # > 0: this one is worse
+        if abs(gap) > tolerance * max(abs(other), 1.0):
+            return gap < 0
+    return False
 
 
 def _along_starts(
