@@ -59,13 +59,15 @@ def _problem(change: Change, key: str, message: str) -> ScenarioProblem:
     return ScenarioProblem(change.file, change.position, key, message)
 
 
+SINGULAR = {"facilities": "facility", "processes": "process"}
+
+
 def unknown(change: Change, edit: Edit, key: str, table: str) -> list[ScenarioProblem]:
     """Ids in field ``key`` that ``table`` does not hold."""
     known = edit.ids(table)
+    one = SINGULAR.get(table, table.removesuffix("s"))
     return [
-        _problem(
-            change, key, f"no {table[:-1]} {value!r} in the economy: give an id of {table}.csv"
-        )
+        _problem(change, key, f"no {one} {value!r} in the economy: give an id of {table}.csv")
         for value in as_list(change.get(key))
         if value not in known
     ]
