@@ -708,32 +708,33 @@ class _Assembler:
 
     def _soft_claims(self) -> None:
         """Soft claims (final_demand rows with a priority) may fall short: a column per
-        product, region, year and priority supplies the balance with what is left unmet, at
-        most the claim (``econplan.plan.claims``)."""
+        product, region, year and priority, the share of the claim left unmet (0 to 1),
+        supplies the balance with that share of the claim (``econplan.plan.claims``)."""
         e = self.economy
         table = soft.claimed(e)
         self.claim_priority = table["priority"].to_numpy(dtype=int)
         self.claim_amount = table["claimed"].to_numpy(dtype=float)
         if not len(table):
             return
+        # the column is the unmet share of the claim, as a target's shortfall is a fraction of
+        # the target: shares of claims of 10 and of 10^9 units are alike for the solver
         block = self.lp.add_columns(
-            soft.BLOCK, table[soft.KEY], upper=self.claim_amount, unit="product unit"
+            soft.BLOCK, table[soft.KEY], upper=1.0, unit="share of the claim"
         )
         ti = np.searchsorted(self.years, table["year"].to_numpy(dtype=int))
         rows = self.balance_row(
             self._product_positions(table["product"]), self._region_positions(table["region"]), ti
         )
-        self.lp.add(rows, block.index, 1.0)
+        self.lp.add(rows, block.index, self.claim_amount)
 
     def _claims_stage(self, priority: int) -> Stage:
         """Least unmet share of the soft claims of ``priority``, summed over claims."""
         picked = np.flatnonzero(self.claim_priority == priority)
         cols = self.lp.columns[soft.BLOCK].start + picked
-        weights = soft.shortfall_weights(self.claim_amount[picked])
         name = soft.stage_name(priority)
         return Stage(
             name,
-            self._defined(name, cols, weights),
+            self._defined(name, cols, np.ones(len(cols))),
             "min",
             "fraction",
             f"sum of the unmet shares of the soft claims of priority {priority}",

@@ -2,9 +2,9 @@
 
 A row of final_demand.csv with a ``priority`` k is a soft claim. In the plan problem each
 product, region and year with soft claims of priority k gets a column ``claim_shortfall``: the
-part of the claim left unmet, a supply in the product's balance, between 0 and the soft claim.
-The stage ``claims{k}`` minimises the sum of these shortfalls, each as a fraction of its
-claim, right before the tier-k targets (docs/planning.md, "Soft claims"). A disaster then
+share of the claim left unmet (0 to 1), which supplies the product's balance with that share
+of the claim. The stage ``claims{k}`` minimises the sum of these shares right before the
+tier-k targets (docs/planning.md, "Soft claims"). A disaster then
 gives the best partial plan, with what it could not deliver stated, instead of "infeasible".
 
 The plan states the shortfalls in its table ``claim_shortfall``; the balances of the plan
@@ -109,15 +109,9 @@ def claim_table(problem: PlanProblem, x: np.ndarray) -> dict[str, pd.DataFrame]:
     block = problem.lp.columns.get(BLOCK)
     if block is None:
         return {}
-    _, upper, _, _ = problem.lp.bounds()
-    short = x[block.start : block.stop]
+    claims = claimed(problem.economy)
+    share = x[block.start : block.stop]
+    short = share * claims["claimed"].to_numpy(dtype=float)
     short = np.where(np.abs(short) < ZERO, 0.0, short) + 0.0
-    table = block.labels.assign(claimed=upper[block.start : block.stop], shortfall=short)
+    table = block.labels.assign(claimed=claims["claimed"].to_numpy(dtype=float), shortfall=short)
     return {BLOCK: table[COLUMNS].reset_index(drop=True)}
-
-
-def shortfall_weights(claimed_amounts: np.ndarray) -> np.ndarray:
-    """A shortfall's weight in its stage: per unit of the claim, so that a whole claim unmet
-    costs 1 whatever its unit (t of cement, flats, MWh)."""
-    weights: np.ndarray = 1.0 / np.maximum(claimed_amounts, 1e-12)
-    return weights
