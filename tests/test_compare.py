@@ -96,6 +96,8 @@ def test_typhoon_losses_in_south_hamgyong_come_first(
     assert result.exit_code == 0, result.output
     found = json.loads(result.output)["differences"]
     output = [d for d in found if d["section"] == "output"]
-    first = output[:10]
+    first = output[:20]
     assert all(d["region"] in ("south_hamgyong", "komdok") and d["change"] < 0 for d in first)
-    assert all(d["explanation"] is None or "binds" in d["explanation"] for d in first)
+    assert all(d["direct"] for d in first)
+    assert any("capacity of" in (d["explanation"] or "") for d in first)
+    assert found[0]["section"] == "targets" or found[0]["region"] in ("south_hamgyong", "komdok")

@@ -10,8 +10,10 @@ binds (capacity of the process, an import cap, foreign exchange) with its valuat
 
 Plans are often not unique: when a change in one corner moves ties elsewhere (output moved
 between two regions with idle capacity), those moves show too. They are kept, since a plan
-is what it is, but ``forced`` marks the differences the second plan's limits explain (the
-limit binds there), so a reader can tell the consequences from the ties (docs/scenarios.md).
+is what it is, but they come after the rest: first what changed a limit itself (``direct``:
+output where the facilities' capacity differs, a target whose amount differs), then what a
+binding limit of the second plan explains (``forced``), then the other differences, where
+moved ties are; valuations, which are not amounts, come last (docs/scenarios.md).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ COLUMNS = [
     "other",
     "change",
     "relative",
+    "direct",
     "forced",
     "explanation",
 ]
@@ -52,8 +55,9 @@ class Comparison:
     """One row per difference (``COLUMNS``): section (targets, consumption, output, sector
     output, investment, imports, exports, foreign exchange, limits), what (a label), product,
     region, year, unit, base, other, change (other - base), relative (change over the base
-    amount; over the larger of the two where the base has none), forced (the other plan's
-    limits explain it) and explanation."""
+    amount; over the other amount where the base has none), direct (a limit itself changed:
+    capacity, a target's amount), forced (a limit of the other plan binds there) and
+    explanation."""
     objectives: pd.DataFrame
     """stage, base, other, change."""
     tolerance: float
@@ -108,8 +112,22 @@ def compare_plans(
     frame["_size"] = -frame["relative"].abs()
     # losses before gains of the same size: what the change costs is read first
     frame["_sign"] = np.sign(frame["change"])
+    # what the change did to a limit itself first, then what a binding limit explains, then
+    # the rest (where moved ties are); valuations, which are not amounts, last
+    frame["_group"] = np.select(
+        [frame["section"] == "limits", frame["direct"].astype(bool), frame["forced"].astype(bool)],
+        [3, 0, 1],
+        default=2,
+    )
+    # within what the change did directly, its losses before its gains
+    frame["_gain"] = (frame["_group"] == 0) & (frame["change"] > 0)
     frame = frame.sort_values(
-        ["_size", "_sign", "section", "what", "year"], kind="stable", na_position="last"
+        ["_group", "_gain", "_size", "_sign", "section", "what", "year"],
+        kind="stable",
+        na_position="last",
+    )
+    frame["explanation"] = (
+        frame["explanation"].astype(object).where(frame["explanation"].notna(), None)
     )
     frame = frame[COLUMNS].reset_index(drop=True)
     return Comparison(names, frame, _objectives(base, other), tolerance)
@@ -125,7 +143,7 @@ def _frame(rows: pd.DataFrame, section: str, unit: pd.Series | str) -> pd.DataFr
     out["relative"] = out["change"] / scale.where(scale > 0, 1.0)
     for column in COLUMNS:
         if column not in out.columns:
-            out[column] = None if column not in ("forced",) else False
+            out[column] = False if column in ("forced", "direct") else None
     return out[COLUMNS]
 
 
@@ -211,6 +229,7 @@ def _targets(base: Plan, other: Plan, units: pd.Series, binding: pd.DataFrame) -
         forced.append(line is not None)
     frame["explanation"] = explanations
     frame["forced"] = forced
+    frame["direct"] = (both["required_base"] != both["required_other"]).to_numpy()
     return frame
 
 
@@ -262,7 +281,33 @@ def _output(base: Plan, other: Plan, economy: Economy, binding: pd.DataFrame) ->
                 forced[i] = True
     frame["explanation"] = explanations
     frame["forced"] = forced
+    frame["direct"] = _capacity_changed(base, other, economy, frame)
     return frame
+
+
+def _capacity_changed(base: Plan, other: Plan, economy: Economy, frame: pd.DataFrame) -> np.ndarray:
+    """Output rows whose product's processes have another capacity in the region and year
+    in the two plans (facilities changed by a scenario, not capacity built by the plan)."""
+    key = ["process", "region", "year"]
+    both = _joined(base.tables["capacity"], other.tables["capacity"], key, "existing")
+    size = np.maximum(np.maximum(both["base"].abs(), both["other"].abs()), 1.0)
+    changed = both[(both["other"] - both["base"]).abs() > 1e-9 * size]
+    main = economy.tables["processes"].set_index("id")["main_product"]
+    hit = set(
+        zip(
+            changed["process"].map(main),
+            changed["region"],
+            changed["year"].astype(int),
+            strict=True,
+        )
+    )
+    return np.array(
+        [
+            (p, r, int(y)) in hit
+            for p, r, y in zip(frame["product"], frame["region"], frame["year"], strict=True)
+        ],
+        dtype=bool,
+    )
 
 
 def _sector_output(base: Plan, other: Plan, economy: Economy) -> pd.DataFrame:
