@@ -404,6 +404,7 @@ class _Builder:
             year=pd.array([pd.NA] * count, dtype="Int64"),
             basis="per_head",
             amount=self.final[product] * 0.1 / persons,
+            priority=pd.array([pd.NA] * count, dtype="Int64"),
             unit=None,
             source=SOURCE,
         )

@@ -17,15 +17,19 @@ def _shares(weights: pd.Series) -> pd.Series:
 
 
 def final_demand_claims(
-    economy: Economy, year: int, production: pd.DataFrame | None = None
+    economy: Economy,
+    year: int,
+    production: pd.DataFrame | None = None,
+    rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Claims of ``year`` by category, product and region.
 
     ``production`` (product, region, amount) is what share_of_output claims are shares of;
     without it those claims are left out. Rows without a year hold every year; a row with a
-    region covers the region and its sub-regions.
+    region covers the region and its sub-regions. ``rows``: some rows of final_demand only
+    (the soft claims of a priority); None: all of them.
     """
-    demand = economy.tables["final_demand"]
+    demand = economy.tables["final_demand"] if rows is None else rows
     demand = demand[demand["year"].isna() | (demand["year"] == year)]
     population = economy.population[year] if year in economy.population.columns else None
     all_regions = tuple(economy.region_ids)

@@ -8,10 +8,12 @@ Every command that reports something takes ``--json``.
 
 from econplan.cli import (  # noqa: F401  (registers the commands)
     analysis,
+    compare,
     economy,
     execution,
     plan,
     report,
+    scenario,
     store,
     supplyuse,
     web,

@@ -10,6 +10,7 @@ import time
 
 from econplan.model.economy import Economy
 from econplan.plan.assemble import PlanProblem, Stage, assemble
+from econplan.plan.claims import claim_table
 from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
 from econplan.plan.fixed import Fixed
@@ -103,7 +104,7 @@ def make_plan(
         return Plan.infeasible(economy, problem, method, diagnosis, times)
     times["solve"] = solution.seconds
     began = time.perf_counter()
-    tables = plan_tables(problem, solution)
+    tables = {**plan_tables(problem, solution), **claim_table(problem, solution.x)}
     if fixed is not None and fixed.closed_years:
         tables = close_past_balances(economy, tables, fixed.closed_years)
     times["tables"] = time.perf_counter() - began

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from econplan.analysis.demand import final_demand_claims
 from econplan.model.economy import Economy
+from econplan.plan import claims as soft
 from econplan.plan.fixed import ACTIVITY_KEY, INVESTMENT_KEY, Fixed
 from econplan.plan.lp import INF, Block, LinearProgram
 
@@ -222,6 +223,7 @@ class _Assembler:
         self._resources()
         self._consumption()
         self._reserves()
+        self._soft_claims()
         targets = self._targets()
         stages = self._elastic(targets) if self.elastic else self._stages(targets)
         if self.fixed is not None:
@@ -739,6 +741,40 @@ class _Assembler:
             rows_ = self.balance_row(out.row, self.pair_region[out.col], ti)
             self.lp.add(rows_, self.activity_start + ti * self.K + out.col, -s * out.data)
 
+    def _soft_claims(self) -> None:
+        """Soft claims (final_demand rows with a priority) may fall short: a column per
+        product, region, year and priority, the share of the claim left unmet (0 to 1),
+        supplies the balance with that share of the claim (``econplan.plan.claims``)."""
+        e = self.economy
+        table = soft.claimed(e)
+        self.claim_priority = table["priority"].to_numpy(dtype=int)
+        self.claim_amount = table["claimed"].to_numpy(dtype=float)
+        if not len(table):
+            return
+        # the column is the unmet share of the claim, as a target's shortfall is a fraction of
+        # the target: shares of claims of 10 and of 10^9 units are alike for the solver
+        block = self.lp.add_columns(
+            soft.BLOCK, table[soft.KEY], upper=1.0, unit="share of the claim"
+        )
+        ti = np.searchsorted(self.years, table["year"].to_numpy(dtype=int))
+        rows = self.balance_row(
+            self._product_positions(table["product"]), self._region_positions(table["region"]), ti
+        )
+        self.lp.add(rows, block.index, self.claim_amount)
+
+    def _claims_stage(self, priority: int) -> Stage:
+        """Least unmet share of the soft claims of ``priority``, summed over claims."""
+        picked = np.flatnonzero(self.claim_priority == priority)
+        cols = self.lp.columns[soft.BLOCK].start + picked
+        name = soft.stage_name(priority)
+        return Stage(
+            name,
+            self._defined(name, cols, np.ones(len(cols))),
+            "min",
+            "fraction",
+            f"sum of the unmet shares of the soft claims of priority {priority}",
+        )
+
     def _targets(self) -> pd.DataFrame:
         """A row per target measuring it; tier and weighted targets get a shortfall column
         (a fraction of the amount) so that they can fall short at a price."""
@@ -923,7 +959,12 @@ class _Assembler:
                 )
             )
         tiers = sorted(t for t in targets["tier"].unique() if t > 0)
-        for tier in tiers:
+        priorities = sorted(set(self.claim_priority.tolist()))
+        for tier in sorted(set(tiers) | set(priorities)):
+            if tier in priorities:
+                stages.append(self._claims_stage(tier))
+            if tier not in tiers:
+                continue
             members = targets[targets["tier"] == tier]
             cols = members["shortfall"].to_numpy()
             worst = self.lp.add_columns(

@@ -15,6 +15,7 @@ from econplan.analysis.balance import Flows
 from econplan.analysis.demand import final_demand_claims
 from econplan.model.economy import Economy
 from econplan.plan.assemble import CONSUMPTION, shippable
+from econplan.plan.claims import delivered
 
 KEY = ["product", "region", "year"]
 
@@ -119,11 +120,13 @@ def investment_bills(economy: Economy, investment: pd.DataFrame) -> pd.DataFrame
 def _final(
     economy: Economy, tables: dict[str, pd.DataFrame], made: pd.DataFrame, year: int
 ) -> pd.DataFrame:
-    """Final demand of ``year``: claims fixed by data, reserves as shares of what is made, the
-    consumption basket at the plan's consumption level."""
+    """Final demand of ``year``: claims fixed by data (soft claims less the shortfall the plan
+    states), reserves as shares of what is made, the consumption basket at the plan's
+    consumption level."""
     claims = final_demand_claims(economy, year, made[made["year"] == year])
     if len(claims) == 0:
         return claims
+    claims = delivered(economy, tables, year, claims)
     table = tables["consumption_level"]
     levels = table[table["year"] == year].set_index("region")["level"]
     level = np.where(

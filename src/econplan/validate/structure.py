@@ -402,3 +402,21 @@ def check_final_demand(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
             f"a share of output must lie between 0 and 1, not {values['amount']:g}",
         )
     yield from beyond(typed.file("final_demand"), "amount", share)
+    # a soft claim falls short through its own column in the balance; the basket falls
+    # through its level and a reserve with the output it is a share of, so neither needs one
+    soft = frame["priority"].notna() & (
+        (frame["category"] == "consumption") | (frame["basis"] == "share_of_output")
+    )
+    for row, values in shown_rows(frame, soft):
+        what = (
+            "the consumption basket already falls short through its level"
+            if values["category"] == "consumption"
+            else "a share of output falls with the output it is a share of"
+        )
+        yield Problem(
+            typed.file("final_demand"),
+            row,
+            "priority",
+            f"{what}: leave priority blank on this row",
+        )
+    yield from beyond(typed.file("final_demand"), "priority", soft)

@@ -1,0 +1,164 @@
+"""``econplan scenario``: what-if economies from a change file; run, show, apply."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import click
+
+from econplan.cli.common import errors, fail, json_option, main, print_json
+from econplan.errors import UsageError
+from econplan.io.replace import OutputError, check_output_folder
+from econplan.io.write import write_economy
+from econplan.plan import VALID, SolveError, make_plan, write_plan
+from econplan.plan.disk import plan_folder_problem
+from econplan.plan.solve import METHODS
+from econplan.scenario import Applied, ScenarioError, apply_scenario, read_scenario, shipped
+from econplan.scenario.describe import describe
+
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_NO_PLAN = 4
+
+scenario_argument = click.argument("file", metavar="FILE")
+
+
+def _problems(error: ScenarioError, as_json: bool) -> None:
+    if as_json:
+        print_json({"ok": False, "problems": [p.to_dict() for p in error.problems]})
+    else:
+        errors.print(f"{len(error.problems)} problem(s) in the scenario", style="bold red")
+        for problem in error.problems:
+            errors.print(str(problem), markup=False, soft_wrap=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _applied(file: str, as_json: bool) -> Applied:
+    try:
+        return apply_scenario(file)
+    except ScenarioError as error:
+        _problems(error, as_json)
+        raise  # not reached: _problems exits
+
+
+@main.group("scenario")
+def scenario_group() -> None:
+    (
+        """What-if plans: a scenario is a small TOML file of changes to a base economy.
+
+    FILE is a scenario file or the name of a shipped scenario ("""
+        + ", ".join(shipped())
+        + """).
+    docs/scenarios.md describes the file."""
+    )
+
+
+@scenario_group.command("show")
+@scenario_argument
+@json_option
+def show_command(file: str, as_json: bool) -> None:
+    """List what the scenario changes, in words with units."""
+    applied = _applied(file, as_json)
+    found = describe(applied.scenario, applied.base)
+    if as_json:
+        print_json(found)
+        return
+    click.echo(f"{found['name']} ({found['file']}), on {found['base']}")
+    if found["description"]:
+        click.echo(found["description"])
+    for change in found["changes"]:
+        click.echo(f"  {change['scenario']} change {change['change']}: {change['what']}")
+        if change["note"]:
+            click.echo(f"      {change['note']}")
+
+
+@scenario_group.command("apply")
+@scenario_argument
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="New folder (or .xlsx file)."
+)
+def apply_command(file: str, out: Path) -> None:
+    """Write the changed economy as a folder (or workbook) in the economy's own format."""
+    if out.exists():
+        fail(f"{out} already exists: choose a new path or remove it first")
+    applied = _applied(file, False)
+    try:
+        write_economy(applied.economy, out)
+    except UsageError as error:
+        fail(str(error))
+    errors.print(f"wrote {out}: {applied.scenario.name} applied to {applied.base.settings.name}")
+
+
+@scenario_group.command("run")
+@scenario_argument
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder the plan is written to."
+)
+@click.option(
+    "--solver",
+    "method",
+    type=click.Choice(list(METHODS)),
+    default="simplex",
+    show_default=True,
+    help="HiGHS's simplex, interior point (with crossover) or PDLP.",
+)
+@click.option("--time-limit", type=float, default=None, help="Seconds the plan may take.")
+@click.option("--csv", "csv", is_flag=True, help="Write CSV copies of the tables too.")
+@json_option
+def run_command(
+    file: str, out: Path, method: str, time_limit: float | None, csv: bool, as_json: bool
+) -> None:
+    """Apply the scenario, validate, plan and write the plan to --out, with the scenario's
+    name and hash (and its base economy's hash) in plan.json.
+
+    Exit 0: a verified optimal plan. 2: a bad scenario (every problem is listed). 3: the hard
+    targets cannot all hold (the diagnosis is written). 4: no plan for another reason.
+    """
+    try:
+        check_output_folder(out, plan_folder_problem)
+    except OutputError as error:
+        fail(str(error))
+    if time_limit is not None and time_limit <= 0:
+        fail("--time-limit must be a positive number of seconds")
+    applied = _applied(file, as_json)
+
+    def progress(message: str) -> None:
+        if not as_json:
+            errors.print(message)
+
+    try:
+        plan = make_plan(applied.economy, method, time_limit, progress=progress)
+    except SolveError as error:
+        errors.print(f"error: no plan: {error}", style="bold red")
+        sys.exit(EXIT_NO_PLAN)
+    plan = dataclasses.replace(plan, info={**plan.info, "scenario": applied.info()})
+    if plan.status == "optimal" and not plan.info["verification"]["valid"]:
+        errors.print(
+            f"error: the plan fails verification (largest relative violation "
+            f"{plan.info['verification']['max_violation']:.3g} > {VALID:g})",
+            style="bold red",
+        )
+        sys.exit(EXIT_NO_PLAN)
+    try:
+        plan = write_plan(plan, out, csv)
+    except OutputError as error:
+        fail(str(error))
+    if as_json:
+        print_json(plan.info)
+    else:
+        objectives = plan.info.get("objectives", {})
+        click.echo(f"{applied.scenario.name}: {plan.status} plan written to {out}")
+        for stage, value in objectives.items():
+            click.echo(f"  {stage}: {value:.6g}")
+    if plan.status == "infeasible":
+        sys.exit(EXIT_INFEASIBLE)
+
+
+def read_scenario_or_fail(file: str) -> None:
+    """Check a scenario file alone (for commands that take one as an option)."""
+    try:
+        read_scenario(file)
+    except ScenarioError as error:
+        _problems(error, False)
