@@ -490,10 +490,8 @@ def test_a_product_page_draws_its_sankey_and_the_csv_has_its_numbers(visits: Vis
     assert any("cement" in label for label in labels), labels
     visits.shot(page, "cement")
 
-    drawn = sankey.locator(".js-plotly-plot").evaluate(
-        "plot => Array.from(plot.data[0].link.value)"
-    )
-    assert len(drawn) == links.count()
+    # the amounts of the links drawn (d3's data bound to each SVG path)
+    drawn = links.evaluate_all("paths => paths.map(path => path.__data__.link.value)")
     text = _download(page, lambda: sankey.get_by_role("link", name="download CSV").click())
     assert _close(_numbers(text, "amount"), sorted(float(v) for v in drawn)), (text, drawn)
 
@@ -501,7 +499,9 @@ def test_a_product_page_draws_its_sankey_and_the_csv_has_its_numbers(visits: Vis
     page.get_by_label("Year").select_option("2025")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"year=2025"))
-    expect(page.locator("section.panel g.sankey-node").first).to_be_visible()
+    redrawn = page.locator("section.panel").filter(has=page.locator("g.sankey")).first
+    expect(redrawn.locator("h2")).to_contain_text("2025")
+    expect(redrawn.locator("g.sankey-node").first).to_be_visible()
     visits.shot(page, "cement-2025")
 
 
