@@ -94,14 +94,14 @@ DEMAND = np.array([100.0, 50.0, 80.0])
 GOODS = ("a", "b", "c")
 
 
-def test_leontief_closed_form(tmp_path: Path) -> None:
+def leontief_economy(folder: Path) -> Path:
     io = ["process,product,flow,amount"]
     for j, good in enumerate(GOODS):
         io.append(f"p_{good},{good},output,1")
         io.append(f"p_{good},labour,input,{float(LABOUR[j])!r}")
         io += [f"p_{good},{GOODS[i]},input,{float(A[i, j])!r}" for i in range(3) if A[i, j]]
-    folder = build(
-        tmp_path / "leontief",
+    return build(
+        folder,
         horizon=(2021, 2022),
         objective="labour",
         products="id,unit,sector,kind\n"
@@ -114,6 +114,10 @@ def test_leontief_closed_form(tmp_path: Path) -> None:
             f"consumption,{g},r,absolute,{float(d)!r}\n" for g, d in zip(GOODS, DEMAND, strict=True)
         ),
     )
+
+
+def test_leontief_closed_form(tmp_path: Path) -> None:
+    folder = leontief_economy(tmp_path / "leontief")
     plan = plan_of(folder)
     gross = np.linalg.solve(np.eye(3) - A, DEMAND)
     expected = 2 * float(LABOUR @ gross)
@@ -568,6 +572,37 @@ def test_verification_catches_capacity_tampering(tmp_path: Path) -> None:
     assert checks.loc["capacity", "max_violation"] == pytest.approx(0.5, rel=1e-6)
     assert "2023" in checks.loc["capacity", "worst"]
     assert "px" in checks.loc["capacity", "worst"]
+
+
+def test_verification_holds_the_consumption_level_where_the_economy_fixes_it(
+    tmp_path: Path,
+) -> None:
+    """With the objective labour the norms must be met (level 1): a plan that halves the level
+    and its activity balances, so only the level's own bound can catch it."""
+    folder = leontief_economy(tmp_path / "leontief")
+    economy = load_economy(folder)
+    tables = plan_of(folder).tables
+    halved = {
+        **tables,
+        "consumption_level": tables["consumption_level"].assign(level=0.5),
+        "consumption": tables["consumption"].assign(amount=tables["consumption"]["amount"] / 2),
+        "activity": tables["activity"].assign(activity=tables["activity"]["activity"] / 2),
+    }
+    checks = verify(economy, halved).checks.set_index("check")
+    assert checks.loc["balance", "max_violation"] <= 1e-9  # the tampering balances
+    assert checks.loc["consumption level fixed at 1", "max_violation"] == pytest.approx(0.5)
+    assert "r 2021" in checks.loc["consumption level fixed at 1", "worst"]
+    # a level left out counts as no consumption at all: refused, not read as zero
+    dropped = {**tables, "consumption_level": tables["consumption_level"].iloc[1:]}
+    checks = verify(economy, dropped).checks.set_index("check")
+    assert checks.loc["consumption level present", "max_violation"] > 1e300  # inf
+    # what the plan tells readers people get must be the basket at the level
+    inflated = tables["consumption"].assign(amount=tables["consumption"]["amount"] * 1.1)
+    checks = verify(economy, {**tables, "consumption": inflated}).checks.set_index("check")
+    assert checks.loc["consumption amounts stated", "max_violation"] == pytest.approx(
+        0.1 / 1.1, rel=1e-9
+    )
+    assert verify(economy, tables).max_violation <= 1e-9
 
 
 # -- 10. Byte-identical output --------------------------------------------------------------

@@ -11,6 +11,7 @@ from econplan.cli import (  # noqa: F401  (registers the commands)
     economy,
     execution,
     plan,
+    report,
     store,
     supplyuse,
     web,

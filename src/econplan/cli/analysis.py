@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from econplan.analysis.balance import Flows, base_year_flows, material_balance
+from econplan.analysis.balance import base_year_flows, material_balance
 from econplan.analysis.inputoutput import analyse, households_closed, output_by_category
 from econplan.analysis.leontief import SolveError, total_output
 from econplan.cli.common import (
@@ -27,8 +27,11 @@ from econplan.cli.common import (
     validated,
     write_csv,
 )
+from econplan.cli.text import number as text_number
 from econplan.errors import UsageError
 from econplan.model.economy import Economy
+from econplan.plan.flows import plan_flows
+from econplan.plan.plausibility import target_flags, unused_output
 
 INVERSE_LIMIT = 3000
 """Most products whose Leontief inverse --inverse writes: a dense n x n table."""
@@ -83,13 +86,6 @@ def _table(title: str, frame: pd.DataFrame, columns: list[str]) -> Table | str:
     return table
 
 
-def _plan_flows(economy: Economy, directory: Path) -> list[Flows]:
-    """The flows of the plan written in ``directory``, which must be a plan of ``economy``."""
-    from econplan.plan.flows import plan_flows
-
-    return plan_flows(economy, read_plan(economy, directory).tables)
-
-
 @main.command()
 @path_argument
 @io_table_options
@@ -139,7 +135,8 @@ def balance(
         flows = [base_year_flows(economy)]
         what = f"base year {base}"
     else:
-        flows = _plan_flows(economy, plan_dir)
+        plan_tables = read_plan(economy, plan_dir).tables
+        flows = plan_flows(economy, plan_tables)
         if year is not None:
             if year not in economy.years:
                 fail(
@@ -151,6 +148,15 @@ def balance(
             str(year) if year is not None else f"{flows[0].year}-{flows[-1].year}"
         )
     result = material_balance(economy, flows)
+    unused = None
+    if plan_dir is not None:
+        unused = unused_output(economy, plan_tables, result)
+        if year is not None:
+            unused = unused[unused["year"] == year]
+        if region is not None:
+            unused = unused[unused["region"].isin(economy.region_members[region])]
+        if product is not None:
+            unused = unused[unused["product"] == product]
     national = result.national()
     regional = result.regional()
     entries = result.entries
@@ -179,6 +185,7 @@ def balance(
                 "national": _records(national),
                 "regional": _records(regional),
                 "shortfalls": _records(shortfalls),
+                **({} if unused is None else {"unused": _records(unused)}),
             }
         )
         return
@@ -239,8 +246,55 @@ def balance(
                 f"{product} by region and flow ({units[product]})", by_flow, list(by_flow.columns)
             )
         )
+    if product is not None and unused is not None:
+        _explain_unused(economy, plan_tables, unused, product)
     if csv_out is not None:
         console.print(f"wrote {len(entries)} entries to {csv_out}")
+
+
+def _explain_unused(
+    economy: Economy, tables: dict[str, pd.DataFrame], unused: pd.DataFrame, product: str
+) -> None:
+    """How much of ``product`` the plan leaves unused, where, and which targets ask for it."""
+    unit = str(economy.tables["products"].set_index("id").at[product, "unit"])
+    surplus = unused[unused["kind"] == "surplus"]
+    stocks = unused[unused["kind"] == "end_stock"]
+    if not len(unused):
+        console.print(f"Unused {product}: none (every unit has a use)")
+        return
+    console.print(
+        f"Unused {product}: {text_number(surplus['amount'].sum())} {unit} over the plan "
+        f"years, and {text_number(stocks['amount'].sum())} {unit} in stocks left after the "
+        "last year",
+        soft_wrap=True,
+    )
+    console.print(
+        _table(
+            f"Unused {product} by region and year ({unit}; share of the region's sources)",
+            unused,
+            ["region", "year", "kind", "amount", "sources", "share"],
+        )
+    )
+    targets = tables["targets"]
+    sectors = [s for s, members in economy.sector_products.items() if product in members]
+    serves = targets[
+        (targets["measure"] == "production")
+        & (targets["product"].eq(product) | targets["sector"].isin(sectors))
+    ]
+    flags = target_flags(economy, tables, unused_output(economy, tables))
+    flagged = flags.set_index("what")["amount"]
+    serves = serves.assign(
+        unused=[float(flagged.get(t, 0.0)) for t in serves["id"]],
+        region=serves["region"].fillna("nation"),
+    )
+    console.print(
+        _table(
+            f"Production targets on {product} (unused: output of what each counts that has no "
+            "use, flagged above 1% of its amount)",
+            serves,
+            ["id", "kind", "region", "year", "required", "planned", "unused"],
+        )
+    )
 
 
 def _known(economy: Economy, region: str | None = None, product: str | None = None) -> None:

@@ -24,9 +24,11 @@ from econplan.cli.common import (
     read_plan,
     validated,
 )
+from econplan.cli.summary import plan_summary, report_lines
 from econplan.io.replace import OutputError, check_output_folder, describe_os_error
 from econplan.plan import VALID, Plan, SolveError, assemble, make_plan, write_plan
 from econplan.plan.disk import plan_folder_problem
+from econplan.plan.plausibility import plausibility
 from econplan.plan.solve import METHODS, Solver
 from econplan.plan.verify import verify
 
@@ -41,7 +43,9 @@ def _number(value: float) -> str:
 def _targets_table(plan: Plan) -> Table:
     table = Table(title="Targets")
     for name in ("target", "kind", "region", "year", "required", "planned", "met"):
-        table.add_column(name, justify="right" if name in ("required", "planned") else "left")
+        table.add_column(
+            name, justify="right" if name in ("required", "planned") else "left", overflow="fold"
+        )
     for row in plan.info["targets"]:
         table.add_row(
             str(row["id"]),
@@ -72,7 +76,7 @@ def _bottleneck_table(plan: Plan, top: int) -> Table:
     limits = limits[limits["rank"] <= top]
     table = Table(title=f"Binding limits, top {top} of each stage (valuation: gain per unit)")
     for name in ("stage", "limit", "where", "valuation", "in"):
-        table.add_column(name, justify="right" if name == "valuation" else "left")
+        table.add_column(name, justify="right" if name == "valuation" else "left", overflow="fold")
     for row in limits.to_dict(orient="records"):
         where = " ".join(
             str(part)
@@ -216,9 +220,12 @@ def _write_mps(solver: Solver, mps: Path) -> None:
 @click.option(
     "--top",
     type=click.IntRange(min=1),
-    default=5,
+    default=3,
     show_default=True,
     help="Binding limits shown per stage.",
+)
+@click.option(
+    "--full", is_flag=True, help="Print every target, region, limit and stage in full tables."
 )
 @json_option
 def plan_command(
@@ -230,6 +237,7 @@ def plan_command(
     csv: bool,
     mps: Path | None,
     top: int,
+    full: bool,
     as_json: bool,
 ) -> None:
     """Build and solve the optimal plan over the economy's horizon and write it to --out.
@@ -285,6 +293,10 @@ def plan_command(
     plan = _write(plan, out, csv)
     if as_json:
         print_json(plan.info)
+        return
+    if not full:
+        for line in plan_summary(plan, out, top):
+            click.echo(line)
         return
     console.print(
         f"{plan.info['economy']['name']}: optimal plan for "
@@ -378,3 +390,44 @@ def verify_command(directory: Path, path: Path | None, as_json: bool) -> None:
             f"ok: {directory} is intact and meets every constraint "
             f"(largest relative violation {verification.max_violation:.2g})"
         )
+
+
+@main.command("plausibility")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--economy",
+    "path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The economy the plan was made from (default: the built-in economy).",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Flags shown of each kind, the largest first.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every flag.")
+@json_option
+def plausibility_command(
+    directory: Path, path: Path | None, top: int, show_all: bool, as_json: bool
+) -> None:
+    """What an economist would question in a written plan: output nothing uses, targets met
+    by it, goods shipped both ways, jumps in output, capacity run far from the base year's
+    pace; each flagged above a stated threshold, with its reason where one is known.
+
+    The report is recomputed from the plan's tables and its economy (the same as the
+    plausibility.json `econplan plan` wrote). Exit 0, or 2 for a folder that is not an intact
+    plan of the economy.
+    """
+    economy = validated(path, as_json).economy
+    assert economy is not None
+    plan = read_plan(economy, directory, economy_option="--economy")
+    report = plausibility(economy, plan.tables).to_dict()
+    if as_json:
+        print_json({"plan": str(directory), **report})
+        return
+    click.echo(f"Plausibility of the plan in {directory}:")
+    for line in report_lines(report, None if show_all else top):
+        click.echo(line)

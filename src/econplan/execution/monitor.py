@@ -223,6 +223,25 @@ def _nation(by_product: Series, weights: pd.Series | None) -> Series:
     return by_product.aggregate(members, labels)
 
 
+def monitored_series(
+    control: pd.DataFrame,
+    reports: pd.DataFrame,
+    year: int,
+    month: int,
+    weights: pd.Series | None = None,
+) -> dict[str, Series]:
+    """The series of every level (LEVELS) in ``year`` through ``month``: what ``monitor``
+    filters and forecasts, and what figures of a trajectory show."""
+    facilities = facility_series(control, reports, year, month)
+    by_product = _grouped(facilities, ["product"], "product", "product")
+    return {
+        "facility": facilities,
+        "product": by_product,
+        "region": _grouped(facilities, ["region", "product"], "region", "region"),
+        "nation": _nation(by_product, weights),
+    }
+
+
 def monitor(
     control: pd.DataFrame,
     reports: pd.DataFrame,
@@ -243,14 +262,7 @@ def monitor(
     replace the equal weights of products in the nation's series.
     """
     year, month = parse_period(as_of)
-    facilities = facility_series(control, reports, year, month)
-    by_product = _grouped(facilities, ["product"], "product", "product")
-    levels = {
-        "facility": facilities,
-        "product": by_product,
-        "region": _grouped(facilities, ["region", "product"], "region", "region"),
-        "nation": _nation(by_product, weights),
-    }
+    levels = monitored_series(control, reports, year, month, weights)
     thresholds = sorted({threshold, *(r.threshold for r in rules)})
     status, alerts, models = [], [], {}
     for level, series in levels.items():

@@ -246,7 +246,7 @@ def _targets_hit(
     ].reset_index(drop=True)
     if targets.empty:
         return pd.DataFrame()
-    membership = _membership(economy, targets, graph)
+    membership = target_members(economy, targets, graph.nodes)
     lost = np.asarray(membership @ lost_output)
     planned = targets["planned"].to_numpy(dtype=float)
     share = np.divide(lost, planned[:, None], out=np.zeros_like(lost), where=planned[:, None] > 0)
@@ -290,15 +290,16 @@ def _products_hit(graph: FlowGraph, lost: np.ndarray, keys: np.ndarray, top: int
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _membership(economy: Economy, targets: pd.DataFrame, graph: FlowGraph) -> sp.csr_matrix:
-    """targets x nodes: 1 where the node counts towards the target (its product, or a product
-    of its sector or a sector below; its region or one below, or any region)."""
+def target_members(economy: Economy, targets: pd.DataFrame, nodes: pd.MultiIndex) -> sp.csr_matrix:
+    """targets x nodes (product, region pairs): 1 where the node counts towards the target (its
+    product, or a product of its sector or a sector below; its region or one below, or any
+    region)."""
     products = economy.product_ids
     sectors = economy.tables["sectors"]
     below_sector = descendants(sectors["id"], sectors["parent"])
     regions = economy.tables["regions"]
     below_region = descendants(regions["id"], regions["parent"])
-    node_regions = pd.Index(graph.nodes.levels[1])
+    node_regions = pd.Index(nodes.levels[1])
     # targets x products
     product_sector = pd.Series(
         np.arange(len(products)), index=economy.tables["products"]["sector"].to_numpy(dtype=object)
@@ -323,8 +324,8 @@ def _membership(economy: Economy, targets: pd.DataFrame, graph: FlowGraph) -> sp
         t_rows.append(np.full(len(found), t))
         r_cols.append(found[found >= 0])
     by_region = _indicator(t_rows, r_cols, (len(targets), len(node_regions)))
-    codes_product = np.asarray(graph.nodes.codes[0])
-    codes_region = np.asarray(graph.nodes.codes[1])
+    codes_product = products.get_indexer(nodes.get_level_values(0))
+    codes_region = np.asarray(nodes.codes[1])
     return sp.csr_matrix(by_product[:, codes_product].multiply(by_region[:, codes_region]))
 
 

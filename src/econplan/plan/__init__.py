@@ -15,6 +15,7 @@ from econplan.plan.disk import PlanError, load_plan, write_plan
 from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash
+from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
 from econplan.plan.solve import InfeasibleError, Progress, SolveError, Solver
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
@@ -30,6 +31,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "PlanProblem",
+    "Plausibility",
     "SolveError",
     "Solver",
     "Stage",
@@ -39,6 +41,7 @@ __all__ = [
     "economy_hash",
     "load_plan",
     "make_plan",
+    "plausibility",
     "verify",
     "write_plan",
 ]
@@ -96,4 +99,9 @@ def make_plan(
     began = time.perf_counter()
     verification = verify(economy, tables)
     times["verify"] = time.perf_counter() - began
-    return Plan.optimal(economy, problem, solution, tables, verification, times)
+    began = time.perf_counter()
+    report = plausibility(economy, tables)
+    tables = {**tables, "unused": report.unused}
+    times["plausibility"] = time.perf_counter() - began
+    plan = Plan.optimal(economy, problem, solution, tables, verification, times)
+    return with_plausibility(plan, report)

@@ -32,10 +32,13 @@ import pyarrow.parquet as pq
 
 from econplan.io.replace import check_output_folder, write_folder
 from econplan.plan.output import Plan, jsonable
+from econplan.plan.plausibility import flag_frame
 
 PLAN_FILE = "plan.json"
 RUN_FILE = "run.json"
 DIAGNOSIS_FILE = "diagnosis.json"
+PLAUSIBILITY_FILE = "plausibility.json"
+PLAUSIBILITY_CSV = "plausibility.csv"
 FORMAT = "econplan plan 1"
 """plan.json's ``format``: what wrote it, and the version of its layout."""
 
@@ -89,6 +92,14 @@ def write_plan(plan: Plan, directory: Path | str, csv: bool = False) -> Plan:
                 json.dumps(plan.diagnosis, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
             written.append(DIAGNOSIS_FILE)
+        if plan.plausibility is not None:
+            (staging / PLAUSIBILITY_FILE).write_text(
+                json.dumps(plan.plausibility, indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            flags = flag_frame(plan.plausibility)
+            flags.to_csv(staging / PLAUSIBILITY_CSV, index=False, float_format="%.10g")
+            written.extend([PLAUSIBILITY_FILE, PLAUSIBILITY_CSV])
         for name in written:
             files[name] = _sha256(staging / name)
         info = {"format": FORMAT, **plan.info, "files": files}
@@ -97,7 +108,7 @@ def write_plan(plan: Plan, directory: Path | str, csv: bool = False) -> Plan:
             json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         (staging / RUN_FILE).write_text(json.dumps(jsonable(plan.run), indent=2) + "\n")
-        result.append(Plan(info, plan.tables, plan.run, plan.diagnosis))
+        result.append(Plan(info, plan.tables, plan.run, plan.diagnosis, plan.plausibility))
 
     write_folder(directory, fill, "the plan")
     return result[0]
@@ -180,7 +191,13 @@ def load_plan(directory: str | os.PathLike[str]) -> Plan:
             diagnosis = json.loads(contents[DIAGNOSIS_FILE].decode("utf-8"))
         except (ValueError, RecursionError) as error:
             raise PlanError(f"{directory / DIAGNOSIS_FILE}: cannot be read ({error})") from None
-    return Plan(info, tables, run if isinstance(run, dict) else {}, diagnosis)
+    report = None
+    if PLAUSIBILITY_FILE in contents:
+        try:
+            report = json.loads(contents[PLAUSIBILITY_FILE].decode("utf-8"))
+        except (ValueError, RecursionError) as error:
+            raise PlanError(f"{directory / PLAUSIBILITY_FILE}: cannot be read ({error})") from None
+    return Plan(info, tables, run if isinstance(run, dict) else {}, diagnosis, report)
 
 
 def plan_folder_problem(directory: Path) -> str | None:

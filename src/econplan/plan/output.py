@@ -81,6 +81,9 @@ class Plan:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     run: dict[str, Any] = field(default_factory=dict)
     diagnosis: dict[str, Any] | None = None
+    plausibility: dict[str, Any] | None = None
+    """plausibility.json: what an economist would question in the plan (see
+    :mod:`econplan.plan.plausibility`)."""
 
     @property
     def status(self) -> str:

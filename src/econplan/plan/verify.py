@@ -334,6 +334,9 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     # natural resources
     record_resources(e, tables, record)
 
+    # the consumption basket: its level where the economy fixes it, and what the plan states
+    record_consumption(e, tables, record)
+
     # hard targets
     record_targets(e, tables, record)
 
@@ -445,6 +448,52 @@ def record_resources(e: Economy, tables: dict[str, pd.DataFrame], record) -> Non
     for year in e.years:
         stock = (1.0 + growth) * stock - draws[year][renewable]
         record("renewable minimum stock", minimum - stock, minimum, labels[renewable] + f" {year}")
+
+
+def record_consumption(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]
+    """The level of the consumption basket of every region and year that has one: present in
+    the plan (a missing level would count as no consumption at all), exactly 1 where the
+    economy's objective is labour (the norms must be met, no more and no less); and the
+    ``consumption`` table, which readers take as what people get, equal to the basket at
+    that level."""
+    levels = tables["consumption_level"].set_index(["region", "year"])["level"]
+    fixed = e.settings.objective != CONSUMPTION
+    wanted = []
+    for year in e.years:
+        claims = final_demand_claims(e, year)
+        basket = claims[claims["category"] == CONSUMPTION]
+        if len(basket) == 0:
+            continue
+        keys = pd.MultiIndex.from_arrays(
+            [basket["region"].to_numpy(dtype=object), np.full(len(basket), year)]
+        )
+        level = levels.reindex(keys).to_numpy(dtype=float)
+        wanted.append(basket.assign(year=year, amount=basket["amount"].to_numpy() * level))
+        has = pd.Index(basket["region"].unique())
+        found = levels.reindex(pd.MultiIndex.from_arrays([has, np.full(len(has), year)]))
+        labels = pd.Series([f"{region} {year}" for region in has])
+        record(
+            "consumption level present",
+            pd.Series(np.where(found.isna().to_numpy(), np.inf, 0.0)),
+            pd.Series(np.ones(len(has))),
+            labels,
+        )
+        if fixed:
+            gap = (found.fillna(1.0) - 1.0).abs().reset_index(drop=True)
+            record("consumption level fixed at 1", gap, pd.Series(np.ones(len(has))), labels)
+    if not wanted:
+        return
+    total = pd.concat(wanted, ignore_index=True).groupby(KEY)["amount"].sum()
+    stated = tables["consumption"].groupby(KEY)["amount"].sum()
+    both = total.index.union(stated.index)
+    want = total.reindex(both).fillna(np.inf)  # a stated amount of nothing: broken outright
+    said = stated.reindex(both).fillna(0.0)
+    record(
+        "consumption amounts stated",
+        (want - said).abs().where(np.isfinite(want), np.inf),
+        np.maximum(want.where(np.isfinite(want), 0.0).abs(), said.abs()),
+        pd.Series([" ".join(map(str, k)) for k in both], index=both),
+    )
 
 
 def record_targets(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]

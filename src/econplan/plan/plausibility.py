@@ -1,0 +1,664 @@
+"""Does the plan read as an economist would sign it? Output nothing uses, targets met by such
+output, goods shipped both ways, jumps in output, capacity run far from the base year's pace:
+each found above a stated threshold and flagged, with its reason where one is known.
+
+Pure functions over an economy and a plan's tables. The flows are those verification checks
+(:func:`econplan.plan.flows.plan_flows` through
+:func:`econplan.analysis.balance.material_balance`), not a second derivation of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from econplan.analysis.balance import Balance, base_year_flows, material_balance
+from econplan.model.economy import Economy
+from econplan.plan.flows import KEY, plan_flows
+
+if TYPE_CHECKING:
+    from econplan.plan.output import Plan
+
+UNUSED_NOISE = 1e-6
+"""Leftover below this share of a balance's gross flows (sources plus uses) is rounding, not
+output: it is the relative violation verification accepts as exact (``econplan.plan.VALID``),
+so a smaller difference cannot be told from the solver's tolerance."""
+
+UNUSED_SHARE = 0.01
+"""Unused output, or an end-of-horizon stock, is flagged above 1% of what the region had of the
+product that year: the base year keeps margins of 1-3% on purpose (storage and handling losses
+the economy does not model; docs/default-economy.md, "The base-year balance"), and a margin
+that size is what a balance leaves over in any real plan."""
+
+TARGET_SHARE = 0.01
+"""A production target is flagged when unused output of what it counts exceeds 1% of its
+amount: the same margin as unused output, now measured against what the target asks for."""
+
+CHANGE = 0.25
+"""A product's national output moving more than 25% from one year to the next is flagged: the
+issue's test of a plan that ramps (a five-year plan grows a few percent a year; a quarter in
+one year needs new capacity or a stated reason)."""
+
+CHANGE_FLOOR = 1e-3
+"""Outputs below this share of the product's largest yearly output are ignored when looking for
+jumps: a product that starts from nothing would otherwise jump by an infinite share."""
+
+UTILISATION = 0.25
+"""A process whose capacity is used more than 25% above or below its base-year rate (output
+over capacity of its facilities in the base year) is flagged: the same measure of a jump as for
+output, applied to how hard capacity runs."""
+
+CROSS_HAUL_SHARE = 1e-6
+"""Shipments of one product both ways between two regions in a year are flagged when the
+smaller direction is above this share of the larger: below it, it is solver rounding."""
+
+AT_CAPACITY = 1 - 1e-6
+"""Utilisation from which a process counts as running at its capacity (the solver's tolerance)."""
+
+EXCLUDED_KINDS = ("labour", "resource", "primary")
+"""Products that are not output: labour not employed and nature left in the ground are not
+waste, and primary inputs come from outside the economy."""
+
+UNUSED_COLUMNS = ["product", "region", "year", "kind", "amount", "unit", "sources", "share"]
+FLAG_COLUMNS = [
+    "kind",
+    "what",
+    "where",
+    "year",
+    "amount",
+    "unit",
+    "against",
+    "share",
+    "threshold",
+    "reason",
+]
+FLAG_KINDS = {
+    "unused_output": "output left over: sources minus uses (amount), against the sources",
+    "end_stock": "stock carried past the last plan year (amount), against the year's sources",
+    "target_unused": "a production target met by output with no use: unused output of what it "
+    "counts (amount), against the target's amount",
+    "cross_hauling": "a product shipped both ways between two regions in a year: one way "
+    "(amount), the other (against)",
+    "output_change": "national output (amount) against the year before's (against); share is "
+    "the change",
+    "utilisation": "capacity used (amount, a fraction) against the base year's rate "
+    "(against); share is the change",
+}
+"""What each kind of flag measures, for readers of plausibility.json."""
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """The plausibility report of a plan: ``unused`` (a row per product, region and year with
+    output left over or a stock carried past the horizon) and ``flags`` (FLAG_COLUMNS)."""
+
+    unused: pd.DataFrame
+    flags: pd.DataFrame
+
+    @property
+    def unexplained(self) -> pd.DataFrame:
+        return self.flags[self.flags["reason"] == ""]
+
+    def summary(self) -> dict[str, Any]:
+        """What plan.json says of unused output: totals by product, in its unit."""
+        unused = self.unused
+        rows: list[dict[str, Any]] = []
+        for product, group in unused.groupby("product", sort=True):
+            surplus = group[group["kind"] == "surplus"]
+            stock = group[group["kind"] == "end_stock"]
+            rows.append(
+                {
+                    "product": product,
+                    "unit": str(group["unit"].iloc[0]),
+                    "unused": float(surplus["amount"].sum()),
+                    "end_stock": float(stock["amount"].sum()),
+                    "largest_share": float(group["share"].max()),
+                }
+            )
+        rows.sort(key=lambda r: (-float(r["largest_share"]), str(r["product"])))
+        return {
+            "rows": len(unused),
+            "noise": UNUSED_NOISE,
+            "flag_share": UNUSED_SHARE,
+            "by_product": rows,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """plausibility.json: the thresholds, what each flag kind means, and every flag."""
+        flags = self.flags.astype(object).where(self.flags.notna(), None)
+        counts = self.flags.groupby("kind").size()
+        return {
+            "thresholds": {
+                "unused_noise": UNUSED_NOISE,
+                "unused_share": UNUSED_SHARE,
+                "target_share": TARGET_SHARE,
+                "output_change": CHANGE,
+                "utilisation_change": UTILISATION,
+                "cross_hauling_share": CROSS_HAUL_SHARE,
+            },
+            "kinds": FLAG_KINDS,
+            "counts": {str(k): int(v) for k, v in counts.items()},
+            "flags_total": len(self.flags),
+            "unexplained": len(self.unexplained),
+            "flags": [_plain(row) for row in records(flags)],
+        }
+
+
+def with_plausibility(plan: Plan, report: Plausibility) -> Plan:
+    """``plan`` with its plausibility report: the summary of unused output and the count of
+    flags in plan.json, the report itself for plausibility.json."""
+    whole = report.to_dict()
+    info = {
+        **plan.info,
+        "unused": report.summary(),
+        "plausibility": {
+            "flags": whole["flags_total"],
+            "unexplained": whole["unexplained"],
+            "counts": whole["counts"],
+        },
+    }
+    return replace(plan, info=info, plausibility=whole)
+
+
+def flag_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """The flags of a plausibility.json as a table (FLAG_COLUMNS)."""
+    return pd.DataFrame(report.get("flags", []), columns=FLAG_COLUMNS)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not np.isfinite(value):
+            value = None
+        out[str(key)] = value
+    return out
+
+
+def plausibility(economy: Economy, tables: dict[str, pd.DataFrame]) -> Plausibility:
+    """The plausibility report of the plan in ``tables``."""
+    balance = material_balance(economy, plan_flows(economy, tables))
+    unused = unused_output(economy, tables, balance)
+    flags = pd.concat(
+        [
+            unused_flags(economy, tables, unused),
+            target_flags(economy, tables, unused),
+            cross_hauling(economy, tables),
+            output_changes(economy, tables, balance),
+            utilisation(economy, tables),
+        ],
+        ignore_index=True,
+    )
+    return Plausibility(unused, flags[FLAG_COLUMNS].reset_index(drop=True))
+
+
+def _units(economy: Economy) -> pd.Series:
+    return economy.tables["products"].set_index("id")["unit"]
+
+
+def _flags(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=FLAG_COLUMNS)
+    return frame.astype(
+        {
+            "kind": object,
+            "what": object,
+            "where": object,
+            "year": int,
+            "amount": float,
+            "unit": object,
+            "against": float,
+            "share": float,
+            "threshold": float,
+            "reason": object,
+        }
+    )
+
+
+# -- unused output ------------------------------------------------------------------------------
+
+
+def unused_output(
+    economy: Economy, tables: dict[str, pd.DataFrame], balance: Balance | None = None
+) -> pd.DataFrame:
+    """Output nothing uses, by product, region and year (kind ``surplus``: sources minus uses
+    above UNUSED_NOISE of the balance's gross flows), and stocks left at the end of the last
+    plan year (kind ``end_stock``), in the product's unit; ``share`` of the region's sources."""
+    e = economy
+    if balance is None:
+        balance = material_balance(e, plan_flows(e, tables))
+    products = e.tables["products"].set_index("id")
+    totals = balance.regional()
+    output = ~products["kind"].reindex(totals["product"]).isin(EXCLUDED_KINDS).to_numpy()
+    totals = totals[output]
+    totals = totals.assign(difference=totals["difference"] - _programmes(e, tables, totals))
+    gross = totals["sources"] + totals["uses"]
+    left = totals[totals["difference"] > UNUSED_NOISE * gross]
+    surplus = pd.DataFrame(
+        {
+            "product": left["product"].to_numpy(dtype=object),
+            "region": left["region"].to_numpy(dtype=object),
+            "year": left["year"].to_numpy(dtype=int),
+            "kind": "surplus",
+            "amount": left["difference"].to_numpy(dtype=float),
+            "sources": left["sources"].to_numpy(dtype=float),
+        }
+    )
+    stocks = tables["stocks"]
+    last = stocks[(stocks["year"] == e.settings.last_year) & (stocks["stock"] > 0)]
+    sources = totals.set_index(KEY)["sources"]
+    at = pd.MultiIndex.from_frame(last[KEY])
+    end = pd.DataFrame(
+        {
+            "product": last["product"].to_numpy(dtype=object),
+            "region": last["region"].to_numpy(dtype=object),
+            "year": last["year"].to_numpy(dtype=int),
+            "kind": "end_stock",
+            "amount": last["stock"].to_numpy(dtype=float),
+            "sources": sources.reindex(at).fillna(0.0).to_numpy(dtype=float),
+        }
+    )
+    frame = pd.concat([surplus, end], ignore_index=True)
+    frame["unit"] = products["unit"].reindex(frame["product"]).to_numpy(dtype=object)
+    frame["share"] = np.divide(
+        frame["amount"].to_numpy(dtype=float),
+        frame["sources"].to_numpy(dtype=float),
+        out=np.full(len(frame), np.inf),
+        where=frame["sources"].to_numpy(dtype=float) > 0,
+    )
+    frame = frame.sort_values(["product", "region", "year", "kind"], kind="stable")
+    return frame[UNUSED_COLUMNS].reset_index(drop=True)
+
+
+def _programmes(
+    economy: Economy, tables: dict[str, pd.DataFrame], totals: pd.DataFrame
+) -> np.ndarray:
+    """What building programmes take of each balance in ``totals``: buildings (products of
+    kind construction) are used where they stand, and a programme stated as a production
+    target (10,000 flats a year in Pyongyang) hands its buildings to their residents, so the
+    target's amount is their use. Only buildings beyond it are left over."""
+    kinds = economy.tables["products"].set_index("id")["kind"]
+    taken = np.zeros(len(totals))
+    keys = totals.reset_index(drop=True)
+    left = (keys["difference"]).to_numpy(dtype=float).copy()
+    for target in records(_production_targets(economy, tables)):
+        products, regions = _target_scope(economy, target)
+        if kinds.get(products[0]) != "construction":
+            continue
+        inside = np.flatnonzero(
+            keys["product"].isin(products).to_numpy()
+            & keys["region"].isin(regions).to_numpy()
+            & (keys["year"] == int(target["year"])).to_numpy()
+        )
+        wanted = float(target["required"])
+        for at in inside[np.argsort(-left[inside], kind="stable")]:
+            give = min(max(left[at], 0.0), wanted)
+            taken[at] += give
+            left[at] -= give
+            wanted -= give
+    return taken
+
+
+def _joint_makers(
+    economy: Economy, tables: dict[str, pd.DataFrame]
+) -> dict[tuple[Any, ...], list[str]]:
+    """(product, region, year) -> processes that ran there and made the product as a joint
+    product (not their main one): output nobody asked for, made alongside what was."""
+    e = economy
+    main = e.tables["processes"].set_index("id")["main_product"]
+    activity = tables["activity"]
+    activity = activity[activity["activity"] > 0]
+    found: dict[tuple[Any, ...], list[str]] = {}
+    for year in e.years:
+        act = activity[activity["year"] == year]
+        process = e.process_ids.get_indexer(pd.Index(act["process"]))
+        coo = e.outputs(year)[:, process].tocoo()
+        products = e.product_ids.to_numpy(dtype=object)[coo.row]
+        names = act["process"].to_numpy(dtype=object)[coo.col]
+        regions = act["region"].to_numpy(dtype=object)[coo.col]
+        for product, name, region in zip(products, names, regions, strict=True):
+            if main[name] != product:
+                found.setdefault((product, region, year), []).append(name)
+    return {key: sorted(set(names)) for key, names in found.items()}
+
+
+def _target_scope(economy: Economy, target: dict[str, Any]) -> tuple[tuple[str, ...], set[str]]:
+    """The products and regions a target counts."""
+    e = economy
+    products = (
+        (str(target["product"]),)
+        if isinstance(target["product"], str)
+        else tuple(e.sector_products[target["sector"]])
+    )
+    regions = (
+        set(e.region_members[target["region"]])
+        if isinstance(target["region"], str)
+        else set(e.region_ids)
+    )
+    return products, regions
+
+
+def _production_targets(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    targets = tables["targets"]
+    floors = targets[(targets["measure"] == "production") & (targets["sense"] == "at_least")]
+    return floors.reset_index(drop=True)
+
+
+def unused_flags(
+    economy: Economy, tables: dict[str, pd.DataFrame], unused: pd.DataFrame
+) -> pd.DataFrame:
+    """Unused output and end stocks above UNUSED_SHARE of the region's sources; the reason is
+    a production target that asks for the product there, or the process it is a joint product
+    of."""
+    joint = _joint_makers(economy, tables)
+    targets = _production_targets(economy, tables)
+    scopes = [(_target_scope(economy, t), t) for t in records(targets)]
+    rows = []
+    for row in unused[unused["share"] > UNUSED_SHARE].to_dict(orient="records"):
+        key = (row["product"], row["region"], int(row["year"]))
+        reasons = []
+        if row["kind"] == "surplus":
+            reasons += [
+                f"target {t['id']} asks for it"
+                for (products, regions), t in scopes
+                if int(t["year"]) == key[2] and key[0] in products and key[1] in regions
+            ]
+            if key in joint:
+                reasons.append(f"joint product of {', '.join(joint[key])}")
+        rows.append(
+            {
+                "kind": "unused_output" if row["kind"] == "surplus" else "end_stock",
+                "what": row["product"],
+                "where": row["region"],
+                "year": key[2],
+                "amount": row["amount"],
+                "unit": row["unit"],
+                "against": row["sources"],
+                "share": row["share"],
+                "threshold": UNUSED_SHARE,
+                "reason": "; ".join(reasons),
+            }
+        )
+    return _flags(rows)
+
+
+def _target_cost(valuations: pd.DataFrame | None, target: str) -> str:
+    """What meeting a target takes from consumption, as far as the plan says: its valuation in
+    the consumption stage (the change of that stage's objective per unit of the target). A
+    target held by its tier's bound rather than its own row has valuation 0 there: its cost
+    shows only in a plan re-solved without it."""
+    if valuations is None or not len(valuations):
+        return "its cost in consumption is not valued in this plan"
+    rows = valuations[
+        (valuations["constraint"] == "target")
+        & (valuations["item"] == target)
+        & (valuations["stage"] == "consumption")
+    ]
+    value = float(rows["valuation"].iloc[0]) if len(rows) else 0.0
+    if not np.isfinite(value) or value == 0:
+        return (
+            "valuation 0 in the consumption stage (held by its tier, not its own row: "
+            "its cost shows only in a plan re-solved without it)"
+        )
+    per = str(rows["per"].iloc[0]).removesuffix(" per unit")
+    return f"each unit of it costs {abs(value):.3g} {per} in the consumption stage"
+
+
+def target_flags(
+    economy: Economy, tables: dict[str, pd.DataFrame], unused: pd.DataFrame
+) -> pd.DataFrame:
+    """Tier-1, tier-2 and hard production targets met by output that has no use: unused output
+    of the products and regions they count, above TARGET_SHARE of their amount, with what
+    meeting them costs in the consumption stage."""
+    targets = _production_targets(economy, tables)
+    firm = targets[targets["kind"].isin(["hard", "tier1", "tier2"]) & targets["met"].astype(bool)]
+    surplus = unused[unused["kind"] == "surplus"]
+    units = _units(economy)
+    valuations = tables.get("valuations")
+    rows = []
+    for target in records(firm):
+        products, regions = _target_scope(economy, target)
+        year = int(target["year"])
+        inside = surplus[
+            (surplus["year"] == year)
+            & surplus["product"].isin(products)
+            & surplus["region"].isin(regions)
+        ]
+        amount = float(inside["amount"].sum())
+        required = float(target["required"])
+        share = amount / required if required > 0 else np.inf
+        if amount <= 0 or share <= TARGET_SHARE:
+            continue
+        rows.append(
+            {
+                "kind": "target_unused",
+                "what": target["id"],
+                "where": target["region"] if isinstance(target["region"], str) else "nation",
+                "year": year,
+                "amount": amount,
+                "unit": units[products[0]],
+                "against": required,
+                "share": share,
+                "threshold": TARGET_SHARE,
+                "reason": _target_cost(valuations, str(target["id"])),
+            }
+        )
+    return _flags(rows)
+
+
+# -- cross-hauling ------------------------------------------------------------------------------
+
+
+def cross_hauling(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """A product shipped both ways between the same two regions in a year (on one two-way link
+    or two links), with both amounts: one of the two shipments serves no purpose."""
+    ship = tables["shipments"]
+    ship = ship[ship["amount"] > 0]
+    if not len(ship):
+        return _flags([])
+    flows = ship.groupby(["product", "origin", "destination", "year"], as_index=False)[
+        "amount"
+    ].sum()
+    back = flows.set_axis(["product", "destination", "origin", "year", "back"], axis=1)
+    both = flows.merge(back, on=["product", "origin", "destination", "year"])
+    both = both[both["origin"] < both["destination"]]  # each pair once
+    units = _units(economy)
+    rows = []
+    for row in records(both):
+        small, large = sorted((float(row["amount"]), float(row["back"])))
+        share = small / large
+        if share <= CROSS_HAUL_SHARE:
+            continue
+        rows.append(
+            {
+                "kind": "cross_hauling",
+                "what": row["product"],
+                "where": f"{row['origin']} <-> {row['destination']}",
+                "year": int(row["year"]),
+                "amount": float(row["amount"]),
+                "unit": units[row["product"]],
+                "against": float(row["back"]),
+                "share": share,
+                "threshold": CROSS_HAUL_SHARE,
+                "reason": "",
+            }
+        )
+    return _flags(rows)
+
+
+# -- year-on-year changes -----------------------------------------------------------------------
+
+
+def national_output(economy: Economy, balance: Balance) -> pd.DataFrame:
+    """Gross output by product and year: the base year's (facilities' base output) and every
+    plan year's, products in rows and years in columns."""
+    base = material_balance(economy, [base_year_flows(economy)]).entries
+    entries = pd.concat([base, balance.entries], ignore_index=True)
+    made = entries[entries["flow"] == "production"]
+    wide = made.pivot_table(
+        index="product", columns="year", values="amount", aggfunc="sum", fill_value=0.0
+    )
+    years = [economy.settings.base_year, *economy.years]
+    return wide.reindex(columns=years, fill_value=0.0)
+
+
+def _new_capacity(
+    economy: Economy, tables: dict[str, pd.DataFrame]
+) -> dict[tuple[Any, ...], list[str]]:
+    """(product, year) -> investment options whose capacity comes into use that year in a
+    process that makes the product."""
+    e = economy
+    investment = tables["investment"]
+    investment = investment[investment["units"] > 0]
+    found: dict[tuple[Any, ...], list[str]] = {}
+    for row in records(investment):
+        year = int(row["ready_year"])
+        if year not in e.years:
+            continue
+        column = e.outputs(year)[:, e.process_ids.get_loc(row["process"])].tocoo()
+        for product in e.product_ids.to_numpy(dtype=object)[column.row]:
+            found.setdefault((product, year), []).append(str(row["option"]))
+    return {key: sorted(set(names)) for key, names in found.items()}
+
+
+def _targets_by_year(
+    economy: Economy, tables: dict[str, pd.DataFrame]
+) -> dict[tuple[Any, ...], list[str]]:
+    """(product, year) -> production targets on the product (or its sector) that year."""
+    found: dict[tuple[Any, ...], list[str]] = {}
+    for target in records(_production_targets(economy, tables)):
+        products, _ = _target_scope(economy, target)
+        for product in products:
+            found.setdefault((product, int(target["year"])), []).append(str(target["id"]))
+    return found
+
+
+def output_changes(
+    economy: Economy, tables: dict[str, pd.DataFrame], balance: Balance | None = None
+) -> pd.DataFrame:
+    """Each product's national output moving more than CHANGE from the year before (the base
+    year before the first plan year); the reason is new capacity in use that year, a target
+    that falls in that year, or (for a fall) a target of the year before."""
+    e = economy
+    if balance is None:
+        balance = material_balance(e, plan_flows(e, tables))
+    wide = national_output(e, balance)
+    kinds = e.tables["products"].set_index("id")["kind"]
+    wide = wide[~kinds.reindex(wide.index).isin(EXCLUDED_KINDS).to_numpy()]
+    units = _units(e)
+    new = _new_capacity(e, tables)
+    targeted = _targets_by_year(e, tables)
+    years = list(wide.columns)
+    rows = []
+    for product, values in zip(
+        wide.index.to_numpy(dtype=object), wide.to_numpy(dtype=float), strict=True
+    ):
+        floor = CHANGE_FLOOR * float(values.max())
+        for before, year, old, now in zip(years, years[1:], values, values[1:], strict=False):
+            if max(old, now) <= floor:
+                continue
+            change = (now - old) / old if old > floor else np.inf
+            if abs(change) <= CHANGE:
+                continue
+            reasons = []
+            if change > 0 and (product, year) in new:
+                reasons.append("new capacity in use: " + ", ".join(new[(product, year)]))
+            if (product, year) in targeted:
+                reasons.append("target " + ", ".join(targeted[(product, year)]) + " that year")
+            if change < 0 and (product, before) in targeted:
+                reasons.append(
+                    "target " + ", ".join(targeted[(product, before)]) + " the year before"
+                )
+            rows.append(
+                {
+                    "kind": "output_change",
+                    "what": product,
+                    "where": "nation",
+                    "year": int(year),
+                    "amount": float(now),
+                    "unit": units[product],
+                    "against": float(old),
+                    "share": float(change),
+                    "threshold": CHANGE,
+                    "reason": "; ".join(reasons),
+                }
+            )
+    return _flags(rows)
+
+
+# -- capacity utilisation -----------------------------------------------------------------------
+
+
+def base_utilisation(economy: Economy) -> pd.Series:
+    """Each process's base-year rate: its facilities' base-year output over their capacity
+    (facilities operating in the base year, with a capacity), nationally."""
+    e = economy
+    facilities = e.tables["facilities"]
+    base = e.settings.base_year
+    first = facilities["first_year"].fillna(base)
+    last = facilities["last_year"].fillna(base)
+    operating = (first <= base) & (last >= base) & (facilities["capacity"] > 0)
+    frame = pd.DataFrame(
+        {
+            "process": facilities["process"].to_numpy(dtype=object),
+            "output": e.base_output.to_numpy(dtype=float),
+            "capacity": facilities["capacity"].to_numpy(dtype=float),
+        }
+    )[operating.to_numpy()]
+    sums = frame.groupby("process")[["output", "capacity"]].sum()
+    rate: pd.Series = sums["output"] / sums["capacity"]
+    return rate[rate > 0]
+
+
+def utilisation(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Processes whose capacity runs more than UTILISATION above or below their base-year rate,
+    nationally, in a plan year; the reason is new capacity that year, or a target on the main
+    product that year."""
+    e = economy
+    base = base_utilisation(e)
+    capacity = tables["capacity"]
+    sums = capacity.groupby(["process", "year"])[["activity", "total", "added"]].sum()
+    main = e.tables["processes"].set_index("id")["main_product"]
+    targeted = _targets_by_year(e, tables)
+    rows = []
+    for (process, year), activity, total, added in zip(
+        sums.index, sums["activity"], sums["total"], sums["added"], strict=True
+    ):
+        if process not in base.index or total <= 0:
+            continue
+        rate = float(activity / total)
+        change = rate / float(base[process]) - 1
+        if abs(change) <= UTILISATION:
+            continue
+        reasons = []
+        before = sums["added"].get((process, int(year) - 1), 0.0)
+        if added > before:
+            reasons.append("new capacity in use that year")
+        if rate >= AT_CAPACITY:
+            reasons.append("runs at capacity")
+        product = main[process]
+        if change > 0 and (product, int(year)) in targeted:
+            reasons.append("target " + ", ".join(targeted[(product, int(year))]) + " that year")
+        rows.append(
+            {
+                "kind": "utilisation",
+                "what": process,
+                "where": "nation",
+                "year": int(year),
+                "amount": rate,
+                "unit": "fraction of capacity",
+                "against": float(base[process]),
+                "share": change,
+                "threshold": UTILISATION,
+                "reason": "; ".join(reasons),
+            }
+        )
+    return _flags(rows)

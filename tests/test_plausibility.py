@@ -1,0 +1,276 @@
+"""The plausibility report on small economies whose answers are known: unused output exactly
+what is built in, targets met by it, cross-hauling found when built in and not otherwise, a
+jump in output flagged with and without new capacity; the report written with the plan and
+read back intact; `econplan plausibility`, `balance --product` and the plan's summary at 80
+columns."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from econplan import load_economy
+from econplan.cli import main
+from econplan.cli.text import number, table, years_of
+from econplan.plan import load_plan, write_plan
+from econplan.plan.plausibility import (
+    CHANGE,
+    cross_hauling,
+    flag_frame,
+    output_changes,
+    plausibility,
+)
+from test_plan import LEAD_TARGETS, build, lead_time_economy, leontief_economy, plan_of
+
+
+def joint_economy(folder: Path) -> Path:
+    """A mill makes 1 t of steel and 0.5 t of slag a unit; 100 t of steel are consumed, the
+    target asks for 150 t: 50 t of steel and 75 t of slag have no use."""
+    return build(
+        folder,
+        products="id,unit,sector,kind\nsteel,t,s,good\nslag,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\nmill,s,steel\n",
+        process_io="process,product,flow,amount\nmill,steel,output,1\nmill,slag,output,0.5\n"
+        "mill,labour,input,0.1\n",
+        facilities="id,region,process,capacity,base_output\nworks,r,mill,1000,100\n",
+        final_demand="category,product,region,basis,amount\nconstruction,steel,r,absolute,100\n",
+        targets="id,product,year,amount,kind\nsteel_2021,steel,2021,150,tier1\n",
+    )
+
+
+def test_unused_output_is_what_is_built_in(tmp_path: Path) -> None:
+    folder = joint_economy(tmp_path / "joint")
+    plan = plan_of(folder)
+    unused = plan.tables["unused"].set_index("product")
+    assert sorted(unused.index) == ["slag", "steel"]
+    assert unused.loc["steel", "amount"] == pytest.approx(50.0, abs=1e-6)
+    assert unused.loc["slag", "amount"] == pytest.approx(75.0, abs=1e-6)
+    assert unused.loc["steel", "share"] == pytest.approx(50 / 150, abs=1e-9)
+    assert (unused["kind"] == "surplus").all() and (unused["unit"] == "t").all()
+    flags = flag_frame(plan.plausibility or {})
+    target = flags[flags["kind"] == "target_unused"].iloc[0]
+    assert target["what"] == "steel_2021" and target["where"] == "nation"
+    assert target["amount"] == pytest.approx(50.0, abs=1e-6)
+    assert target["against"] == pytest.approx(150.0)
+    assert target["share"] == pytest.approx(1 / 3, abs=1e-9)
+    assert "consumption stage" in target["reason"]
+    reasons = flags[flags["kind"] == "unused_output"].set_index("what")["reason"]
+    assert reasons["steel"] == "target steel_2021 asks for it"
+    assert reasons["slag"] == "joint product of mill"
+    # output +50% from the base year's 100 t, explained by the target that falls that year
+    jump = flags[(flags["kind"] == "output_change") & (flags["what"] == "steel")].iloc[0]
+    assert jump["share"] == pytest.approx(0.5, abs=1e-9)
+    assert jump["reason"] == "target steel_2021 that year"
+    # capacity used 15% against 10% in the base year
+    use = flags[flags["kind"] == "utilisation"].iloc[0]
+    assert use["amount"] == pytest.approx(0.15) and use["against"] == pytest.approx(0.1)
+    summary = plan.info["unused"]["by_product"]
+    assert {r["product"]: r["unused"] for r in summary} == pytest.approx(
+        {"slag": 75.0, "steel": 50.0}, abs=1e-6
+    )
+    assert plan.info["plausibility"]["flags"] == len(flags)
+
+
+def test_a_plan_that_uses_everything_has_no_unused_output(tmp_path: Path) -> None:
+    plan = plan_of(leontief_economy(tmp_path / "l"))  # every good made is used or consumed
+    assert plan.tables["unused"].empty
+    assert plan.info["unused"]["by_product"] == []
+
+
+def test_end_stocks_are_their_own_line(tmp_path: Path) -> None:
+    """Stocks left after the last year: an end_stock row, not surplus."""
+    economy = load_economy(joint_economy(tmp_path / "joint"))
+    plan = plan_of(tmp_path / "joint")
+    tables = dict(plan.tables)
+    stocks = pd.DataFrame({"product": ["steel"], "region": ["r"], "year": [2021], "stock": [20.0]})
+    # the 20 t stocked come out of the 50 t that had no use
+    report = plausibility(economy, {**tables, "stocks": stocks})
+    rows = report.unused.set_index(["product", "kind"])["amount"]
+    assert rows[("steel", "end_stock")] == pytest.approx(20.0)
+    assert rows[("steel", "surplus")] == pytest.approx(30.0, abs=1e-6)
+
+
+def two_regions(folder: Path, demand_a: float) -> Path:
+    """Steel made in a and in b, each region consumes 100 t, a two-way link between them."""
+    return build(
+        folder,
+        regions=("a", "b"),
+        products="id,unit,sector,kind\nsteel,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\nmill,s,steel\n",
+        process_io="process,product,flow,amount\nmill,steel,output,1\nmill,labour,input,0.1\n",
+        facilities="id,region,process,capacity\nwa,a,mill,1000\nwb,b,mill,1000\n",
+        links="id,origin,destination,mode,capacity,two_way\nab,a,b,rail,300,true\n",
+        final_demand="category,product,region,basis,amount\n"
+        f"construction,steel,a,absolute,{demand_a}\nconstruction,steel,b,absolute,100\n",
+    )
+
+
+def test_cross_hauling_found_when_built_in(tmp_path: Path) -> None:
+    economy = load_economy(two_regions(tmp_path / "two", 100))
+    plan = plan_of(tmp_path / "two")
+    assert cross_hauling(economy, plan.tables).empty  # the optimum ships nothing both ways
+    both = pd.DataFrame(
+        {
+            "product": ["steel", "steel"],
+            "link": ["ab", "ab"],
+            "origin": ["a", "b"],
+            "destination": ["b", "a"],
+            "year": [2021, 2021],
+            "amount": [30.0, 20.0],
+        }
+    )
+    found = cross_hauling(economy, {**plan.tables, "shipments": both})
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert (row["what"], row["where"], row["year"]) == ("steel", "a <-> b", 2021)
+    assert (row["amount"], row["against"]) == (30.0, 20.0)
+    assert row["unit"] == "t" and row["share"] == pytest.approx(2 / 3)
+    one_way = both.iloc[:1]
+    assert cross_hauling(economy, {**plan.tables, "shipments": one_way}).empty
+
+
+def test_a_jump_is_flagged_with_and_without_new_capacity(tmp_path: Path) -> None:
+    """X: 10 a year from the old plant, 60 once the new one is ready in 2023."""
+    folder = lead_time_economy(tmp_path / "lead", LEAD_TARGETS)
+    economy = load_economy(folder)
+    plan = plan_of(folder)
+    changes = output_changes(economy, plan.tables).set_index(["what", "year"])
+    jump = changes.loc[("X", 2023)]
+    assert jump["amount"] == pytest.approx(60.0, abs=1e-6)
+    assert jump["against"] == pytest.approx(10.0, abs=1e-6)
+    assert jump["share"] == pytest.approx(5.0, abs=1e-6) and jump["threshold"] == CHANGE
+    assert "new capacity in use: new_px" in jump["reason"]
+    # the same jump without the investment (capacity there from the start): no reason known
+    bare = lead_time_economy(
+        tmp_path / "bare",
+        "id,product,year,amount,kind\nlate,X,2023,60,weight\n",
+    )
+    (bare / "facilities.csv").write_text("id,region,process,capacity\nplant,r,px,10\nbig,r,px,50\n")
+    (bare / "targets.csv").write_text("id,product,year,amount,kind\n")
+    (bare / "final_demand.csv").write_text(
+        "category,product,region,year,basis,amount\nconstruction,X,r,2023,absolute,60\n"
+        "construction,X,r,2021,absolute,10\nconstruction,X,r,2022,absolute,10\n"
+        "construction,X,r,2024,absolute,10\n"
+    )
+    economy = load_economy(bare)
+    plain = plan_of(bare)
+    changes = output_changes(economy, plain.tables).set_index(["what", "year"])
+    assert changes.loc[("X", 2023), "share"] == pytest.approx(5.0, abs=1e-6)
+    assert changes.loc[("X", 2023), "reason"] == ""
+    assert changes.loc[("X", 2024), "share"] == pytest.approx(-5 / 6, abs=1e-6)
+
+
+def test_the_report_is_written_with_the_plan_and_read_back(tmp_path: Path) -> None:
+    plan = plan_of(joint_economy(tmp_path / "joint"))
+    out = tmp_path / "out"
+    write_plan(plan, out)
+    info = json.loads((out / "plan.json").read_text())
+    assert "unused" in info["tables"]
+    assert {"unused.parquet", "plausibility.json", "plausibility.csv"} <= set(info["files"])
+    back = load_plan(out)
+    assert back.plausibility == plan.plausibility
+    pd.testing.assert_frame_equal(back.tables["unused"], plan.tables["unused"], check_dtype=False)
+    csv = pd.read_csv(out / "plausibility.csv")
+    assert len(csv) == len(flag_frame(plan.plausibility or {}))
+    # the report is vouched for like every table: a changed report is refused
+    report = out / "plausibility.json"
+    report.write_text(report.read_text().replace('"steel_2021"', '"steel_2022"'))
+    with pytest.raises(ValueError, match=r"plausibility\.json: changed after econplan wrote it"):
+        load_plan(out)
+
+
+def test_plausibility_command_and_balance_explain_unused_output(tmp_path: Path) -> None:
+    folder = joint_economy(tmp_path / "joint")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    env = {"COLUMNS": "80"}
+    planned = runner.invoke(main, ["plan", str(folder), "--out", str(out)], env=env)
+    assert planned.exit_code == 0, planned.output
+    result = runner.invoke(
+        main, ["plausibility", str(out), "--economy", str(folder), "--json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["flags"] == json.loads((out / "plausibility.json").read_text())["flags"]
+    text = runner.invoke(main, ["plausibility", str(out), "--economy", str(folder)], env=env)
+    assert text.exit_code == 0, text.output
+    assert "Targets met by output with no use: 1" in text.stdout
+    assert "steel_2021 nation 2021: 50 t of 150 (33%)" in text.stdout
+    ours = [line for line in text.stdout.splitlines() if str(out) not in line]
+    assert max(len(line) for line in ours) <= 80
+    wrong = runner.invoke(main, ["plausibility", str(tmp_path / "none"), "--economy", str(folder)])
+    assert wrong.exit_code == 2 and "no plan here" in wrong.stderr
+
+    balance = runner.invoke(
+        main, ["balance", str(folder), "--plan", str(out), "--product", "steel"], env=env
+    )
+    assert balance.exit_code == 0, balance.output
+    assert "Unused steel: 50 t" in balance.stdout
+    assert "steel_2021" in balance.stdout
+    as_json = runner.invoke(
+        main, ["balance", str(folder), "--plan", str(out), "--product", "steel", "--json"]
+    )
+    unused = json.loads(as_json.stdout)["unused"]
+    assert [(u["product"], u["region"], u["kind"]) for u in unused] == [("steel", "r", "surplus")]
+    assert unused[0]["amount"] == pytest.approx(50.0, abs=1e-6)
+
+
+# -- the summary at 80 columns ----------------------------------------------------------------
+
+
+def test_numbers_are_rounded_by_rule() -> None:
+    assert number(16_500_000_000) == "16.5 bn"
+    assert number(8_000_000) == "8 m"
+    assert number(999_700) == "1 m"
+    assert number(251_000) == "251 k"
+    assert number(1.0519) == "1.05"
+    assert number(-1.4988e-14) == "0"
+    assert number(-0.0) == "0"
+    assert number(2e-8, scale=1.05) == "0"
+    assert number(0.000123) == "0.000123"
+    assert years_of(["cement_2021", "cement_2022", "cement_2024", "zinc_2025", "x"]) == [
+        "cement 2021-2022, 2024",
+        "x",
+        "zinc 2025",
+    ]
+
+
+def test_a_table_too_wide_is_printed_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    long = "nitrogen_fertilizer_2025_stretch"
+    lines = table(["target", "where", "amount"], [[long, "south_hamgyong", "16.5 bn"]])
+    assert lines[0] == "  " + long
+    assert all(len(line) <= 40 for line in lines)
+    assert any(line.strip().endswith("16.5 bn") for line in lines)  # never split
+
+
+def test_the_builtin_summary_fits_80_columns(builtin_plan_dir: Path, tmp_path: Path) -> None:
+    """The summary `econplan plan` prints, from the session's built-in plan: no line over 80
+    characters, no id cut, no "-0", the full tables behind --full."""
+    from econplan.cli.summary import plan_summary
+
+    plan = load_plan(builtin_plan_dir)
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("COLUMNS", "80")
+    try:
+        lines = plan_summary(plan, builtin_plan_dir, 3)
+    finally:
+        monkey.undo()
+    text = "\n".join(lines)
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in text and "..." not in text
+    assert not re.search(r"(?<![\w.])-0(?![.\d])", text)
+    assert "e-14" not in text and "e-15" not in text
+    assert len(lines) < 80
+    assert "Consumption per head" in text and "Unused output" in text
+    assert "Bottlenecks" in text and "Plausibility:" in text
+    ids = {str(t["id"]) for t in plan.info["targets"]}
+    words = set(re.findall(r"[a-z][a-z0-9_]+", text))
+    stems = {re.sub(r"_\d{4}$", "", i) for i in ids}
+    cut = [w for w in words if any(s.startswith(w) and s != w for s in stems) and w not in stems]
+    assert not [w for w in cut if "_" in w], cut
