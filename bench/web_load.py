@@ -66,25 +66,40 @@ def free_port() -> int:
 def prepare(db: Path, plan_dir: Path | None, count: int) -> list[dict[str, Any]]:
     """A demo store (reports through January 2021) and ``count`` reports of later months, one
     facility and month each, as the JSON bodies to send."""
-    from econplan import load_economy
-    from econplan.execution.breakdown import control_figures
-    from econplan.execution.simulate import simulate
-    from econplan.plan import load_plan, make_plan, write_plan
+    from econplan.plan import make_plan, write_plan
     from econplan.web import demo
 
-    economy = load_economy()
     with tempfile.TemporaryDirectory() as scratch:
         if plan_dir is None:
+            from econplan import load_economy
+
             plan_dir = Path(scratch) / "plan"
-            write_plan(make_plan(economy), plan_dir)
-        plan = load_plan(plan_dir)
+            write_plan(make_plan(load_economy()), plan_dir)
         with Store(str(db)) as store:
             demo.seed(store, plan_dir, until="2021-01")
+    return later_reports(db, count)
+
+
+def later_reports(db: Path, count: int) -> list[dict[str, Any]]:
+    """``count`` reports of the months after the last one a demo store holds, one facility
+    and month each (simulated from its plan in force), as the JSON bodies to send."""
+    from econplan.execution.breakdown import control_figures
+    from econplan.execution.simulate import simulate
+
+    with Store(str(db)) as store:
+        version = [v for v in store.versions() if v.state == "approved"][-1]
+        economy = store.economy(version.economy)
+        plan = store.plan(version.id)
+        last = str(store.reports(version.economy)["period"].max())
     figures = control_figures(economy, plan)
+    year, month = (int(x) for x in last.split("-"))
+    after = year * 12 + month  # months counted from year 0
+    # a month more than the facilities need: a facility built in the plan reports later
     months = -(-count // max(1, figures.activity["facility"].nunique())) + 1
-    until = f"2021-{min(12, 1 + months):02d}"
+    end = after + months - 1  # the last month to simulate, 0-based month of year 0
+    until = f"{end // 12:04d}-{end % 12 + 1:02d}"
     frame = simulate(economy, figures.figures, until, seed=1, shocks=())
-    frame = frame[(frame["period"] > "2021-01") & frame["facility"].notna()]
+    frame = frame[(frame["period"] > last) & frame["facility"].notna()]
     ids = sorted(frame["report"].unique())[:count]
     bodies = []
     for _, rows in frame[frame["report"].isin(ids)].groupby("report", sort=True):

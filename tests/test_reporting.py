@@ -216,6 +216,42 @@ def test_fulfilment_of_an_enterprise(stored: dict[str, Any]) -> None:
         figures.fulfilment(plan, economy, reports, AS_OF, "nowhere")
 
 
+def test_control_figures_by_month_are_the_enterprises(stored: dict[str, Any]) -> None:
+    economy, plan = stored["economy"], stored["plan"]
+    control = control_figures(economy, plan).figures
+    figure = figures.control_by_month(plan, economy, "sunchon_cement_mill", 2022)
+    roundtrip(figure)
+    data = figure.data
+    own = control[(control["facility"] == "sunchon_cement_mill") & (control["year"] == 2022)]
+    assert len(data) == len(own) and set(data["month"]) == {f"2022-{m:02d}" for m in range(1, 13)}
+    assert close(data["amount"].sum(), own["amount"].sum())
+    assert list(dict.fromkeys(data["kind"])) == ["output", "input", "labour"]
+    cement = data[data["product"] == "cement"]
+    assert set(cement["unit"]) == {economy.tables["products"].set_index("id").at["cement", "unit"]}
+    for facility, year in (("no_such_mill", 2022), ("sunchon_cement_mill", 1999)):
+        with pytest.raises(figures.FigureError, match=str(year) if year < 2000 else facility):
+            figures.control_by_month(plan, economy, facility, year)
+
+
+def test_figures_drawn_from_kept_control_figures_and_monitoring_are_the_same(
+    stored: dict[str, Any],
+) -> None:
+    """A server keeps the control figures and the monitoring; what it draws from them is what
+    the figure computes itself."""
+    economy, plan, reports = stored["economy"], stored["plan"], stored["reports"]
+    control = control_figures(economy, plan).figures
+    found = monitor(control, reports, AS_OF, economy, plan)
+    kept = {"control": control, "monitoring": found}
+    for draw in (
+        lambda **k: figures.targets(plan, economy, reports, AS_OF, **k),
+        lambda **k: figures.trajectory(plan, economy, reports, AS_OF, product="cement", **k),
+        lambda **k: figures.fulfilment(plan, economy, reports, AS_OF, "sunchon_cement_mill", **k),
+    ):
+        assert draw(**kept).csv() == draw().csv()
+    with pytest.raises(figures.FigureError, match="as of"):
+        figures.targets(plan, economy, reports, "2021-06", monitoring=found)
+
+
 def test_consumption_valuations_and_bottlenecks(stored: dict[str, Any]) -> None:
     economy, plan = stored["economy"], stored["plan"]
     consumption = figures.consumption_per_head(plan, economy)

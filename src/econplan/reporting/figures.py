@@ -5,6 +5,7 @@ fronts over these."""
 
 from econplan.reporting.balances import plan_balance, product_balance, product_sankey
 from econplan.reporting.figure import Figure, FigureError, read_csv
+from econplan.reporting.monthly import control_by_month
 from econplan.reporting.progress import fulfilment, targets, trajectory
 from econplan.reporting.valuations import bottlenecks, consumption_per_head, product_valuations
 
@@ -13,6 +14,7 @@ __all__ = [
     "FigureError",
     "bottlenecks",
     "consumption_per_head",
+    "control_by_month",
     "fulfilment",
     "plan_balance",
     "product_balance",

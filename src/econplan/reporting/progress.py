@@ -49,16 +49,31 @@ SHARE = "share of the year's plan"
 """The unit of the nation's series: every product counted as a share of its year's plan."""
 
 
-def _control(plan: Plan, economy: Economy) -> pd.DataFrame:
+def control_of(plan: Plan, economy: Economy, control: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The plan's control figures (``control`` when already computed)."""
+    if control is not None:
+        return control
     try:
         return control_figures(economy, plan).figures
     except BreakdownError as error:
         raise FigureError(str(error)) from None
 
 
-def _monitor(plan: Plan, economy: Economy, reports: pd.DataFrame, as_of: str) -> Monitoring:
+def _monitor(
+    plan: Plan,
+    economy: Economy,
+    reports: pd.DataFrame,
+    as_of: str,
+    control: pd.DataFrame | None = None,
+    monitoring: Monitoring | None = None,
+) -> Monitoring:
+    if monitoring is not None:
+        if monitoring.as_of != as_of:
+            message = f"the monitoring given is as of {monitoring.as_of}, not {as_of}"
+            raise FigureError(message)
+        return monitoring
     try:
-        return monitor(_control(plan, economy), reports, as_of, economy, plan)
+        return monitor(control_of(plan, economy, control), reports, as_of, economy, plan)
     except MonitorError as error:
         raise FigureError(str(error)) from None
 
@@ -77,6 +92,9 @@ def targets(
     economy: Economy,
     reports: pd.DataFrame | None = None,
     as_of: str | None = None,
+    *,
+    control: pd.DataFrame | None = None,
+    monitoring: Monitoring | None = None,
 ) -> Figure:
     """Every target as a share of what it requires: what the plan gives and, with reports
     and ``as_of``, what was reported so far and the year's forecast (production targets of
@@ -84,7 +102,9 @@ def targets(
 
     Reported and forecast are monitoring's series summed over what the target counts (its
     product or the products of its sector; a national target its product series, a regional
-    one its region series), as the targets put at risk are."""
+    one its region series), as the targets put at risk are. ``control`` and ``monitoring``:
+    the plan's control figures and its monitoring as of ``as_of``, if already computed (a
+    server keeps them; monitoring the built-in plan takes seconds)."""
     if "targets" not in plan.tables:
         raise FigureError("this plan has no targets table (it is not optimal)")
     table = plan.tables["targets"]
@@ -110,7 +130,7 @@ def targets(
     if reports is not None and as_of is not None:
         year, _ = _period(as_of)
         data = data[data["year"] == year].reset_index(drop=True)
-        data = _with_progress(data, plan, economy, reports, as_of)
+        data = _with_progress(data, plan, economy, reports, as_of, control, monitoring)
         title = f"Targets of {year} as of {as_of}: planned, reported and forecast"
     figure = _targets_figure(data, title)
     key = slug("targets", as_of)
@@ -125,13 +145,19 @@ def _period(as_of: str) -> tuple[int, int]:
 
 
 def _with_progress(
-    data: pd.DataFrame, plan: Plan, economy: Economy, reports: pd.DataFrame, as_of: str
+    data: pd.DataFrame,
+    plan: Plan,
+    economy: Economy,
+    reports: pd.DataFrame,
+    as_of: str,
+    control: pd.DataFrame | None,
+    monitoring: Monitoring | None,
 ) -> pd.DataFrame:
     data = data.assign(reported=np.nan, forecast=np.nan, forecast_low=np.nan, forecast_high=np.nan)
     counted = (data["measure"] == "production").to_numpy()
     if reports.empty or not counted.any():
         return data
-    status = _monitor(plan, economy, reports, as_of).status
+    status = _monitor(plan, economy, reports, as_of, control, monitoring).status
     # a national target sums monitoring's product series, a regional one its region series:
     # the same series, so the same forecasts, as monitoring shows for them
     national = data["region"].isna().to_numpy()
@@ -286,16 +312,20 @@ def trajectory(
     facility: str | None = None,
     product: str | None = None,
     region: str | None = None,
+    control: pd.DataFrame | None = None,
+    monitoring: Monitoring | None = None,
 ) -> Figure:
     """Month by month in the year of ``as_of``: the plan (the control figures), what was
     reported, and from ``as_of`` on the forecast of output to date with its 90% band, for a
-    facility, a product (in a region), a region's product, or the nation (nothing named)."""
+    facility, a product (in a region), a region's product, or the nation (nothing named).
+    ``control``, ``monitoring``: as for :func:`targets`."""
     if product is not None:
         product_unit(economy, product)
     check_region(economy, region)
     year, month = _period(as_of)
-    result = _monitor(plan, economy, reports, as_of)
-    levels = monitored_series(_control(plan, economy), reports, year, month)
+    control = control_of(plan, economy, control)
+    result = _monitor(plan, economy, reports, as_of, control, monitoring)
+    levels = monitored_series(control, reports, year, month)
     level, rows = _select(levels, facility, product, region)
     series = levels[level]
     model = result.models[level]
@@ -488,13 +518,21 @@ FULFILMENT_COLUMNS = [
 
 
 def fulfilment(
-    plan: Plan, economy: Economy, reports: pd.DataFrame, as_of: str, facility: str
+    plan: Plan,
+    economy: Economy,
+    reports: pd.DataFrame,
+    as_of: str,
+    facility: str,
+    *,
+    control: pd.DataFrame | None = None,
+    monitoring: Monitoring | None = None,
 ) -> Figure:
     """An enterprise's year to date: each product it makes (monitoring's fulfilment over the
     months it reported, and the year's forecast) and each material and labour allotted to it
-    (used against allotted, over the same months), as shares of plan."""
+    (used against allotted, over the same months), as shares of plan. ``control``,
+    ``monitoring``: as for :func:`targets`."""
     year, month = _period(as_of)
-    control = _control(plan, economy)
+    control = control_of(plan, economy, control)
     own = control[(control["facility"] == facility) & (control["year"] == year)]
     if own.empty:
         message = f"no facility {facility!r} has control figures in {year}: give a unit of the plan"
@@ -517,7 +555,7 @@ def fulfilment(
     )
     data = data.reindex(whole.index).fillna({"plan_to_date": 0.0, "actual_to_date": 0.0})
     data = data.reset_index().assign(facility=facility)
-    status = _monitor(plan, economy, reports, as_of).status
+    status = _monitor(plan, economy, reports, as_of, control, monitoring).status
     made = status[(status["level"] == "facility") & (status["id"] == facility)]
     forecast = made.set_index("product")[["forecast", "forecast_low", "forecast_high"]]
     outputs = (data["kind"] == "output").to_numpy()

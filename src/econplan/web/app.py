@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from econplan.errors import EconomyError
 from econplan.execution.access import AccessError
 from econplan.execution.store import Store, StoreError
+from econplan.reporting.figure import FigureError
 from econplan.web import api, pages
 from econplan.web.auth import LoginRequiredError, authorize
 from econplan.web.context import Context
@@ -89,6 +90,12 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def store(request: Request, error: StoreError) -> Response:
         return _error(request, 409, str(error))
+
+    @app.exception_handler(FigureError)
+    async def figure(request: Request, error: FigureError) -> Response:
+        # a figure asked of what the plan does not have (a year outside it, a facility
+        # without control figures): the request's fault, said in the figure's one line
+        return _error(request, 422, str(error))
 
     @app.exception_handler(EconomyError)
     async def refused(request: Request, error: EconomyError) -> Response:

@@ -24,8 +24,9 @@ from econplan.web.worker import Worker
 
 CACHED_VERSIONS = 4
 """Versions kept read back at once (each holds its economy, plan and control figures)."""
-CACHED_RESULTS = 16
-"""Report frames and monitoring results kept (each until the reports change)."""
+CACHED_RESULTS = 64
+"""Report frames, monitoring results and pages' panels kept (those that depend on the
+reports until the reports change)."""
 T = TypeVar("T")
 
 
@@ -114,6 +115,12 @@ class Context:
             while len(self._results) > CACHED_RESULTS:
                 self._results.popitem(last=False)
         return value
+
+    def remembered(self, key: tuple[object, ...], make: Callable[[], T], *, reported: bool) -> T:
+        """``make()``, kept under ``key`` (with ``reported``: until the reports change). A
+        version's plan never changes, so what is drawn from it alone is kept as long as the
+        cache has room; a figure of the plan carried out is drawn again after a report."""
+        return self._remembered((*key, self._mark()) if reported else key, make)
 
     def reports(self, loaded: Loaded, until: str | None = None) -> pd.DataFrame:
         """The current reports on the version's economy (through ``until``)."""

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import io
 import secrets
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from econplan.analysis.balance import Balance
 from econplan.execution.diff import diff_plans
 from econplan.execution.reports import report_id
 from econplan.execution.store import jobs as job_table
 from econplan.execution.store.credentials import check_password, close_session, open_session
+from econplan.reporting import figures
+from econplan.reporting.plan_report import Report, build_report, write_html, write_xlsx
 from econplan.web import panels
 from econplan.web.api import LARGEST_ID, PERIOD, Id, import_frame
 from econplan.web.auth import (
@@ -32,7 +37,7 @@ from econplan.web.auth import (
     check_login_csrf,
     context,
 )
-from econplan.web.context import Context, NotFound
+from econplan.web.context import Context, Loaded, NotFound
 from econplan.web.render import Panel, page, templates
 from econplan.web.scope import Scope
 
@@ -126,7 +131,12 @@ def dashboard(request: Request, ctx: Ctx, who: Who, as_of: AsOf = None) -> Respo
     loaded = ctx.load(version.id)
     scope = Scope(user, loaded.economy)
     found = ctx.monitoring(loaded, as_of)
-    shown = panels.dashboard(loaded, found, scope)
+    month = found.as_of if found else None
+    shown = ctx.remembered(
+        ("dashboard", version.id, month, "" if scope.whole else user.name),
+        lambda: panels.dashboard(loaded, ctx.reports(loaded, month), found, scope),
+        reported=True,
+    )
     units = loaded.figures.activity
     own = sorted(scope.facilities & set(units["facility"])) if not scope.whole else []
     return page(
@@ -198,7 +208,11 @@ def product(
     if product not in economy.product_ids:
         raise NotFound(f"no product {product!r} in this economy")
     year = year or economy.settings.first_year
-    shown = panels.product(loaded, product, year, region)
+    shown = ctx.remembered(
+        ("product", loaded.version.id, product, year, region),
+        lambda: panels.product(loaded, _balance(ctx, loaded), product, year, region),
+        reported=False,
+    )
     names = economy.tables["products"].set_index("id")
     return page(
         request,
@@ -228,13 +242,13 @@ def trajectories(
 ) -> Response:
     loaded = ctx.load(version)
     found = ctx.monitoring(loaded, as_of)
-    shown = panels.trajectory(
-        loaded,
-        ctx.reports(loaded, found.as_of if found else None),
-        found,
-        facility,
-        product,
-        region,
+    month = found.as_of if found else None
+    shown = ctx.remembered(
+        ("trajectory", loaded.version.id, month, facility, product, region),
+        lambda: panels.trajectory(
+            loaded, ctx.reports(loaded, month), found, facility, product, region
+        ),
+        reported=True,
     )
     return page(
         request,
@@ -258,9 +272,12 @@ def valuations(
     top: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> Response:
     loaded = ctx.load(version)
-    return page(
-        request, who, "valuations.html", panels.valuations(loaded, top), version=loaded.version
+    shown = ctx.remembered(
+        ("valuations", loaded.version.id, top),
+        lambda: panels.valuations(loaded, top),
+        reported=False,
     )
+    return page(request, who, "valuations.html", shown, version=loaded.version)
 
 
 # -- an enterprise ------------------------------------------------------------------------------
@@ -281,7 +298,12 @@ def enterprise(
         raise NotFound(f"{facility!r} has no control figures in version {loaded.version.id}")
     found = ctx.monitoring(loaded, as_of)
     year = year or (int(found.as_of[:4]) if found else loaded.economy.settings.first_year)
-    shown, form = panels.enterprise(loaded, ctx.reports(loaded), found, facility, year)
+    month = found.as_of if found else None
+    shown, form = ctx.remembered(
+        ("enterprise", loaded.version.id, facility, year, month),
+        lambda: panels.enterprise(loaded, ctx.reports(loaded), found, facility, year),
+        reported=True,
+    )
     names = loaded.economy.tables["facilities"].set_index("id")
     return page(
         request,
@@ -389,27 +411,71 @@ def job(request: Request, ctx: Ctx, who: Who, job: Id) -> Response:
 
 
 # -- the plan report ----------------------------------------------------------------------------
+def _report(ctx: Context, version: int) -> Report:
+    """The plan report of ``version``: the definition `econplan report-plan` renders
+    (:func:`econplan.reporting.plan_report.build_report`), kept until the version's state
+    changes (its provenance says who approved it)."""
+    found = ctx.version(version)
+    return ctx.remembered(
+        ("report", found.id, found.state, found.decided_at),
+        lambda: build_report(ctx.store, found.id),
+        reported=False,
+    )
+
+
+def _written(report: Report, write: Callable[[Report, Path], None], name: str) -> bytes:
+    """The file a plan report writer writes, as `econplan report-plan` writes it."""
+    with tempfile.TemporaryDirectory(prefix="econplan-report-") as scratch:
+        path = Path(scratch) / name
+        write(report, path)
+        return path.read_bytes()
+
+
+def _attachment(content: bytes, media_type: str, name: str) -> Response:
+    disposition = f'attachment; filename="{name}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
 @router.get("/report/{version}.xlsx")
 def report_xlsx(ctx: Ctx, version: Id) -> Response:
-    """Defined before the HTML report: its path would take "3.xlsx" as a version."""
-    loaded = ctx.load(version)
-    out = io.BytesIO()
-    panels.write_report_xlsx(loaded, out)
-    return Response(
-        out.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="plan-report-v{version}.xlsx"'},
+    """The workbook (defined before the page: its path would take "3.xlsx" as a version)."""
+    name = f"plan-report-v{version}.xlsx"
+    return _attachment(
+        _written(_report(ctx, version), write_xlsx, name),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        name,
+    )
+
+
+@router.get("/report/{version}.html")
+def report_html(ctx: Ctx, version: Id) -> Response:
+    """The report as one self-contained page (plotly.js inlined): it works offline."""
+    name = f"plan-report-v{version}.html"
+    return _attachment(
+        _written(_report(ctx, version), write_html, name), "text/html; charset=utf-8", name
     )
 
 
 @router.get("/report/{version}")
 def report(request: Request, ctx: Ctx, who: Who, version: Id) -> Response:
-    loaded = ctx.load(version)
+    found = _report(ctx, version)
+    sections = panels.report(found)
     return page(
         request,
         who,
         "report.html",
-        panels.report(loaded),
-        version=loaded.version,
-        provenance=panels.provenance(loaded),
+        [panel for section in sections for panel in section.panels],
+        version=ctx.version(version),
+        title=found.title,
+        sections=sections,
+        provenance=found.provenance,
+    )
+
+
+def _balance(ctx: Context, loaded: Loaded) -> Balance:
+    """The plan's material balance, every product (computed once per version)."""
+    return ctx.remembered(
+        ("balance", loaded.version.id),
+        lambda: figures.plan_balance(loaded.plan, loaded.economy),
+        reported=False,
     )

@@ -88,6 +88,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/jobs/{job}"): READ_NATIONAL,
     ("GET", "/report/{version}"): READ_NATIONAL,
     ("GET", "/report/{version}.xlsx"): READ_NATIONAL,
+    ("GET", "/report/{version}.html"): READ_NATIONAL,
 }
 """(method, route path) -> policy."""
 

@@ -1,8 +1,8 @@
 """Rendering pages: the Jinja2 templates, and panels (a figure and its table) with the CSV of
 exactly the numbers each shows.
 
-A panel is built from a frame now; when :mod:`econplan.reporting` gives a figure for it,
-``Panel.of(figure)`` takes its key, title, data and plot instead (one line per panel).
+A panel of a figure is ``Panel.of(figure)`` (a figure of :mod:`econplan.reporting.figures`:
+its key, title, data and plotly ``<div>``); a plain table is a panel without a plot.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ class Panel:
         return cls(figure.key, figure.title, figure.data, figure.html_div())
 
     def csv(self) -> str:
-        return self.data.to_csv(index=False)
+        """The data as CSV, written as :meth:`econplan.reporting.figure.Figure.csv` writes
+        it (the same bytes for a figure's panel)."""
+        return self.data.to_csv(index=False, lineterminator="\n")
 
     def rows(self) -> list[dict[str, Any]]:
         shown = self.data.head(SHOWN_ROWS)
@@ -92,6 +94,7 @@ def page(
         "csrf": session.csrf if session else "",
         "csrf_field": CSRF_FIELD,
         "panels": panels,
+        "plots": any(panel.plot for panel in panels),
         "shown_rows": SHOWN_ROWS,
         **values,
     }

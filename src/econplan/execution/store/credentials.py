@@ -35,6 +35,18 @@ _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("econplan: no such user")
 
 
+def use_cheapest_hashes_for_tests() -> None:
+    """Hash and check passwords with argon2's cheapest parameters (``profiles.CHEAPEST``):
+    a test suite's setting, so that its logins cost microseconds, called by
+    tests/conftest.py and nothing else; econplan itself never calls it. A hash made so is
+    replaced with a proper one at the next login to a server that did not call it."""
+    from argon2 import profiles
+
+    global _hasher, _DUMMY
+    _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    _DUMMY = _hasher.hash("econplan: no such user")
+
+
 @dataclass(frozen=True)
 class Session:
     """A session found by its secret: whose, which kind, and its CSRF token (cookie only)."""
