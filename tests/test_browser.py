@@ -17,6 +17,7 @@ import io
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -115,14 +116,16 @@ def _add_submitted(store: Store, plan_dir: Path, note: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def server(builtin_plan_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`econplan serve` on a free loopback port, on a SQLite store seeded with the demo (from
-    the session's solved plan: no second solve) and two submitted versions; stopped at the
-    end."""
+def server(
+    demo_store_seeded: Path, builtin_plan_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """`econplan serve` on a free loopback port, on a copy of the session's demo store (seeded
+    once, from the session's one solve of the built-in plan) with two more versions submitted;
+    stopped at the end."""
     folder = tmp_path_factory.mktemp("browser")
     db = str(folder / "econplan.db")
+    shutil.copyfile(demo_store_seeded, db)
     with Store(db) as store:
-        demo.seed(store, builtin_plan_dir)
         to_approve = _add_submitted(store, builtin_plan_dir, "to approve in the browser")
         left = _add_submitted(store, builtin_plan_dir, "stays submitted")
     port = _free_port()
@@ -260,12 +263,12 @@ def test_each_role_logs_in_and_sees_what_it_may(visits: Visits, role: str) -> No
 
     if scoped:
         assert not links & WHOLE_ECONOMY_LINKS, links
-        expect(page.locator("section#targets")).to_have_count(0)
+        expect(page.locator("section[id^=targets]")).to_have_count(0)
         expect(page.locator("section#consumption-per-head")).to_have_count(0)
         expect(page.get_by_role("link", name="Plan report")).to_have_count(0)
     else:
         assert links >= WHOLE_ECONOMY_LINKS, links
-        expect(page.locator("section#targets table tbody tr").first).to_be_visible()
+        expect(page.locator("section[id^=targets] table tbody tr").first).to_be_visible()
         expect(page.locator("section#consumption-per-head table tbody tr").first).to_be_visible()
         expect(page.get_by_role("link", name="Plan report")).to_be_visible()
     expect(page.locator("section#alerts h2")).to_contain_text("Alerts firing")
@@ -472,11 +475,6 @@ def _download(page: Page, link: Callable[[], None]) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the web branch's pages draw no plotly figures yet (econplan.reporting is not wired "
-    "into the panels); remove this mark when they do",
-)
 def test_a_product_page_draws_its_sankey_and_the_csv_has_its_numbers(visits: Visits) -> None:
     page = visits.as_user("planner")
     page.get_by_role("link", name="Products").click()
@@ -507,9 +505,13 @@ def test_a_product_page_draws_its_sankey_and_the_csv_has_its_numbers(visits: Vis
 
 def test_the_trajectories_valuations_and_report_pages_open(visits: Visits, server: Server) -> None:
     page = visits.as_user("planner")
-    page.goto(f"/trajectories?facility={OWN_FACILITY}")
+    page.get_by_role("link", name="Trajectories").click()
     expect(page.locator("h1")).to_have_text("Trajectories")
-    expect(page.locator("section#trajectory tbody tr").first).to_be_visible()
+    page.get_by_label("Facility").fill(OWN_FACILITY)
+    page.get_by_role("button", name="Show").click()
+    trajectory = page.locator(f"section[id^=trajectory-{OWN_FACILITY}]")
+    expect(trajectory.locator("tbody tr").first).to_be_visible()
+    expect(trajectory.locator(".js-plotly-plot")).to_be_visible()
     visits.shot(page, "trajectories")
 
     page.get_by_role("link", name="Valuations").click()
@@ -527,6 +529,9 @@ def test_the_trajectories_valuations_and_report_pages_open(visits: Visits, serve
     with page.expect_download() as info:
         page.get_by_role("link", name="Download as Excel").click()
     assert Path(info.value.path()).read_bytes()[:2] == b"PK"
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download as one page").click()
+    assert "plan hash" in Path(info.value.path()).read_text(encoding="utf-8")
 
     page.goto("/versions")
     page.get_by_role("button", name="Compare").click()
