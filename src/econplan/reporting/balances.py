@@ -142,7 +142,6 @@ def product_balance(
         )
     figure.update_layout(barmode="stack")
     figure.update_yaxes(title_text=f"{product} ({unit} a year)", tickformat="~s")
-    figure.update_xaxes(title_text="year: sources and uses")
     return Figure(key, title, data, layout(figure, title))
 
 
@@ -306,7 +305,7 @@ def product_sankey(
             },
         )
     )
-    height = max(420, 26 * max(len(sources), len(uses)) + 140)
+    height = max(460, 34 * max(len(sources), len(uses)) + 160)  # a label's height a node
     return Figure(key, title, data, layout(figure, title, height=height))
 
 

@@ -62,6 +62,11 @@ def consumption_per_head(plan: Plan, economy: Economy) -> Figure:
         )
     figure.update_xaxes(title_text="year", dtick=1)
     figure.update_yaxes(title_text=f"consumption per head ({LEVEL_UNIT})", tickformat=".3f")
+    low, high = float(data["level"].min()), float(data["level"].max())
+    if high - low < 0.02:  # levels equal to a few decimals (maximin evens them out): show them
+        # flat on an axis a few hundredths wide, not a span of 1e-5 whose ticks all read the same
+        middle = (low + high) / 2
+        figure.update_yaxes(range=[middle - 0.02, middle + 0.02])
     return Figure("consumption-per-head", title, data, layout(figure, title))
 
 
@@ -224,8 +229,10 @@ def bottlenecks(plan: Plan, economy: Economy, top: int = 20) -> Figure:
             col=1,
         )
         units = sorted(set(part["unit"]))
+        # several units do not fit one axis title: each bar's is in its hover and the table
+        what = units[0] if len(units) == 1 else "in each limit's unit (hover, table)"
         figure.update_xaxes(
-            title_text="gain from one more unit: " + "; ".join(units),
+            title_text=f"gain from one more unit, {what}",
             type="log",
             row=row,
             col=1,

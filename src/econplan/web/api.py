@@ -12,7 +12,6 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from econplan.execution.access import User
-from econplan.execution.diff import diff_plans
 from econplan.execution.reports import check_reports
 from econplan.execution.store import Version
 from econplan.execution.store import jobs as job_table
@@ -173,6 +172,9 @@ REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not logged in"},
     403: {"description": "Not allowed"},
     404: {"description": "Not found"},
+    # what the application answers for bad input (a parameter, or a month or year the plan
+    # cannot be monitored in), not FastAPI's default shape: app.py's handlers
+    422: {"model": Problems, "description": "Bad input: what is wrong and what to give"},
 }
 
 
@@ -239,9 +241,7 @@ def diff(
     ctx: Ctx, first: Id, second: Id, top: Annotated[int, Query(ge=1, le=1000)] = 20
 ) -> dict[str, Any]:
     """What changed from one version's plan to another's."""
-    ctx.version(first)
-    ctx.version(second)
-    found = diff_plans(ctx.store.plan(first), ctx.store.plan(second))
+    found = ctx.diff(first, second)
     result: dict[str, Any] = jsonable(found.to_dict(top))
     return {"from": first, "to": second} | result
 

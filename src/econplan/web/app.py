@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from econplan.errors import EconomyError
 from econplan.execution.access import AccessError
+from econplan.execution.monitor import MonitorError
 from econplan.execution.store import Store, StoreError
 from econplan.reporting.figure import FigureError
 from econplan.web import api, pages
@@ -92,10 +93,12 @@ def _errors(app: FastAPI) -> None:
         return _error(request, 409, str(error))
 
     @app.exception_handler(FigureError)
-    async def figure(request: Request, error: FigureError) -> Response:
-        # a figure asked of what the plan does not have (a year outside it, a facility
-        # without control figures): the request's fault, said in the figure's one line
-        return _error(request, 422, str(error))
+    @app.exception_handler(MonitorError)
+    async def unanswerable(request: Request, error: Exception) -> Response:
+        # a figure or monitoring asked of what the plan does not have (a year outside it, a
+        # facility without control figures): the request's fault, said in its one line
+        listed = {"problems": [str(error)]} if _is_api(request) else {}  # the API's shape
+        return _error(request, 422, str(error), **listed)
 
     @app.exception_handler(EconomyError)
     async def refused(request: Request, error: EconomyError) -> Response:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi import HTTPException
 
 from econplan.execution.breakdown import ControlFigures, control_figures
+from econplan.execution.diff import PlanDiff, diff_plans
 from econplan.execution.monitor import Monitoring, monitor
 from econplan.execution.store import Store, StoreError, Version
 from econplan.execution.store import jobs as job_table
@@ -95,6 +96,16 @@ class Context:
             while len(self._loaded) > CACHED_VERSIONS:
                 self._loaded.popitem(last=False)
             return loaded
+
+    def diff(self, first: int, second: int) -> PlanDiff:
+        """What changed from one version's plan to another's (kept: plans never change)."""
+        self.version(first)
+        self.version(second)
+        return self.remembered(
+            ("diff", first, second),
+            lambda: diff_plans(self.store.plan(first), self.store.plan(second)),
+            reported=False,
+        )
 
     def _mark(self) -> tuple[int, int]:
         """Changes whenever reports are stored (a new report or revision adds a row)."""

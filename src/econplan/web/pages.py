@@ -21,7 +21,6 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import RedirectResponse, Response
 
 from econplan.analysis.balance import Balance
-from econplan.execution.diff import diff_plans
 from econplan.execution.reports import report_id
 from econplan.execution.store import jobs as job_table
 from econplan.execution.store.credentials import check_password, close_session, open_session
@@ -182,7 +181,7 @@ def diff(
     second: Annotated[int, Query(ge=1, le=LARGEST_ID)],
 ) -> Response:
     old, new = ctx.version(first), ctx.version(second)
-    found = diff_plans(ctx.store.plan(first), ctx.store.plan(second))
+    found = ctx.diff(first, second)
     shown = [
         Panel("diff-targets", "Targets", found.targets),
         Panel("diff-activity", "Activity moved", found.activity),

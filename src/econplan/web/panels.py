@@ -24,12 +24,16 @@ from econplan.web.context import Loaded
 from econplan.web.render import Panel
 from econplan.web.scope import Scope
 
+OWN_FULFILMENT = 3
+"""A scoped user with at most this many units sees each one's fulfilment on the dashboard."""
+
 
 def dashboard(
     loaded: Loaded, reports: pd.DataFrame, found: Monitoring | None, scope: Scope
 ) -> list[Panel]:
     """The targets (required, planned, reported, forecast), the alerts that fire and the
-    consumption per head by region; a scoped user sees only its own alerts."""
+    consumption per head by region; a scoped user sees only its own alerts and, an
+    enterprise, its units' fulfilment (the scope decides which: :class:`Scope`)."""
     plan, economy = loaded.plan, loaded.economy
     shown = []
     if scope.whole:
@@ -53,6 +57,20 @@ def dashboard(
         shown.append(Panel("alerts", "Alerts firing, with their escalation", ranked[columns]))
     if scope.whole:
         shown.append(Panel.of(figures.consumption_per_head(plan, economy)))
+    elif found is not None:
+        own = sorted(scope.facilities & set(loaded.figures.activity["facility"]))
+        if len(own) <= OWN_FULFILMENT:  # an enterprise's own; a region's units are many
+            for facility in own:
+                fulfilment = figures.fulfilment(
+                    plan,
+                    economy,
+                    reports,
+                    found.as_of,
+                    facility,
+                    control=loaded.figures.figures,
+                    monitoring=found,
+                )
+                shown.append(Panel.of(fulfilment))
     return shown
 
 

@@ -8,16 +8,19 @@ its key, title, data and plotly ``<div>``); a plain table is a panel without a p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
+import plotly.graph_objects as go
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from econplan.reporting.figure import Figure
+from econplan.reporting.figure import number as figure_number
 from econplan.web.auth import CSRF_FIELD, Caller
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -26,16 +29,16 @@ SHOWN_ROWS = 200
 """Rows of a panel's table shown in the page; its CSV has them all."""
 
 
-def number(value: Any) -> str:
-    """A figure as people read it: thousands separated, about six significant digits."""
+def number(value: Any, column: str = "") -> str:
+    """A cell as people read it: an amount as the figures' hover text and the plan report
+    show it (four significant digits, thousands separated, :func:`econplan.reporting.figure.
+    number`), a count in full, a year as a year. The CSV has every digit."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
     if isinstance(value, int):
-        return f"{value:,}"
+        return str(value) if column == "year" else f"{value:,}"
     if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.4g}"
+        return figure_number(value)
     return str(value)
 
 
@@ -52,9 +55,16 @@ class Panel:
     plot: str = ""  # the figure's <div>, when there is one
 
     @classmethod
-    def of(cls, figure: Any) -> Panel:
-        """A figure of :mod:`econplan.reporting.figures`."""
-        return cls(figure.key, figure.title, figure.data, figure.html_div())
+    def of(cls, figure: Figure) -> Panel:
+        """A figure of :mod:`econplan.reporting.figures`. The panel's heading is its title,
+        so the plot is drawn without its own (the plan report's offline page keeps it)."""
+        plot = figure.figure.to_dict()
+        plot["layout"].pop("title", None)
+        untitled = go.Figure(plot)
+        untitled.update_layout(margin={"t": 30})
+        return cls(
+            figure.key, figure.title, figure.data, replace(figure, figure=untitled).html_div()
+        )
 
     def csv(self) -> str:
         """The data as CSV, written as :meth:`econplan.reporting.figure.Figure.csv` writes
