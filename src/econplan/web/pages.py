@@ -202,6 +202,7 @@ def product(
     year: Annotated[int | None, Query(ge=1, le=9999)] = None,
     region: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
+    region = region or None  # the page's form sends a blank field for "all regions"
     loaded = ctx.load(version)
     economy = loaded.economy
     if product not in economy.product_ids:
@@ -239,6 +240,8 @@ def trajectories(
     product: Annotated[str | None, Query(max_length=200)] = None,
     region: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
+    # the page's form sends its blank fields too: blank is "not chosen"
+    facility, product, region = facility or None, product or None, region or None
     loaded = ctx.load(version)
     found = ctx.monitoring(loaded, as_of)
     month = found.as_of if found else None
