@@ -334,6 +334,7 @@ class _Builder:
             first_year=pd.array([pd.NA] * count, dtype="Int64"),
             last_year=pd.array([pd.NA] * count, dtype="Int64"),
             max_units=rng.integers(1, 4, count).astype(float),
+            integer=False,  # capacity in small steps: a generated economy stays an LP
             description=None,
             source=SOURCE,
         )
