@@ -154,7 +154,8 @@ def server(
                 process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed with this module: Playwright's sync API runs an
+# event loop in this thread, and a later test's asyncio.run() cannot start beside it
 def browser() -> Iterator[Browser]:
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:

@@ -342,6 +342,15 @@ class Solver:
                 self._run(deadline)
                 status = highs.getModelStatus()
             seconds = time.perf_counter() - began
+            if status == highspy.HighsModelStatus.kInfeasible and number > 1:
+                # the last stage's optimum keeps every hold, so this stage cannot truly be
+                # infeasible: simplex lost its way from the last basis (seen on a re-plan of
+                # the built-in economy, tier 1 after the past balance); again from scratch
+                say("  HiGHS found the stage infeasible, which the last optimum refutes; again")
+                highs.clearSolver()
+                highs.setOptionValue("simplex_strategy", 1)
+                self._run(deadline)
+                status = highs.getModelStatus()
             if status == highspy.HighsModelStatus.kInfeasible:
                 if number == 1:
                     raise InfeasibleError("the hard constraints cannot all hold")
