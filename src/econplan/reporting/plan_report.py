@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -246,7 +247,7 @@ def _bottlenecks(plan: Plan, economy: Economy) -> Section:
 
 def _verification(plan: Plan) -> Section:
     checked = plan.info.get("verification", {})
-    rows = [(k, v if not isinstance(v, dict | list) else str(v)) for k, v in checked.items()]
+    rows = [(k, v) for k, v in checked.items() if k != "checks"]
     frame = pd.DataFrame(rows, columns=["check", "value"])
     frame["value"] = frame["value"].astype(object)
     valid = "valid" if checked.get("valid") else "NOT valid"
@@ -254,8 +255,27 @@ def _verification(plan: Plan) -> Section:
         f"The plan was checked against the economy after solving: {valid}, largest relative "
         f"violation {number(checked.get('max_violation'))} (limit {number(checked.get('limit'))}).",
     )
-    return Section(
-        "verification", "Verification", text, (Table("verification", "Verification", frame),)
+    tables = [Table("verification", "Verification", frame)]
+    checks = checked.get("checks")
+    if isinstance(checks, dict) and checks:  # each check in a row of its own, not one dict
+        tables.append(Table("verification checks", "Each check", _checks_frame(checks)))
+    return Section("verification", "Verification", text, tuple(tables))
+
+
+def _checks_frame(checks: dict[str, Any]) -> pd.DataFrame:
+    """The plan's verification checks (``info["verification"]["checks"]``: each check's
+    count, largest relative violation and where it is) as a table."""
+    return pd.DataFrame(
+        [
+            (
+                str(check),
+                int(found.get("count", 0)),
+                float(found.get("max_violation", 0.0)),
+                "" if found.get("worst") is None else str(found.get("worst")),
+            )
+            for check, found in checks.items()
+        ],
+        columns=["check", "count", "largest violation", "where"],
     )
 
 
