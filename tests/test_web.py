@@ -394,6 +394,19 @@ def test_the_plan_report_is_econplan_report_plans(
     header = targets.text.splitlines()[0].split(",")
     assert header == [str(c.value) for c in theirs["targets"][1]]
     assert len(pd.read_csv(io.StringIO(targets.text))) == theirs["targets"].max_row - 1
+    # every id in both pages is a valid one (a slug: no spaces), and a key with spaces still
+    # names its table's CSV
+    for text in (page.text, page_file):
+        ids = re.findall(r'\sid="([^"]*)"', text)
+        assert ids and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", i) for i in ids), [
+            i for i in ids if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", i)
+        ]
+    assert 'id="report-consumption-per-head"' in page.text
+    assert 'id="report-verification-checks"' in page.text
+    per_head = client.get(
+        "/report/1", params={"csv": "report-consumption per head"}, headers=planner
+    )
+    assert per_head.status_code == 200 and per_head.text.startswith("region,")
 
 
 def test_a_report_sent_twice_is_stored_once(

@@ -23,7 +23,7 @@ import pandas as pd
 from econplan.execution.store import Store
 from econplan.model.economy import Economy
 from econplan.plan import Plan
-from econplan.reporting.figure import Figure, number, product_units
+from econplan.reporting.figure import Figure, number, product_units, slug
 from econplan.reporting.progress import targets as target_figure
 from econplan.reporting.valuations import LEVEL_UNIT, consumption_per_head
 from econplan.reporting.valuations import bottlenecks as bottleneck_figure
@@ -332,7 +332,7 @@ def html_page(report: Report) -> str:
     """The report as one HTML page, plotly.js inlined once in its head."""
     from plotly.offline import get_plotlyjs
 
-    nav = " ".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in report.sections)
+    nav = " ".join(f'<a href="#{slug(s.key)}">{html.escape(s.title)}</a>' for s in report.sections)
     facts = "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(_fact(v))}</dd>"
         for k, v in report.provenance.items()
@@ -342,9 +342,8 @@ def html_page(report: Report) -> str:
         body = "".join(f"<p>{html.escape(t)}</p>" for t in section.text)
         for item in section.items:
             body += item.html_div() if isinstance(item, Figure) else _table_html(item)
-        parts.append(
-            f'<section id="{section.key}"><h2>{html.escape(section.title)}</h2>{body}</section>'
-        )
+        heading = f"<h2>{html.escape(section.title)}</h2>"
+        parts.append(f'<section id="{slug(section.key)}">{heading}{body}</section>')
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="generator" content="{GENERATOR}">'
