@@ -278,6 +278,10 @@ def test_consumption_valuations_and_bottlenecks(stored: dict[str, Any]) -> None:
     assert list(first["item"]) == list(expected["item"])
     assert np.array_equal(first["valuation"].to_numpy(), expected["valuation"].to_numpy())
     assert (ranked.data["valuation"] > 0).all() and ranked.data["unit"].str.contains(" per ").all()
+    # a limit of no one year (stored as year 0) shows no year, not a year 0
+    whole = figures.bottlenecks(plan, economy, top=500)
+    assert not (whole.data["year"] == 0).any()
+    assert whole.data["year"].isna().sum() == (plan.tables["bottlenecks"]["year"] == 0).sum()
 
 
 class Sections(HTMLParser):
