@@ -138,6 +138,10 @@ def dashboard(request: Request, ctx: Ctx, who: Who, as_of: AsOf = None) -> Respo
     )
     units = loaded.figures.activity
     own = sorted(scope.facilities & set(units["facility"])) if not scope.whole else []
+    regions = loaded.economy.tables["facilities"].set_index("id")["region"]
+    by_region: dict[str, list[str]] = {}
+    for facility in own:  # a region's ~90 units read as a list per region, not one wall
+        by_region.setdefault(str(regions.get(facility, "")), []).append(facility)
     return page(
         request,
         who,
@@ -147,6 +151,8 @@ def dashboard(request: Request, ctx: Ctx, who: Who, as_of: AsOf = None) -> Respo
         as_of=found.as_of if found else None,
         whole=scope.whole,
         own=own,
+        own_by_region=sorted(by_region.items()),
+        inline_units=panels.OWN_FULFILMENT,
     )
 
 
