@@ -500,3 +500,20 @@ def test_serve_seeds_only_an_empty_store(tmp_path: Path, demo_store_copy: str) -
         assert store.reports(store.version(1).economy)["period"].max() == demo.REPORTED_UNTIL
     again = CliRunner().invoke(main, ["serve", "--db", demo_store_copy, "--demo-only"])
     assert again.exit_code == 2 and "not empty" in again.output
+
+
+def test_reports_through_is_the_month_most_facilities_reached() -> None:
+    from econplan.web.context import reported_through
+
+    reports = pd.DataFrame(
+        {
+            "facility": ["a", "a", "b", "c", "c", "c"],
+            "period": ["2021-09", "2021-10", "2021-10", "2021-10", "2021-11", "2021-12"],
+        }
+    )
+    assert reported_through(reports) == "2021-10"  # c's early December moves nobody
+    assert reported_through(reports, ["c"]) == "2021-12"  # c's own pages: its own month
+    assert reported_through(reports, ["a", "c"]) == "2021-10"
+    assert reported_through(reports, ["nobody"]) is None
+    ahead = pd.concat([reports, pd.DataFrame({"facility": ["a", "b"], "period": ["2022-01"] * 2})])
+    assert reported_through(ahead) == "2022-01"  # once most have reported, the month moves
