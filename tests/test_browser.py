@@ -237,6 +237,25 @@ def _within(region: str) -> set[str]:
     return inside
 
 
+def tables_cut(page: Page) -> list[str]:
+    """The panels whose table is cut at 1280 px: a table wider than its panel must scroll
+    sideways inside the panel, its box never past the panel's edge, and scrolled to its end
+    show its last column within the panel."""
+    cut: list[str] = page.locator("section.panel").evaluate_all(
+        """panels => panels.filter(panel => {
+            const box = panel.querySelector('.scroll');
+            if (!box) return false;
+            const edge = panel.getBoundingClientRect().right;
+            box.scrollLeft = box.scrollWidth;
+            const last = box.querySelector('thead th:last-child');
+            const shown = !last || last.getBoundingClientRect().right <= edge + 1;
+            box.scrollLeft = 0;
+            return box.getBoundingClientRect().right > edge + 1 || !shown;
+        }).map(panel => panel.id)"""
+    )
+    return cut
+
+
 def nav_links(page: Page) -> list[str]:
     return page.locator("header nav a").all_inner_texts()
 
@@ -250,6 +269,7 @@ ROLES = {
     "enterprise": ENTERPRISE,
     "auditor": "auditor",
 }
+SEVERITIES = ["critical", "warning"]
 WHOLE_ECONOMY_LINKS = {"Products", "Trajectories", "Valuations", "Jobs"}
 
 
@@ -261,6 +281,7 @@ def test_each_role_logs_in_and_sees_what_it_may(visits: Visits, role: str) -> No
     links = set(nav_links(page))
     scoped = role in ("regional_planner", "enterprise")
     visits.shot(page, "dashboard")
+    assert not tables_cut(page), tables_cut(page)
 
     if scoped:
         assert not links & WHOLE_ECONOMY_LINKS, links
@@ -274,7 +295,26 @@ def test_each_role_logs_in_and_sees_what_it_may(visits: Visits, role: str) -> No
         expect(page.get_by_role("link", name="Plan report")).to_be_visible()
     expect(page.locator("section#alerts h2")).to_contain_text("Alerts firing")
 
+    # the alerts a person deals with first come first: theirs (a scoped user's), then the
+    # most severe
+    own = {"regional_planner": {REGION}, "enterprise": {OWN_FACILITY}}.get(role, set())
+    order = [
+        (addressee not in own, SEVERITIES.index(severity))
+        for addressee, severity in zip(
+            column(page, "alerts", "addressee"), column(page, "alerts", "severity"), strict=True
+        )
+    ]
+    assert order == sorted(order), order
+    assert order or role == "enterprise"  # the demo's mill has none firing until it reports
+
     if role == "regional_planner":
+        # its many units: a count, then a list per region, folded
+        units = page.locator("section#your-units")
+        expect(units.locator("h2")).to_contain_text("Your units:")
+        expect(units.locator("details").first).to_be_visible()
+        expect(units.locator("details a").first).to_be_hidden()
+        units.locator("summary").first.click()
+        expect(units.locator("details a").first).to_be_visible()
         # the typhoon's region has alerts firing, and only its own are shown
         regions = set(column(page, "alerts", "region"))
         assert REGION in regions and regions <= _within(REGION), regions
@@ -311,6 +351,10 @@ def test_each_role_logs_in_and_sees_what_it_may(visits: Visits, role: str) -> No
             page.goto(path)
             expect(page.locator("h1")).to_have_text("403")
             expect(page.locator("p.error")).to_contain_text(name)
+            # drawn in the normal layout: the nav, who is logged in, a way back
+            expect(page.locator("header form.who span")).to_have_text(f"{name} ({role})")
+            expect(page.locator("header nav a", has_text="Dashboard")).to_be_visible()
+            expect(page.locator("main").get_by_role("link", name="Dashboard")).to_be_visible()
         visits.shot(page, "refused")
 
 
@@ -434,6 +478,10 @@ def test_an_enterprise_reports_by_form_and_file_and_its_alert_fires(
     # the planner's dashboard has it among the nation's alerts (in the table's CSV: the page
     # shows the first rows of a long table)
     planner = visits.as_user("planner")
+    # one enterprise reporting ahead does not move the nation's month (docs/web.md)
+    expect(planner.locator("p.lead")).to_contain_text("Reports through 2021-10")
+    planner.goto("/?as_of=2021-12")
+    expect(planner.locator("p.lead")).to_contain_text("Reports through 2021-12")
     download = planner.locator("section#alerts").get_by_role("link", name="download CSV")
     rows = list(csv.DictReader(io.StringIO(_download(planner, download.click))))
     mine = sorted(row["severity"] for row in rows if row["series"] == OWN_FACILITY)
@@ -518,6 +566,9 @@ def test_the_trajectories_valuations_and_report_pages_open(visits: Visits, serve
     page.get_by_role("link", name="Valuations").click()
     expect(page.locator("h1")).to_have_text("Valuations and bottlenecks")
     expect(page.locator("section#bottlenecks tbody tr").first).to_be_visible()
+    assert not tables_cut(page), tables_cut(page)
+    # a limit of no one year shows no year 0
+    assert "0" not in column(page, "bottlenecks", "year")
     visits.shot(page, "valuations")
 
     page.get_by_role("link", name="Dashboard").click()
@@ -526,6 +577,7 @@ def test_the_trajectories_valuations_and_report_pages_open(visits: Visits, serve
     provenance = page.locator("table.provenance")
     expect(provenance).to_contain_text("plan hash")
     expect(provenance).to_contain_text("HiGHS")
+    assert not tables_cut(page), tables_cut(page)
     visits.shot(page, "report")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download as Excel").click()
@@ -533,6 +585,13 @@ def test_the_trajectories_valuations_and_report_pages_open(visits: Visits, serve
     with page.expect_download() as info:
         page.get_by_role("link", name="Download as one page").click()
     assert "plan hash" in Path(info.value.path()).read_text(encoding="utf-8")
+
+    for path, status in (("/products/unobtainium", "404"), ("/valuations?top=0", "422")):
+        page.goto(path)
+        expect(page.locator("h1")).to_have_text(status)
+        expect(page.locator("header form.who span")).to_contain_text("planner")
+        expect(page.locator("header nav a", has_text="Valuations")).to_be_visible()
+        visits.shot(page, f"error-{status}")
 
     page.goto("/versions")
     page.get_by_role("button", name="Compare").click()

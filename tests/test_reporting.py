@@ -278,6 +278,10 @@ def test_consumption_valuations_and_bottlenecks(stored: dict[str, Any]) -> None:
     assert list(first["item"]) == list(expected["item"])
     assert np.array_equal(first["valuation"].to_numpy(), expected["valuation"].to_numpy())
     assert (ranked.data["valuation"] > 0).all() and ranked.data["unit"].str.contains(" per ").all()
+    # a limit of no one year (stored as year 0) shows no year, not a year 0
+    whole = figures.bottlenecks(plan, economy, top=500)
+    assert not (whole.data["year"] == 0).any()
+    assert whole.data["year"].isna().sum() == (plan.tables["bottlenecks"]["year"] == 0).sum()
 
 
 class Sections(HTMLParser):
@@ -356,6 +360,14 @@ def test_the_plan_report(stored: dict[str, Any]) -> None:
     assert book["consumption per head"]["C1"].value.startswith("level (")
     headline = {r[0].value: r[1].value for r in book["headline"].iter_rows(min_row=2)}
     assert headline["targets met"] == int(plan.tables["targets"]["met"].sum())
+    # the verification's checks are a table of their own, not a dict in one cell
+    verification = {r[0].value for r in book["verification"].iter_rows(min_row=2)}
+    assert "checks" not in verification and {"valid", "limit"} <= verification
+    checks = book["verification checks"]
+    assert [c.value for c in checks[1]] == ["check", "count", "largest violation", "where"]
+    listed = {r[0].value: r[1].value for r in checks.iter_rows(min_row=2)}
+    expected = plan.info["verification"]["checks"]
+    assert listed == {name: found["count"] for name, found in expected.items()}
 
 
 def test_report_refusals_are_one_line(stored: dict[str, Any]) -> None:

@@ -394,6 +394,19 @@ def test_the_plan_report_is_econplan_report_plans(
     header = targets.text.splitlines()[0].split(",")
     assert header == [str(c.value) for c in theirs["targets"][1]]
     assert len(pd.read_csv(io.StringIO(targets.text))) == theirs["targets"].max_row - 1
+    # every id in both pages is a valid one (a slug: no spaces), and a key with spaces still
+    # names its table's CSV
+    for text in (page.text, page_file):
+        ids = re.findall(r'\sid="([^"]*)"', text)
+        assert ids and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", i) for i in ids), [
+            i for i in ids if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", i)
+        ]
+    assert 'id="report-consumption-per-head"' in page.text
+    assert 'id="report-verification-checks"' in page.text
+    per_head = client.get(
+        "/report/1", params={"csv": "report-consumption per head"}, headers=planner
+    )
+    assert per_head.status_code == 200 and per_head.text.startswith("region,")
 
 
 def test_a_report_sent_twice_is_stored_once(
@@ -487,3 +500,20 @@ def test_serve_seeds_only_an_empty_store(tmp_path: Path, demo_store_copy: str) -
         assert store.reports(store.version(1).economy)["period"].max() == demo.REPORTED_UNTIL
     again = CliRunner().invoke(main, ["serve", "--db", demo_store_copy, "--demo-only"])
     assert again.exit_code == 2 and "not empty" in again.output
+
+
+def test_reports_through_is_the_month_most_facilities_reached() -> None:
+    from econplan.web.context import reported_through
+
+    reports = pd.DataFrame(
+        {
+            "facility": ["a", "a", "b", "c", "c", "c"],
+            "period": ["2021-09", "2021-10", "2021-10", "2021-10", "2021-11", "2021-12"],
+        }
+    )
+    assert reported_through(reports) == "2021-10"  # c's early December moves nobody
+    assert reported_through(reports, ["c"]) == "2021-12"  # c's own pages: its own month
+    assert reported_through(reports, ["a", "c"]) == "2021-10"
+    assert reported_through(reports, ["nobody"]) is None
+    ahead = pd.concat([reports, pd.DataFrame({"facility": ["a", "b"], "period": ["2022-01"] * 2})])
+    assert reported_through(ahead) == "2022-01"  # once most have reported, the month moves

@@ -74,7 +74,7 @@ class Figure:
             self.figure.to_html(
                 full_html=False,
                 include_plotlyjs=False,
-                div_id=f"figure-{self.key}",
+                div_id=f"figure-{slug(self.key)}",  # a valid id, whatever the key
                 config={"displaylogo": False, "responsive": True},
             )
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ import pandas as pd
 from econplan.execution.store import Store
 from econplan.model.economy import Economy
 from econplan.plan import Plan
-from econplan.reporting.figure import Figure, number, product_units
+from econplan.reporting.figure import Figure, number, product_units, slug
 from econplan.reporting.progress import targets as target_figure
 from econplan.reporting.valuations import LEVEL_UNIT, consumption_per_head
 from econplan.reporting.valuations import bottlenecks as bottleneck_figure
@@ -246,7 +247,7 @@ def _bottlenecks(plan: Plan, economy: Economy) -> Section:
 
 def _verification(plan: Plan) -> Section:
     checked = plan.info.get("verification", {})
-    rows = [(k, v if not isinstance(v, dict | list) else str(v)) for k, v in checked.items()]
+    rows = [(k, v) for k, v in checked.items() if k != "checks"]
     frame = pd.DataFrame(rows, columns=["check", "value"])
     frame["value"] = frame["value"].astype(object)
     valid = "valid" if checked.get("valid") else "NOT valid"
@@ -254,8 +255,27 @@ def _verification(plan: Plan) -> Section:
         f"The plan was checked against the economy after solving: {valid}, largest relative "
         f"violation {number(checked.get('max_violation'))} (limit {number(checked.get('limit'))}).",
     )
-    return Section(
-        "verification", "Verification", text, (Table("verification", "Verification", frame),)
+    tables = [Table("verification", "Verification", frame)]
+    checks = checked.get("checks")
+    if isinstance(checks, dict) and checks:  # each check in a row of its own, not one dict
+        tables.append(Table("verification checks", "Each check", _checks_frame(checks)))
+    return Section("verification", "Verification", text, tuple(tables))
+
+
+def _checks_frame(checks: dict[str, Any]) -> pd.DataFrame:
+    """The plan's verification checks (``info["verification"]["checks"]``: each check's
+    count, largest relative violation and where it is) as a table."""
+    return pd.DataFrame(
+        [
+            (
+                str(check),
+                int(found.get("count", 0)),
+                float(found.get("max_violation", 0.0)),
+                "" if found.get("worst") is None else str(found.get("worst")),
+            )
+            for check, found in checks.items()
+        ],
+        columns=["check", "count", "largest violation", "where"],
     )
 
 
@@ -312,7 +332,7 @@ def html_page(report: Report) -> str:
     """The report as one HTML page, plotly.js inlined once in its head."""
     from plotly.offline import get_plotlyjs
 
-    nav = " ".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in report.sections)
+    nav = " ".join(f'<a href="#{slug(s.key)}">{html.escape(s.title)}</a>' for s in report.sections)
     facts = "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(_fact(v))}</dd>"
         for k, v in report.provenance.items()
@@ -322,9 +342,8 @@ def html_page(report: Report) -> str:
         body = "".join(f"<p>{html.escape(t)}</p>" for t in section.text)
         for item in section.items:
             body += item.html_div() if isinstance(item, Figure) else _table_html(item)
-        parts.append(
-            f'<section id="{section.key}"><h2>{html.escape(section.title)}</h2>{body}</section>'
-        )
+        heading = f"<h2>{html.escape(section.title)}</h2>"
+        parts.append(f'<section id="{slug(section.key)}">{heading}{body}</section>')
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="generator" content="{GENERATOR}">'

@@ -150,7 +150,7 @@ def limit_label(row: pd.Series) -> str:
         parts.append(
             f"{row['region']}" + (f" -> {row['destination']}" if row["destination"] else "")
         )
-    if int(row["year"]):
+    if pd.notna(row["year"]) and int(row["year"]):
         parts.append(str(int(row["year"])))
     return " ".join(parts)
 
@@ -193,7 +193,9 @@ def bottlenecks(plan: Plan, economy: Economy, top: int = 20) -> Figure:
             "item": ranked["item"].to_numpy(dtype=object),
             "region": ranked["region"].to_numpy(dtype=object),
             "destination": ranked["destination"].to_numpy(dtype=object),
-            "year": ranked["year"].to_numpy(dtype=int),
+            # a limit of no one year (an investment limit over the horizon) is stored with
+            # year 0: shown blank, not as a year 0
+            "year": pd.array([int(y) if int(y) else None for y in ranked["year"]], dtype="Int64"),
             "valuation": ranked["valuation"].to_numpy(dtype=float),
             "unit": [
                 f"{stages.get(s, {}).get('unit', '?')} per {u}"

@@ -21,7 +21,7 @@ from econplan.execution.monitor import MonitorError
 from econplan.execution.store import Store, StoreError
 from econplan.reporting.figure import FigureError
 from econplan.web import api, pages
-from econplan.web.auth import LoginRequiredError, authorize
+from econplan.web.auth import CSRF_FIELD, LoginRequiredError, authorize, logged_in
 from econplan.web.context import Context
 from econplan.web.render import templates
 from econplan.web.worker import Worker
@@ -64,9 +64,16 @@ def _is_api(request: Request) -> bool:
 def _error(request: Request, status: int, detail: str, **extra: Any) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": detail, **extra}, status_code=status)
-    return templates.TemplateResponse(
-        request, "error.html", {"status": status, "detail": detail, **extra}, status_code=status
-    )
+    session = logged_in(request)
+    values = {
+        "status": status,
+        "detail": detail,
+        "user": session.user if session else None,  # the page keeps its nav and its user
+        "csrf": session.csrf if session else "",
+        "csrf_field": CSRF_FIELD,
+        **extra,
+    }
+    return templates.TemplateResponse(request, "error.html", values, status_code=status)
 
 
 def _errors(app: FastAPI) -> None:

@@ -96,6 +96,16 @@ def _check_unit(request: Request, ctx: Context, user: User, action: str) -> None
         raise HTTPException(403, f"{user.name} may not see region {region}: not theirs")
 
 
+def logged_in(request: Request) -> Session | None:
+    """The caller's session, whatever the route's policy: an error page is drawn in the
+    normal layout (the nav, who is logged in) even where the guard refused the route. Never
+    raises: a broken store or cookie leaves the page without a user."""
+    try:
+        return _session(request, context(request))
+    except Exception:  # an error page must be drawn whatever went wrong
+        return None
+
+
 async def authorize(request: Request) -> Caller:
     """Applied to every route: the caller, or 401/403 before the route runs."""
     route = request.scope.get("route")

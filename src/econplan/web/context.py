@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -29,6 +29,19 @@ CACHED_RESULTS = 64
 """Report frames, monitoring results and pages' panels kept (those that depend on the
 reports until the reports change)."""
 T = TypeVar("T")
+
+
+def reported_through(reports: pd.DataFrame, among: Collection[str] | None = None) -> str | None:
+    """The month most facilities have reported through: of each facility's last month
+    reported, the latest that at least half of them have reached (of the facilities
+    ``among``, else all that reported; None when none did). One enterprise reporting ahead
+    does not move everyone's month, and a late few do not hold it back (docs/web.md)."""
+    if among is not None:
+        reports = reports[reports["facility"].isin(list(among))]
+    if reports.empty:
+        return None
+    last = sorted(str(p) for p in reports.groupby("facility")["period"].max())
+    return last[(len(last) - 1) // 2]
 
 
 @dataclass(frozen=True)
@@ -141,13 +154,16 @@ class Context:
             lambda: self.store.reports(economy, until=until),
         )
 
-    def monitoring(self, loaded: Loaded, as_of: str | None) -> Monitoring | None:
-        """How the version is carried out as of a month (the last reported when None); None
-        before any report. Kept until the next report arrives."""
+    def monitoring(
+        self, loaded: Loaded, as_of: str | None, among: Collection[str] | None = None
+    ) -> Monitoring | None:
+        """How the version is carried out as of a month (when None: the month most of the
+        facilities ``among`` have reported through, else most of all, :func:`reported_through`);
+        None before any report. Kept until the next report arrives."""
         reports = self.reports(loaded, as_of)
         if reports.empty:
             return None
-        month = as_of or str(reports["period"].max())
+        month = as_of or reported_through(reports, among) or str(reported_through(reports))
         return self._remembered(
             ("monitoring", loaded.version.id, month, self._mark()),
             lambda: monitor(loaded.figures.figures, reports, month, loaded.economy, loaded.plan),

@@ -129,7 +129,8 @@ def dashboard(request: Request, ctx: Ctx, who: Who, as_of: AsOf = None) -> Respo
         return page(request, who, "dashboard.html", version=None)
     loaded = ctx.load(version.id)
     scope = Scope(user, loaded.economy)
-    found = ctx.monitoring(loaded, as_of)
+    # a scoped user's month is that of its own units (docs/web.md, "Reports through")
+    found = ctx.monitoring(loaded, as_of, None if scope.whole else scope.facilities)
     month = found.as_of if found else None
     shown = ctx.remembered(
         ("dashboard", version.id, month, "" if scope.whole else user.name),
@@ -138,6 +139,10 @@ def dashboard(request: Request, ctx: Ctx, who: Who, as_of: AsOf = None) -> Respo
     )
     units = loaded.figures.activity
     own = sorted(scope.facilities & set(units["facility"])) if not scope.whole else []
+    regions = loaded.economy.tables["facilities"].set_index("id")["region"]
+    by_region: dict[str, list[str]] = {}
+    for facility in own:  # a region's ~90 units read as a list per region, not one wall
+        by_region.setdefault(str(regions.get(facility, "")), []).append(facility)
     return page(
         request,
         who,
@@ -147,6 +152,8 @@ def dashboard(request: Request, ctx: Ctx, who: Who, as_of: AsOf = None) -> Respo
         as_of=found.as_of if found else None,
         whole=scope.whole,
         own=own,
+        own_by_region=sorted(by_region.items()),
+        inline_units=panels.OWN_FULFILMENT,
     )
 
 
@@ -243,7 +250,7 @@ def trajectories(
     # the page's form sends its blank fields too: blank is "not chosen"
     facility, product, region = facility or None, product or None, region or None
     loaded = ctx.load(version)
-    found = ctx.monitoring(loaded, as_of)
+    found = ctx.monitoring(loaded, as_of, [facility] if facility else None)
     month = found.as_of if found else None
     shown = ctx.remembered(
         ("trajectory", loaded.version.id, month, facility, product, region),
@@ -298,7 +305,7 @@ def enterprise(
     units = loaded.figures.activity
     if facility not in set(units["facility"]):
         raise NotFound(f"{facility!r} has no control figures in version {loaded.version.id}")
-    found = ctx.monitoring(loaded, as_of)
+    found = ctx.monitoring(loaded, as_of, [facility])  # the month this facility reported through
     year = year or (int(found.as_of[:4]) if found else loaded.economy.settings.first_year)
     month = found.as_of if found else None
     shown, form = ctx.remembered(

@@ -53,7 +53,9 @@ def dashboard(
         alerts = scope.rows(found.alerts[found.alerts["state"] == "firing"])
         columns = ["series", "product", "region", "severity", "fired", "months_firing"]
         columns += ["escalation", "addressee", "plan_year", "forecast", "shortfall"]
-        ranked = alerts.sort_values(["months_firing", "shortfall"], ascending=[False, False])
+        ranked = rank_alerts(
+            alerts, set() if scope.whole else scope.user.facilities | scope.user.regions
+        )
         shown.append(Panel("alerts", "Alerts firing, with their escalation", ranked[columns]))
     if scope.whole:
         shown.append(Panel.of(figures.consumption_per_head(plan, economy)))
@@ -72,6 +74,34 @@ def dashboard(
                 )
                 shown.append(Panel.of(fulfilment))
     return shown
+
+
+SEVERITY_ORDER = ("critical", "warning")
+"""The alerts' severities, most severe first (any other after them)."""
+
+
+def rank_alerts(alerts: pd.DataFrame, own: set[str] | frozenset[str]) -> pd.DataFrame:
+    """Alerts in the order a person deals with them: those addressed to ``own`` (a scoped
+    user's facilities and regions) first, then the most severe, the most recently fired, the
+    longest firing and the largest shortfall; a long table's first rows are what matters."""
+    severity = alerts["severity"].map({s: i for i, s in enumerate(SEVERITY_ORDER)})
+    keys = pd.DataFrame(
+        {
+            "theirs": ~alerts["addressee"].isin(list(own)),  # False (theirs) sorts first
+            "severity": severity.fillna(len(SEVERITY_ORDER)),
+            "fired": alerts["fired"].fillna("").astype(str),
+            "months_firing": alerts["months_firing"],
+            "shortfall": alerts["shortfall"],
+        },
+        index=alerts.index,
+    )
+    order = keys.sort_values(
+        ["theirs", "severity", "fired", "months_firing", "shortfall"],
+        ascending=[True, True, False, False, False],
+        kind="stable",
+        na_position="last",
+    ).index
+    return alerts.loc[order]
 
 
 def product(

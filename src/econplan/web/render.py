@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from econplan.reporting.figure import Figure
 from econplan.reporting.figure import number as figure_number
+from econplan.reporting.figure import slug as figure_slug
 from econplan.web.auth import CSRF_FIELD, Caller
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -43,6 +44,7 @@ def number(value: Any, column: str = "") -> str:
 
 
 templates.env.filters["number"] = number
+templates.env.filters["slug"] = figure_slug  # every id in a page: no spaces, whatever the key
 
 
 @dataclass(frozen=True)
