@@ -797,13 +797,6 @@ def test_builtin_economy(builtin_plan_dir: Path) -> None:
     assert (floor["planned"] >= floor["required"] * (1 - 1e-6)).all()
     ceiling = firm[firm["sense"] == "at_most"]
     assert (ceiling["planned"] <= ceiling["required"] * (1 + 1e-6)).all()
-    # the options declared whole (stations, mines, factories) come in whole units
-    whole = economy.tables["investments"].set_index("id")["integer"].fillna(False)
-    started = plan.tables["investment"]
-    started = started[whole.reindex(started["option"]).to_numpy(dtype=bool)]
-    assert len(started) and (started["units"] == started["units"].round()).all()
-    assert plan.info["integer"]["rounding"] == "up"
-    assert all(plan.info["integer"]["loss"][f"tier{k}"] == 0.0 for k in (1, 2, 3))
     # consumption per head grows by the declared 2% a year in every region, from above the norms
     levels = plan.tables["consumption_level"].pivot(index="region", columns="year", values="level")
     assert (levels[2021] >= 1.0).all()

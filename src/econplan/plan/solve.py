@@ -141,6 +141,7 @@ class Solver:
         time_limit: float | None = None,
         threads: int | None = None,
         integer: bool = False,
+        feasibility: float = 1e-10,
     ) -> None:
         """``integer``: solve every stage as a MIP with the problem's integer columns whole
         (HiGHS's branch and cut; no valuations then: see :mod:`econplan.plan.whole`)."""
@@ -163,7 +164,7 @@ class Solver:
         # enough until the growth path and whole units: a re-plan of the built-in economy
         # then left sea freight in South Hwanghae short by 7.8e-6 of its flows; at 1e-10 it
         # verifies to 2.7e-9
-        highs.setOptionValue("primal_feasibility_tolerance", 1e-10)
+        highs.setOptionValue("primal_feasibility_tolerance", feasibility)
         col_lower, col_upper, row_lower, row_upper = problem.lp.bounds()
         # HiGHS solves diag(r) A diag(c) in x / c; every value in and out goes through
         # _to_solver / _from_solver, so callers see the problem's own units
