@@ -123,6 +123,8 @@ def bottleneck_lines(plan: Plan, top: int) -> list[str]:
     order = {s["name"]: i for i, s in enumerate(plan.info["stages"])}
     limits = limits.assign(_stage=limits["stage"].map(order)).sort_values(["_stage", "rank"])
     limits = limits[limits["rank"] <= top]
+    tolerance = float(plan.info["solver"]["tolerance"])
+    objectives = plan.info["objectives"]
     lines = wrap(
         f"Bottlenecks (top {top} of each stage, ranked by what relaxing each gains over the "
         "range where its valuation holds):"
@@ -149,10 +151,14 @@ def bottleneck_lines(plan: Plan, top: int) -> list[str]:
             gain = row.get("gain")
             if gain is not None and np.isfinite(gain) and row["valuation"]:
                 room = gain / abs(row["valuation"])
-                text += (
-                    f", for {number(room)} {row['unit']} more at most (relaxing it that far "
-                    f"gains {number(gain)} {per})"
+                noise = tolerance * max(abs(objectives.get(stage, 0.0)), 1.0)
+                gains = (
+                    f"gains {number(gain)} {per}"
+                    if gain > noise
+                    else "gains less than the stages' tolerance"
                 )
+                more = f"{number(room)} {row['unit']}"
+                text += f", for {more} more at most (relaxing it that far {gains})"
             lines += wrap(text, "    ")
     return lines
 
