@@ -10,6 +10,7 @@ from econplan.cli import (  # noqa: F401  (registers the commands)
     analysis,
     compare,
     economy,
+    ensemble,
     execution,
     plan,
     report,

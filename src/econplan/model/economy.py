@@ -139,6 +139,11 @@ class Economy:
     _positions: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
     """Cache of :meth:`positions`, seeded by ``from_tables`` from categorical columns."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the tables are a read-only view, which pickle cannot copy: they travel as a dict
+        # (Dask ships an economy to its workers this way); the caches are rebuilt there
+        return (_rebuilt, (self.settings, dict(self.tables)))
+
     @classmethod
     def from_tables(
         cls, settings: Settings, tables: Mapping[str, pd.DataFrame], schema: Schema | None = None
@@ -470,3 +475,8 @@ class Economy:
             "investments": len(self.tables["investments"]),
             "targets": len(self.tables["targets"]),
         }
+
+
+def _rebuilt(settings: Settings, tables: dict[str, pd.DataFrame]) -> Economy:
+    """An economy unpickled (see ``Economy.__reduce__``)."""
+    return Economy(settings, MappingProxyType(tables))

@@ -19,7 +19,7 @@ from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash, jsonable
 from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
-from econplan.plan.solve import InfeasibleError, Progress, Solution, SolveError, Solver
+from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, SolveError, Solver
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
 from econplan.plan.whole import solve_whole
@@ -71,6 +71,7 @@ def make_plan(
     fixed: Fixed | None = None,
     integer: str = "auto",
     previous: Plan | None = None,
+    starts: dict[str, Basis] | None = None,
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
     status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.
@@ -80,7 +81,8 @@ def make_plan(
 
     ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
     auto, exact or round; ``previous``: the plan a re-plan revises, whose whole units are
-    kept where they cost the tiers nothing."""
+    kept where they cost the tiers nothing; ``starts``: stage bases of a like problem to
+    start from (see ``Solver.solve``), an ensemble member's from its base plan."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
     start = began = time.perf_counter()
@@ -107,7 +109,7 @@ def make_plan(
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
             return solve_whole(problem, solver, say, integer, started)
-        return solver.solve(say), None
+        return solver.solve(say, starts=starts), None
 
     try:
         solution, whole = solved(FEASIBILITY[0])

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import highspy
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from econplan.plan.assemble import PlanProblem, Stage
@@ -54,6 +55,30 @@ class StageResult:
     range_up: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     """... rise (>= 0), in the problem's units, before the stage's basis changes and the
     valuation with it (NaN where HiGHS gave no basis to range)."""
+    basis: Basis | None = field(default=None, repr=False)
+    """The stage's optimal basis, to start the same stage of a like problem from."""
+
+
+@dataclass(frozen=True)
+class Basis:
+    """A simplex basis by label: the status of every column and row (HiGHS's codes: 0 at
+    the lower bound, 1 basic, 2 at the upper bound, 3 free at zero), so that it can start a
+    problem of another shape (a scenario's, a member's) where the labels match."""
+
+    columns: pd.Index
+    rows: pd.Index
+    column_status: np.ndarray
+    row_status: np.ndarray
+
+    def for_problem(self, problem: PlanProblem) -> tuple[np.ndarray, np.ndarray]:
+        """The statuses for ``problem``'s columns and rows: as here where the label is the
+        same; a new column at its lower bound and a new row basic (its slack), which keeps
+        the count of basic variables right when only rows and columns are added."""
+        columns = self.columns.get_indexer(pd.Index(problem.lp.column_labels()))
+        rows = self.rows.get_indexer(pd.Index(problem.lp.row_labels()))
+        column_status = np.where(columns >= 0, self.column_status[columns], 0)
+        row_status = np.where(rows >= 0, self.row_status[rows], 1)
+        return column_status.astype(np.int8), row_status.astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -301,9 +326,19 @@ class Solver:
             highs.wait(2.0)  # PDLP has no interrupt callback: leave it running, and go
             raise
 
-    def solve(self, progress: Progress | None = None) -> Solution:
-        """Every stage in order; raises InfeasibleError when the hard constraints cannot hold."""
+    def solve(
+        self,
+        progress: Progress | None = None,
+        starts: dict[str, Basis] | None = None,
+        keep_bases: bool = False,
+    ) -> Solution:
+        """Every stage in order; raises InfeasibleError when the hard constraints cannot hold.
+
+        ``starts``: a basis by stage name (from ``keep_bases`` on a like problem) that the
+        stage's dual simplex starts from instead of the last stage's optimum (an ensemble's
+        members from the base plan); ``keep_bases``: record each stage's optimal basis."""
         say = progress or (lambda _: None)
+        starts = starts if self.method == "simplex" else None
         problem = self.problem
         highs = self.highs
         # stage columns and shortfalls start free: a re-solve must not inherit the last
@@ -331,6 +366,11 @@ class Solver:
                 # changes and the last one is held: primal simplex goes on from it, where dual
                 # simplex was measured to stall for minutes on the built-in economy
                 highs.setOptionValue("simplex_strategy", 1 if number == 1 else 4)
+            if starts and stage is not None and stage.name in starts:
+                # the like problem's optimal basis is dual feasible here where only bounds
+                # differ: dual simplex repairs the primal side from it
+                self._start_from(starts[stage.name])
+                highs.setOptionValue("simplex_strategy", 1)
             began = time.perf_counter()
             self._run(deadline)
             status = highs.getModelStatus()
@@ -393,6 +433,7 @@ class Solver:
                 break
             value = float(x[stage.column])
             ranged, down, up = self._ranges(row_dual)
+            basis = self._basis() if keep_bases else None
             holds = self._hold(stage, value)
             if stage.name.startswith("tier") and stage.name.endswith("_total"):
                 self._hold_targets(int(stage.name[4:].removesuffix("_total")), x)
@@ -408,6 +449,7 @@ class Solver:
                     ranged,
                     down,
                     up,
+                    basis,
                 )
             )
             say(
@@ -425,6 +467,39 @@ class Solver:
             tuple(results),
             time.perf_counter() - started,
         )
+
+    def _basis(self) -> Basis | None:
+        """HiGHS's basis now, by label (None without one: PDLP, IPM without crossover)."""
+        basis = self.highs.getBasis()
+        if not basis.valid:
+            return None
+        labels = self._labels()
+        return Basis(
+            labels[0],
+            labels[1],
+            np.fromiter((int(v) for v in basis.col_status), dtype=np.int8),
+            np.fromiter((int(v) for v in basis.row_status), dtype=np.int8),
+        )
+
+    def _labels(self) -> tuple[pd.Index, pd.Index]:
+        if self.__dict__.get("_label_cache") is None:
+            self._label_cache = (
+                pd.Index(self.problem.lp.column_labels()),
+                pd.Index(self.problem.lp.row_labels()),
+            )
+        return self._label_cache
+
+    def _start_from(self, start: Basis) -> None:
+        """Start the next run from ``start`` mapped to this problem by label. HiGHS takes it
+        as an alien basis: one whose count of basic variables is off, or whose basic
+        columns are dependent here, is completed with slacks rather than refused."""
+        column_status, row_status = start.for_problem(self.problem)
+        basis = highspy.HighsBasis()
+        basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in column_status]
+        basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row_status]
+        basis.valid = True
+        basis.alien = True
+        self.highs.setBasis(basis)
 
     def _ranges(self, row_dual: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The range of validity of each limit that has a valuation in the stage just solved

@@ -88,17 +88,23 @@ def read_scenario(path: str | Path) -> Scenario:
 
 
 def _read(path: Path, seen: tuple[Path, ...]) -> Scenario:
-    file = str(path)
     resolved = path.resolve()
     if resolved in seen:
         loop = " -> ".join(str(p) for p in (*seen, resolved))
         raise ScenarioError(
             [
                 ScenarioProblem(
-                    file, 0, "base", f"scenarios are built on each other in a cycle: {loop}"
+                    str(path), 0, "base", f"scenarios are built on each other in a cycle: {loop}"
                 )
             ]
         )
+    data, document = load_toml(path)
+    return scenario_of(path, data, document, seen)
+
+
+def load_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The bytes of a scenario (or ensemble) file and its TOML document."""
+    file = str(path)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -110,6 +116,15 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Scenario:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         message = f"not a TOML file ({error}): see docs/scenarios.md for the format"
         raise ScenarioError([ScenarioProblem(file, 0, "", message)]) from None
+    return data, document
+
+
+def scenario_of(
+    path: Path, data: bytes, document: dict[str, Any], seen: tuple[Path, ...] = ()
+) -> Scenario:
+    """The scenario a parsed file states (``data``: its bytes, for the hash)."""
+    file = str(path)
+    resolved = path.resolve()
     problems = check_entry(file, 0, SCENARIO, document)
     changes = []
     entries = document.get(CHANGE, [])

@@ -44,14 +44,21 @@ class ScenarioProblem:
     change: int
     key: str
     message: str
+    entry: str = "change"
+    """What the file's list holds: change (a scenario) or shock (an ensemble)."""
 
     def __str__(self) -> str:
-        where = f"{self.file}: change {self.change}" if self.change else self.file
+        where = f"{self.file}: {self.entry} {self.change}" if self.change else self.file
         key = f" [{self.key}]" if self.key else ""
         return printable(f"{where}:{key} {self.message}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "change": self.change, "key": self.key, "message": self.message}
+        return {
+            "file": self.file,
+            self.entry: self.change,
+            "key": self.key,
+            "message": self.message,
+        }
 
 
 class ScenarioError(Exception):
@@ -68,10 +75,15 @@ def _number(text: str) -> float | None:
     return float(text) if text else None
 
 
+SCHEMAS = {"scenario": (SCENARIO, CHANGE), "ensemble": ("ensemble", "shock")}
+"""Each schema file (``schema/NAME.csv``) with its top-level kind (the file's own keys) and
+the kind whose fields every entry of the list has (its kind and note)."""
+
+
 @cache
-def fields() -> dict[str, dict[str, Field]]:
-    """Every kind's fields by name, in the order of the file."""
-    text = resources.files("econplan.schema").joinpath("scenario.csv").read_text("utf-8")
+def fields(schema: str = "scenario") -> dict[str, dict[str, Field]]:
+    """Every kind's fields by name, in the order of ``schema/<schema>.csv``."""
+    text = resources.files("econplan.schema").joinpath(f"{schema}.csv").read_text("utf-8")
     found: dict[str, dict[str, Field]] = {}
     for row in csv.DictReader(text.splitlines()):
         found.setdefault(row["kind"], {})[row["field"]] = Field(
@@ -87,8 +99,9 @@ def fields() -> dict[str, dict[str, Field]]:
     return found
 
 
-def change_kinds() -> tuple[str, ...]:
-    return fields()[CHANGE]["kind"].values
+def change_kinds(schema: str = "scenario") -> tuple[str, ...]:
+    """The kinds an entry of the schema's list may have."""
+    return fields(schema)[SCHEMAS[schema][1]]["kind"].values
 
 
 def _is_number(value: object) -> bool:
@@ -136,12 +149,67 @@ def _type_problem(field: Field, value: object) -> str | None:
             if problem:
                 return problem
         return None
-    if kind in ("rows", "changes"):
+    if kind in ("rows", "changes", "shocks"):
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            what = "[[change.rows]]" if kind == "rows" else "[[change]]"
-            return f"give a list of tables ({what} entries)"
+            entries = {"rows": "[[change.rows]]", "changes": "[[change]]", "shocks": "[[shock]]"}
+            return f"give a list of tables ({entries[kind]} entries)"
         return None
+    if kind == "boolean":
+        return None if isinstance(value, bool) else f"give true or false, not {value!r}"
+    if kind == "draw":
+        return _draw_problem(field, value)
     raise ValueError(f"scenario.csv: unknown type {kind!r}")
+
+
+DISTRIBUTIONS = {
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+    "normal": ("mean", "sd"),
+}
+"""The distributions a drawn number may follow, with their parameters (a normal draw may
+give low and high as well: it is then cut to them)."""
+
+
+def _draw_problem(field: Field, value: object) -> str | None:
+    """A number drawn at random: a fixed number, [low, high] (uniform) or a table naming the
+    distribution and its parameters."""
+    if _is_number(value):
+        return _range_problem(field, float(value))  # type: ignore[arg-type]
+    if isinstance(value, list):
+        value = (
+            {"distribution": "uniform", "low": value[0], "high": value[-1]}
+            if (len(value) == 2)
+            else None
+        )
+    if not isinstance(value, dict):
+        return (
+            "give a number, [low, high] (drawn uniformly) or a table such as "
+            '{ distribution = "triangular", low = 0.8, mode = 1.0, high = 1.05 }'
+        )
+    name = value.get("distribution")
+    if name not in DISTRIBUTIONS:
+        return f"distribution {name!r} is not one of {', '.join(DISTRIBUTIONS)}"
+    allowed = {"distribution", *DISTRIBUTIONS[name], *(("low", "high") if name == "normal" else ())}
+    for key in value:
+        if key not in allowed:
+            return f"a {name} draw has no parameter {key!r}: give {', '.join(sorted(allowed))}"
+    for key in DISTRIBUTIONS[name]:
+        if key not in value:
+            return f"a {name} draw needs {', '.join(DISTRIBUTIONS[name])}: {key} is missing"
+    for key in allowed - {"distribution"}:
+        if key in value and not _is_number(value[key]):
+            return f"{key} must be a number, not {value[key]!r}"
+    for key in ("low", "mode", "high", "mean"):
+        if key in value:
+            problem = _range_problem(field, float(value[key]))
+            if problem:
+                return f"{key}: {problem}"
+    order = [float(value[k]) for k in ("low", "mode", "high") if k in value]
+    if order != sorted(order):
+        return "give low <= mode <= high"
+    if name == "normal" and float(value["sd"]) < 0:
+        return "sd must be 0 or more"
+    return None
 
 
 def _range_problem(field: Field, value: float) -> str | None:
@@ -153,18 +221,19 @@ def _range_problem(field: Field, value: float) -> str | None:
 
 
 def check_entry(
-    file: str, position: int, kind: str, entry: dict[str, Any]
+    file: str, position: int, kind: str, entry: dict[str, Any], schema: str = "scenario"
 ) -> list[ScenarioProblem]:
     """Problems of one entry (the file's keys, position 0, or change ``position``) against
     the fields of ``kind`` (and, for a change, those every change has)."""
-    declared = dict(fields()[kind])
-    if kind != SCENARIO:
-        declared = {**fields()[CHANGE], **declared}
+    top, common = SCHEMAS[schema]
+    declared = dict(fields(schema)[kind])
+    if kind != top:
+        declared = {**fields(schema)[common], **declared}
     problems = []
     for key in entry:
         if key not in declared:
             known = ", ".join(declared)
-            what = "the file" if kind == SCENARIO else f"a change of kind {kind}"
+            what = "the file" if kind == top else f"a {common} of kind {kind}"
             problems.append(
                 ScenarioProblem(file, position, key, f"{what} has no key {key!r}: use {known}")
             )
