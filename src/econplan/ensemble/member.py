@@ -7,6 +7,9 @@ the diagnosis names the targets that fail), failed (the solver stopped short) or
 
 from __future__ import annotations
 
+import os
+import resource
+import socket
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -47,6 +50,12 @@ class MemberResult:
     """The limits that bind, by stage."""
     objectives: dict[str, float] = field(default_factory=dict)
     max_violation: float | None = None
+    iterations: int = 0
+    """Simplex iterations over every stage (of the solve kept)."""
+    worker: str = ""
+    """The process that planned the member (host:pid) and ..."""
+    worker_peak_mb: float = 0.0
+    """... its peak resident memory so far, in MiB."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +102,9 @@ def plan_member(
     else:
         _read_plan(result, economy, plan)
     result.seconds = time.perf_counter() - began
+    result.worker = f"{socket.gethostname()}:{os.getpid()}"
+    # ru_maxrss is in KiB on Linux
+    result.worker_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
 
@@ -129,6 +141,7 @@ def _read_plan(result: MemberResult, economy: Economy, plan: Plan) -> None:
     binding = plan.tables["bottlenecks"][["stage", "constraint", "item", "region", "year"]]
     result.binding = _records(binding.drop_duplicates())
     result.objectives = {str(k): float(v) for k, v in plan.info["objectives"].items()}
+    result.iterations = sum(int(s.get("iterations", 0)) for s in plan.info["stages"])
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

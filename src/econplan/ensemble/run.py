@@ -211,12 +211,22 @@ def run_ensemble(
         "warm": warm,
         "seconds": time.perf_counter() - began,
         "member_seconds": sum(r.seconds for r in members),
+        "peak_memory_mb": _peaks(members),
         "tables": {name: f"{name}.csv" for name in TABLES},
     }
     for name, table in tables.items():
         _write_text(out / f"{name}.csv", table.to_csv(index=False))
     _write_text(out / "ensemble.json", json.dumps(jsonable(info), indent=2) + "\n")
     return EnsembleResult(info, tables)
+
+
+def _peaks(members: list[MemberResult]) -> dict[str, float]:
+    """The peak resident memory of each worker process that planned members, in MiB."""
+    peaks: dict[str, float] = {}
+    for r in members:
+        if r.worker:
+            peaks[r.worker] = max(peaks.get(r.worker, 0.0), r.worker_peak_mb)
+    return peaks
 
 
 def _duration(seconds: float) -> str:
