@@ -273,6 +273,19 @@ def test_results_are_the_members_results(local_run: Path) -> None:
     assert listed["shocks"].str.contains("farming output x").all()
 
 
+def test_the_report_page_shows_probabilities_and_fans(local_run: Path) -> None:
+    page = (local_run / "ensemble.html").read_text()
+    assert "Probability that each target is met" in page
+    assert "figure-probabilities" in page
+    # the consumption fan of the region worst off at the median, and its numbers as a table
+    quantile = pd.read_csv(local_run / "quantiles.csv")
+    levels = quantile[quantile["what"] == "consumption"]
+    worst = levels.groupby("region")["q50"].min().idxmin()
+    assert f"Consumption level of {worst}" in page
+    # the steel targets are never met in the tiny economy: its output is fanned
+    assert "National output of steel" in page
+
+
 def test_an_interrupted_ensemble_resumes_without_planning_finished_members(
     small: Path, local_run: Path, tmp_path: Path
 ) -> None:

@@ -31,6 +31,8 @@ from econplan.ensemble.summary import (
 from econplan.errors import UsageError
 from econplan.plan import InfeasibleError, SolveError
 from econplan.plan.output import jsonable
+from econplan.reporting.ensemble import ensemble_report
+from econplan.reporting.plan_report import html_page
 from econplan.scenario import apply_scenario
 
 MEMBERS = "members"
@@ -214,8 +216,10 @@ def run_ensemble(
         "peak_memory_mb": _peaks(members),
         "tables": {name: f"{name}.csv" for name in TABLES},
     }
+    info["report"] = "ensemble.html"
     for name, table in tables.items():
         _write_text(out / f"{name}.csv", table.to_csv(index=False))
+    _write_text(out / "ensemble.html", html_page(ensemble_report(info, tables)))
     _write_text(out / "ensemble.json", json.dumps(jsonable(info), indent=2) + "\n")
     return EnsembleResult(info, tables)
 

@@ -26,7 +26,10 @@ def wilson(successes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray
     z2 = Z95**2
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z95 * np.sqrt(p * (1 - p) / n + z2 / (4 * n**2)) / (1 + z2 / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # at 0 and n the interval ends at 0 and 1 exactly, not at a rounding error from them
+    low = np.where(successes <= 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(successes >= n, 1.0, np.clip(centre + half, 0, 1))
+    return low, high
 
 
 def _frame(results: list[MemberResult], part: str) -> pd.DataFrame:
