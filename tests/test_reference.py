@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from econplan import load_economy
 from econplan.cli import main
 from econplan.model.economy import Economy
-from econplan.plan import Plan, Reference, ReferenceError, make_plan, write_plan
+from econplan.plan import Plan, Reference, ReferenceError, load_plan, make_plan, write_plan
 from test_plan import TIGHT, activity, build
 
 DEMAND = 100.0
@@ -143,6 +143,7 @@ def test_plan_with_reference_on_the_command_line(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "of the plans that keep every objective, the closest" in " ".join(result.output.split())
     info = json.loads((tmp_path / "out" / "plan.json").read_text())
     assert info["reference"]["plan"] == str(tmp_path / "reference")
     assert info["reference"]["distance"] == pytest.approx(0.0, abs=1e-9)
@@ -162,3 +163,22 @@ def test_plan_with_reference_on_the_command_line(tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "--reference" in missing.output
     assert not (tmp_path / "out2").exists()
+
+
+def test_the_built_in_economy_against_a_reference_off_its_plan(builtin_plan_dir: Path) -> None:
+    """On the built-in economy (the optimal face fixes rows and columns by the thousand): a
+    reference 5% above its own plan everywhere is approached, never at the objectives' cost,
+    and the plan still verifies."""
+    economy = load_economy(None)
+    plan = load_plan(builtin_plan_dir)
+    table = plan.tables["activity"]
+    off = dataclasses.replace(
+        plan, tables={**plan.tables, "activity": table.assign(activity=table["activity"] * 1.05)}
+    )
+    near = make_plan(economy, reference=Reference.of(off, economy, "5% above"))
+    assert near.ok, near.info["verification"]
+    record = near.info["reference"]
+    assert record["applied"] is True, record
+    assert record["matched"] == len(table)
+    assert 0 < record["distance"] <= record["distance_before"]
+    assert near.info["objectives"] == pytest.approx(plan.info["objectives"], rel=1e-9, abs=1e-12)

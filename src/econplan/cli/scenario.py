@@ -17,6 +17,7 @@ from econplan.cli.common import (
     read_reference,
     reference_option,
 )
+from econplan.cli.summary import reference_lines
 from econplan.errors import UsageError
 from econplan.io.replace import OutputError, check_output_folder
 from econplan.io.write import write_economy
@@ -173,6 +174,8 @@ def run_command(
         click.echo(f"{applied.scenario.name}: {plan.status} plan written to {out}")
         for stage, value in objectives.items():
             click.echo(f"  {stage}: {value:.6g}")
+        for line in reference_lines(plan):
+            click.echo(line)
     if plan.status == "infeasible":
         sys.exit(EXIT_INFEASIBLE)
 
