@@ -47,8 +47,10 @@ FLOOR = 0.01
 activity in the reference (and at least one unit)."""
 
 ZERO = 1e-9
-"""Reduced costs and valuations, on the scaled problem, below which a column or row is
-on the optimal face (HiGHS's dual feasibility tolerance is 1e-7)."""
+"""A reduced cost or valuation (on the scaled problem) above this fixes its column or row.
+Either way the plan is safe: the stages' holds stay in force as bounds, the face only narrows
+what the stage may move; below it the last objective could move by at most 1e-9 a scaled unit
+moved, within its hold."""
 
 
 class ReferenceError(UsageError):
@@ -175,8 +177,8 @@ def _face_problem(solver: Solver, reference: Matched) -> tuple[highspy.Highs, in
     matrix = sp.csc_matrix(
         (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_), shape=(m, n)
     )
-    # the deviation rows have coefficients of one; the weights are costs, where HiGHS's
-    # scaling copes with their range better than with a matrix spanning 1e-2 to 3e8 (seen)
+    # the deviation rows have coefficients of one, as well scaled as the rows HiGHS holds;
+    # the weights (1e-2 to 3e8 in scaled units on the typhoon scenario) are costs
     picks = sp.csc_matrix((np.ones(k), (np.arange(k), cols)), shape=(k, n))
     deviation = sp.hstack([picks, -sp.identity(k), sp.identity(k)])
     whole = sp.vstack([sp.hstack([matrix, sp.csc_matrix((m, 2 * k))]), deviation]).tocsc()
@@ -184,8 +186,8 @@ def _face_problem(solver: Solver, reference: Matched) -> tuple[highspy.Highs, in
     target = reference.amounts / scale
     highs = _new_highs()
     highs.setOptionValue("random_seed", 0)
-    # dual simplex from scratch, after presolve removes what the face fixed: measured 0.2 s on
-    # the typhoon scenario; primal simplex from the last basis ended unsure of optimality
+    # dual simplex from scratch, after presolve removes what the face fixed: 0.2 s on the
+    # typhoon scenario (on the whole problem, it ran past 300 s)
     highs.setOptionValue("solver", "simplex")
     highs.setOptionValue("simplex_strategy", 1)
     highs.setOptionValue("primal_feasibility_tolerance", solver.feasibility)
