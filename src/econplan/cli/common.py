@@ -21,7 +21,7 @@ from econplan.validate import Report, validate
 
 if TYPE_CHECKING:
     from econplan.model.economy import Economy
-    from econplan.plan import Plan
+    from econplan.plan import Plan, Reference
 
 EXIT_BAD_INPUT = 2
 
@@ -33,6 +33,14 @@ path_argument = click.argument(
     "path", required=False, type=click.Path(path_type=Path), metavar="[PATH]"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+reference_option = click.option(
+    "--reference",
+    "reference_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A plan (folder) to stay close to: among the plans that keep every stage's optimum, "
+    "the one whose activity is nearest this plan's (a scenario's base plan, last year's plan).",
+)
 
 
 def print_json(data: Any) -> None:
@@ -185,6 +193,19 @@ def read_plan(
     if problems:
         fail(f"{directory}: not a plan of this economy: {problems[0]}")
     return plan
+
+
+def read_reference(directory: Path | None, economy: Economy) -> Reference | None:
+    """The plan in ``directory`` as a reference for planning ``economy``: intact, optimal, of
+    an economy with the same products. Bad input exits 2 with one line naming the folder."""
+    if directory is None:
+        return None
+    from econplan.plan import PlanError, Reference, ReferenceError, load_plan
+
+    try:
+        return Reference.of(load_plan(directory), economy, directory)
+    except (FileNotFoundError, PlanError, ReferenceError) as error:
+        fail(f"--reference: {error}")
 
 
 def write_csv(frame: pd.DataFrame, out: Path, option: str) -> None:

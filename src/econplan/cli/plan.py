@@ -22,11 +22,21 @@ from econplan.cli.common import (
     path_argument,
     print_json,
     read_plan,
+    read_reference,
+    reference_option,
     validated,
 )
 from econplan.cli.summary import plan_summary, report_lines
 from econplan.io.replace import OutputError, check_output_folder, describe_os_error
-from econplan.plan import VALID, Plan, SolveError, assemble, make_plan, write_plan
+from econplan.plan import (
+    VALID,
+    Plan,
+    ReferenceError,
+    SolveError,
+    assemble,
+    make_plan,
+    write_plan,
+)
 from econplan.plan.disk import plan_folder_problem
 from econplan.plan.plausibility import plausibility
 from econplan.plan.solve import METHODS, Solver
@@ -218,6 +228,7 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     help="Options built in whole units (integer in investments.csv): every stage as a MIP "
     "(exact), or the relaxation rounded and fixed (round); auto: exact up to 40 whole columns.",
 )
+@reference_option
 @click.option("--csv", "csv", is_flag=True, help="Write CSV copies of the tables too.")
 @click.option(
     "--mps",
@@ -243,6 +254,7 @@ def plan_command(
     time_limit: float | None,
     tolerance: float,
     integer: str,
+    reference_dir: Path | None,
     csv: bool,
     mps: Path | None,
     top: int,
@@ -267,6 +279,7 @@ def plan_command(
         _check_mps_path(mps)
     economy = validated(path, as_json).economy  # with the input-output table's options
     assert economy is not None
+    reference = read_reference(reference_dir, economy)
 
     def progress(message: str) -> None:
         if not as_json:
@@ -276,7 +289,11 @@ def plan_command(
         if mps is not None:
             _write_mps(Solver(assemble(economy, tolerance), method), mps)
             progress(f"wrote {mps}")
-        plan = make_plan(economy, method, time_limit, tolerance, progress, integer=integer)
+        plan = make_plan(
+            economy, method, time_limit, tolerance, progress, integer=integer, reference=reference
+        )
+    except ReferenceError as error:
+        fail(f"--reference: {error}")
     except SolveError as error:
         errors.print(f"error: no plan: {error}", style="bold red")
         sys.exit(EXIT_NO_PLAN)

@@ -8,11 +8,20 @@ from pathlib import Path
 
 import click
 
-from econplan.cli.common import errors, fail, json_option, main, print_json
+from econplan.cli.common import (
+    errors,
+    fail,
+    json_option,
+    main,
+    print_json,
+    read_reference,
+    reference_option,
+)
+from econplan.cli.summary import reference_lines
 from econplan.errors import UsageError
 from econplan.io.replace import OutputError, check_output_folder
 from econplan.io.write import write_economy
-from econplan.plan import VALID, SolveError, make_plan, write_plan
+from econplan.plan import VALID, ReferenceError, SolveError, make_plan, write_plan
 from econplan.plan.disk import plan_folder_problem
 from econplan.plan.solve import METHODS
 from econplan.scenario import Applied, ScenarioError, apply_scenario, read_scenario, shipped
@@ -105,13 +114,21 @@ def apply_command(file: str, out: Path) -> None:
     help="HiGHS's simplex, interior point (with crossover) or PDLP.",
 )
 @click.option("--time-limit", type=float, default=None, help="Seconds the plan may take.")
+@reference_option
 @click.option("--csv", "csv", is_flag=True, help="Write CSV copies of the tables too.")
 @json_option
 def run_command(
-    file: str, out: Path, method: str, time_limit: float | None, csv: bool, as_json: bool
+    file: str,
+    out: Path,
+    method: str,
+    time_limit: float | None,
+    reference_dir: Path | None,
+    csv: bool,
+    as_json: bool,
 ) -> None:
     """Apply the scenario, validate, plan and write the plan to --out, with the scenario's
-    name and hash (and its base economy's hash) in plan.json.
+    name and hash (and its base economy's hash) in plan.json. With --reference (the base
+    plan), the plan that keeps every objective and moves least from it.
 
     Exit 0: a verified optimal plan. 2: a bad scenario (every problem is listed). 3: the hard
     targets cannot all hold (the diagnosis is written). 4: no plan for another reason.
@@ -123,13 +140,18 @@ def run_command(
     if time_limit is not None and time_limit <= 0:
         fail("--time-limit must be a positive number of seconds")
     applied = _applied(file, as_json)
+    reference = read_reference(reference_dir, applied.economy)
 
     def progress(message: str) -> None:
         if not as_json:
             errors.print(message)
 
     try:
-        plan = make_plan(applied.economy, method, time_limit, progress=progress)
+        plan = make_plan(
+            applied.economy, method, time_limit, progress=progress, reference=reference
+        )
+    except ReferenceError as error:
+        fail(f"--reference: {error}")
     except SolveError as error:
         errors.print(f"error: no plan: {error}", style="bold red")
         sys.exit(EXIT_NO_PLAN)
@@ -152,6 +174,8 @@ def run_command(
         click.echo(f"{applied.scenario.name}: {plan.status} plan written to {out}")
         for stage, value in objectives.items():
             click.echo(f"  {stage}: {value:.6g}")
+        for line in reference_lines(plan):
+            click.echo(line)
     if plan.status == "infeasible":
         sys.exit(EXIT_INFEASIBLE)
 

@@ -196,6 +196,20 @@ def whole_lines(plan: Plan) -> list[str]:
     )
 
 
+def reference_lines(plan: Plan) -> list[str]:
+    """What the reference stage did (plan.json's ``reference``)."""
+    near = plan.info.get("reference")
+    if not near:
+        return []
+    if not near.get("applied"):
+        return wrap(f"Reference {near['plan']}: not applied ({near.get('why', '')}).")
+    return wrap(
+        f"Reference {near['plan']}: of the plans that keep every objective, the closest to it; "
+        f"the distance of {near['matched']:,} activities (relative) "
+        f"{number(float(near['distance_before']))} -> {number(float(near['distance']))}."
+    )
+
+
 def plan_summary(plan: Plan, out: Path, top: int) -> list[str]:
     """The summary ``econplan plan`` prints."""
     verification = plan.info["verification"]
@@ -210,6 +224,7 @@ def plan_summary(plan: Plan, out: Path, top: int) -> list[str]:
         target_lines(plan),
         consumption_lines(plan),
         whole_lines(plan),
+        reference_lines(plan),
         unused_lines(plan, out),
         plausibility_count_lines(plan, out),
         bottleneck_lines(plan, top),

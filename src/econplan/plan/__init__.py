@@ -19,6 +19,7 @@ from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash, jsonable
 from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
+from econplan.plan.reference import Reference, ReferenceError, closest, matched
 from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, SolveError, Solver
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
@@ -47,6 +48,8 @@ __all__ = [
     "PlanError",
     "PlanProblem",
     "Plausibility",
+    "Reference",
+    "ReferenceError",
     "SolveError",
     "Solver",
     "Stage",
@@ -71,6 +74,7 @@ def make_plan(
     fixed: Fixed | None = None,
     integer: str = "auto",
     previous: Plan | None = None,
+    reference: Reference | None = None,
     starts: dict[str, Basis] | None = None,
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
@@ -81,7 +85,11 @@ def make_plan(
 
     ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
     auto, exact or round; ``previous``: the plan a re-plan revises, whose whole units are
-    kept where they cost the tiers nothing; ``starts``: stage bases of a like problem to
+    kept where they cost the tiers nothing.
+
+    ``reference``: a plan to stay close to: after the last stage, the plan on its optimal face
+    whose activity is nearest the reference's (see :mod:`econplan.plan.reference`); plan.json
+    records the reference and the distance. ``starts``: stage bases of a like problem to
     start from (see ``Solver.solve``), an ensemble member's from its base plan."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
@@ -103,13 +111,31 @@ def make_plan(
     rows, cols = problem.shape
     say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
     started = previous.tables["investment"] if previous is not None else None
+    if reference is not None and len(problem.integer):
+        raise ReferenceError(
+            f"{len(problem.integer)} investment options are built in whole units: a plan "
+            "close to a reference is made for divisible options only (integer false)"
+        )
+    near = matched(problem, reference) if reference is not None else None
+    records: dict[int, dict[str, object]] = {}
+    """What the reference stage did, by the solution it gave (there may be a second solve)."""
 
     def solved(feasibility: float) -> tuple[Solution, dict[str, object] | None]:
         solver = Solver(problem, method, left(), feasibility=feasibility)
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
             return solve_whole(problem, solver, say, integer, started)
-        return solver.solve(say, starts=starts), None
+        solution = solver.solve(say, starts=starts)
+        if near is not None:
+            say("reference stage: the plan closest to the reference among the optimal ones")
+            solution, record = closest(solver, solution, near, left())
+            records[id(solution)] = record
+            say(
+                f"  distance {record['distance_before']:.6g} -> {record['distance']:.6g}"
+                if record["applied"]
+                else f"  not applied: {record['why']}"
+            )
+        return solution, None
 
     try:
         solution, whole = solved(FEASIBILITY[0])
@@ -157,4 +183,11 @@ def make_plan(
     plan = Plan.optimal(economy, problem, solution, tables, verification, times)
     if whole is not None:
         plan.info["integer"] = jsonable(whole)
+    if reference is not None:
+        closeness = dict(records.get(id(solution), {}))
+        # the seconds go to run.json: plan.json is the same, byte for byte, on every run
+        plan.run["times"]["reference"] = closeness.pop("seconds", 0.0)
+        plan.info["reference"] = jsonable(
+            {"plan": reference.source, "economy": reference.economy, **closeness}
+        )
     return with_plausibility(plan, report)

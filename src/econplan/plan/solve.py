@@ -175,6 +175,7 @@ class Solver:
         self.problem = problem
         self.method = method
         self.time_limit = time_limit
+        self.feasibility = feasibility
         self.highs = _new_highs()
         highs = self.highs
         highs.setOptionValue("solver", METHODS[method])

@@ -1,0 +1,206 @@
+"""The reference stage: among the plans that keep every stage's optimum, the one closest to a
+reference plan (the base plan a scenario is compared with, last year's plan).
+
+Plans are not unique: where two processes, regions or routes cost the stages the same, the
+solver's path decides, and two scenarios differing in one corner differ in many places. After
+the last stage this stage picks, on the *optimal face* of the last stage, the plan whose
+activity (process, region, year) is nearest the reference's::
+
+    min  sum_k |x_k - ref_k| / size_k
+    size_k = max(|ref_k|, 1% of the process's largest activity in the reference, 1)
+
+so that a change of 10% counts alike for a large and a small process, and a process the
+reference left idle is measured against its own scale instead of one unit.
+
+The optimal face is every plan the last stage's valuations (its duals) hold optimal: columns
+with a nonzero reduced cost stay where they are, rows with a nonzero valuation stay at their
+bound. Every earlier stage is already held by the bounds the stage loop set, so each plan on
+that face keeps every objective exactly as found; and the face is a small problem (on the
+typhoon scenario 7,266 of 25,316 columns free, 0.2 s with dual simplex), where the same
+distance over every plan within the stages' tolerance did not finish in minutes
+(docs/planning.md, "The reference stage", has the measurements).
+
+Activity is matched by its labels; activity the reference does not have is free.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from econplan.errors import UsageError
+from econplan.model.economy import Economy
+from econplan.plan.assemble import PlanProblem
+from econplan.plan.output import Plan
+from econplan.plan.solve import Solution, Solver, _highs_lp, _new_highs, _pass
+
+KEY = ["process", "region", "year"]
+
+FLOOR = 0.01
+"""Activity the reference left small is measured against this share of the process's largest
+activity in the reference (and at least one unit)."""
+
+ZERO = 1e-9
+"""A reduced cost or valuation (on the scaled problem) above this fixes its column or row.
+Either way the plan is safe: the stages' holds stay in force as bounds, the face only narrows
+what the stage may move; below it the last objective could move by at most 1e-9 a scaled unit
+moved, within its hold."""
+
+
+class ReferenceError(UsageError):
+    """A reference plan that cannot be one for this economy: the message says why."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The activity a plan should stay close to, and where it came from."""
+
+    activity: pd.DataFrame
+    """process, region, year, activity."""
+    source: str
+    economy: str
+
+    @classmethod
+    def of(cls, plan: Plan, economy: Economy, source: Path | str) -> Reference:
+        """The reference held in ``plan`` (read from ``source``), checked against the
+        ``economy`` to be planned: an optimal plan of an economy with the same products."""
+        if plan.status != "optimal" or "activity" not in plan.tables:
+            raise ReferenceError(
+                f"{source}: the reference plan is {plan.status!r}, not optimal: it has no "
+                "activity to stay close to; give --reference an optimal plan"
+            )
+        products = set(economy.product_ids)
+        made = plan.tables.get("production")
+        unknown = sorted(set(made["product"]) - products) if made is not None else []
+        if unknown:
+            shown = ", ".join(map(str, unknown[:5]))
+            raise ReferenceError(
+                f"{source}: the reference plan makes products this economy does not have "
+                f"({shown}{', ...' if len(unknown) > 5 else ''}); give --reference a plan of "
+                "an economy with the same products"
+            )
+        head = plan.info.get("economy")
+        name = str(head.get("name", "")) if isinstance(head, dict) else ""
+        activity = plan.tables["activity"][[*KEY, "activity"]]
+        return cls(activity.reset_index(drop=True), str(source), name)
+
+
+@dataclass(frozen=True)
+class Matched:
+    """The problem's activity columns the reference has, with its amounts and their sizes."""
+
+    columns: np.ndarray
+    amounts: np.ndarray
+    sizes: np.ndarray
+
+    def distance(self, x: np.ndarray) -> float:
+        return float(np.sum(np.abs(x[self.columns] - self.amounts) / self.sizes))
+
+
+def matched(problem: PlanProblem, reference: Reference) -> Matched:
+    """Activity columns matched to the reference by (process, region, year)."""
+    block = problem.lp.columns["activity"]
+    joined = block.labels[KEY].merge(reference.activity, on=KEY, how="left")
+    has = joined["activity"].notna().to_numpy()
+    amounts = joined["activity"].to_numpy(dtype=float)[has]
+    process = joined["process"].to_numpy(dtype=object)[has]
+    largest = pd.Series(np.abs(amounts)).groupby(process).transform("max").to_numpy()
+    sizes = np.maximum(np.maximum(np.abs(amounts), FLOOR * largest), 1.0)
+    return Matched(block.index[has], amounts, sizes)
+
+
+def closest(
+    solver: Solver, solution: Solution, reference: Matched, time_limit: float | None = None
+) -> tuple[Solution, dict[str, object]]:
+    """The plan on the last stage's optimal face closest to ``reference``, from ``solver``
+    just after ``solution`` (its last stage still in HiGHS, with its basis and duals); and
+    what plan.json records of it. Where HiGHS finds no optimum the plan stays as solved and
+    the record says why."""
+    began = time.perf_counter()
+    before = reference.distance(solution.x)
+    record: dict[str, object] = {
+        "compared": "activity (process, region, year)",
+        "matched": len(reference.columns),
+        "distance_before": before,
+    }
+    if not solver.highs.getBasis().valid:
+        # PDLP's duals are approximate: no face to read from them
+        return solution, {**record, "applied": False, "why": "the last stage has no basis"}
+    face, fixed = _face_problem(solver, reference)
+    if time_limit is not None:
+        face.setOptionValue("time_limit", max(time_limit, 1.0))
+    face.run()
+    status = face.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        why = f"HiGHS stopped on the optimal face: {face.modelStatusToString(status)}"
+        return solution, {**record, "applied": False, "why": why}
+    n = len(solution.x)
+    x = np.asarray(face.getSolution().col_value)[:n] * solver.col_scale
+    found = Solution(
+        solution.method, x, solver.problem.matrix @ x, solution.stages, solution.seconds
+    )
+    seconds = time.perf_counter() - began
+    return found, {
+        **record,
+        "applied": True,
+        "distance": reference.distance(x),
+        "fixed_columns": fixed,
+        "seconds": seconds,
+    }
+
+
+def _face_problem(solver: Solver, reference: Matched) -> tuple[highspy.Highs, int]:
+    """HiGHS holding the scaled problem restricted to the last stage's optimal face, with a
+    deviation pair per matched column: x_k - d+_k + d-_k = ref_k (scaled), d+ and d- costing
+    the column's weight 1 / size_k in the problem's units."""
+    lp = solver.highs.getLp()
+    found = solver.highs.getSolution()
+    n, m = lp.num_col_, lp.num_row_
+    col_lower, col_upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+    row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
+    x, activity = np.asarray(found.col_value), np.asarray(found.row_value)
+    # HiGHS's own values, not the problem's: fixed at what HiGHS holds, the face is feasible
+    # in HiGHS's arithmetic
+    on = np.abs(np.asarray(found.col_dual)) > ZERO
+    col_lower[on] = col_upper[on] = x[on]
+    bound = np.abs(np.asarray(found.row_dual)) > ZERO
+    row_lower[bound] = row_upper[bound] = activity[bound]
+    cols = reference.columns
+    k = len(cols)
+    scale = solver.col_scale[cols]
+    matrix = sp.csc_matrix(
+        (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_), shape=(m, n)
+    )
+    # the deviation rows have coefficients of one, as well scaled as the rows HiGHS holds;
+    # the weights (1e-2 to 3e8 in scaled units on the typhoon scenario) are costs
+    picks = sp.csc_matrix((np.ones(k), (np.arange(k), cols)), shape=(k, n))
+    deviation = sp.hstack([picks, -sp.identity(k), sp.identity(k)])
+    whole = sp.vstack([sp.hstack([matrix, sp.csc_matrix((m, 2 * k))]), deviation]).tocsc()
+    weight = scale / reference.sizes
+    target = reference.amounts / scale
+    highs = _new_highs()
+    highs.setOptionValue("random_seed", 0)
+    # dual simplex from scratch, after presolve removes what the face fixed: 0.2 s on the
+    # typhoon scenario (on the whole problem, it ran past 300 s)
+    highs.setOptionValue("solver", "simplex")
+    highs.setOptionValue("simplex_strategy", 1)
+    highs.setOptionValue("primal_feasibility_tolerance", solver.feasibility)
+    _pass(
+        highs,
+        _highs_lp(
+            whole,
+            np.concatenate([np.zeros(n), weight, weight]),
+            (
+                np.concatenate([col_lower, np.zeros(2 * k)]),
+                np.concatenate([col_upper, np.full(2 * k, np.inf)]),
+            ),
+            (np.concatenate([row_lower, target]), np.concatenate([row_upper, target])),
+        ),
+    )
+    return highs, int(np.count_nonzero(on))

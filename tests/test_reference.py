@@ -1,0 +1,184 @@
+"""The reference stage: among the plans that keep every stage's optimum, the one closest to a
+reference plan. A small economy with a tie (two identical processes) whose split only the
+reference decides, and a dearer third process the reference cannot buy."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from econplan import load_economy
+from econplan.cli import main
+from econplan.model.economy import Economy
+from econplan.plan import Plan, Reference, ReferenceError, load_plan, make_plan, write_plan
+from test_plan import TIGHT, activity, build
+
+DEMAND = 100.0
+
+
+def twins(folder: Path) -> Path:
+    """Good a from p_left or p_right (the same in every way) or p_dear (twice the labour);
+    labour is the only objective, so any split between the twins is optimal."""
+    return build(
+        folder,
+        horizon=(2021, 2022),
+        objective="labour",
+        products="id,unit,sector,kind\na,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\np_left,s,a\np_right,s,a\np_dear,s,a\n",
+        process_io="process,product,flow,amount\n"
+        "p_left,a,output,1\np_left,labour,input,1\n"
+        "p_right,a,output,1\np_right,labour,input,1\n"
+        "p_dear,a,output,1\np_dear,labour,input,2\n",
+        final_demand=f"category,product,region,basis,amount\nconsumption,a,r,absolute,{DEMAND}\n",
+    )
+
+
+def with_activity(plan: Plan, amounts: dict[tuple[str, int], float]) -> Plan:
+    """``plan`` with its activity changed to ``amounts`` (process, year), as a reference."""
+    table = plan.tables["activity"].copy()
+    for (process, year), amount in amounts.items():
+        pick = (table["process"] == process) & (table["year"] == year)
+        table.loc[pick, "activity"] = amount
+    return dataclasses.replace(plan, tables={**plan.tables, "activity": table})
+
+
+def planned(economy: Economy, reference: Plan) -> Plan:
+    plan = make_plan(
+        economy, tolerance=TIGHT, reference=Reference.of(reference, economy, "reference")
+    )
+    assert plan.ok, plan.info["verification"]
+    return plan
+
+
+def test_the_tie_goes_the_references_way(tmp_path: Path) -> None:
+    economy = load_economy(twins(tmp_path / "twins"))
+    plain = make_plan(economy, tolerance=TIGHT)
+    # a split the solver did not pick: whatever it picked, the reference differs from it
+    left = {y: activity(plain, "p_left", y) for y in (2021, 2022)}
+    wanted = {
+        2021: (30.0, 70.0) if abs(left[2021] - 30.0) > 1 else (80.0, 20.0),
+        2022: (100.0, 0.0) if left[2022] < 50 else (0.0, 100.0),
+    }
+    reference = with_activity(
+        plain,
+        {
+            (p, y): split[i]
+            for y, split in wanted.items()
+            for i, p in enumerate(("p_left", "p_right"))
+        },
+    )
+    plan = planned(economy, reference)
+    for year, (on_left, on_right) in wanted.items():
+        assert activity(plan, "p_left", year) == pytest.approx(on_left, abs=1e-6)
+        assert activity(plan, "p_right", year) == pytest.approx(on_right, abs=1e-6)
+    assert plan.info["objectives"] == pytest.approx(plain.info["objectives"], rel=1e-9)
+    record = plan.info["reference"]
+    assert record["applied"] is True
+    assert record["distance"] == pytest.approx(0.0, abs=1e-9)
+    assert record["distance_before"] > 0.5  # the plain plan was elsewhere
+
+
+def test_the_objectives_are_held_against_the_reference(tmp_path: Path) -> None:
+    """A reference that runs the dear process is followed only where labour does not rise:
+    the dear process stays idle, and of the twins the split nearest the reference's is kept
+    (the reference had one twin idle, so a unit there weighs as much as a whole idle unit)."""
+    economy = load_economy(twins(tmp_path / "twins"))
+    plain = make_plan(economy, tolerance=TIGHT)
+    # the reference favours the twin the solver left idle in 2021
+    favoured, other = ("p_left", "p_right")
+    if activity(plain, "p_left", 2021) > DEMAND / 2:
+        favoured, other = other, favoured
+    reference = with_activity(
+        plain,
+        {
+            **{("p_dear", y): 40.0 for y in (2021, 2022)},
+            **{(favoured, y): 60.0 for y in (2021, 2022)},
+            **{(other, y): 0.0 for y in (2021, 2022)},
+        },
+    )
+    plan = planned(economy, reference)
+    assert plan.info["objectives"]["labour"] == pytest.approx(2 * DEMAND, rel=1e-9)
+    for year in (2021, 2022):
+        assert activity(plan, "p_dear", year) == pytest.approx(0.0, abs=1e-9)
+        assert activity(plan, favoured, year) == pytest.approx(DEMAND, abs=1e-6)
+        assert activity(plan, other, year) == pytest.approx(0.0, abs=1e-6)
+    # |100 - 60| / 60 + |0 - 40| / 40 in each year
+    assert plan.info["reference"]["distance"] == pytest.approx(2 * (40 / 60 + 1.0), rel=1e-9)
+
+
+def test_a_reference_of_other_products_is_refused(tmp_path: Path) -> None:
+    economy = load_economy(twins(tmp_path / "twins"))
+    plain = make_plan(economy, tolerance=TIGHT)
+    production = plain.tables["production"].assign(product="b")
+    other = dataclasses.replace(plain, tables={**plain.tables, "production": production})
+    with pytest.raises(ReferenceError, match="products this economy does not have"):
+        Reference.of(other, economy, "elsewhere")
+
+
+def test_plan_with_reference_on_the_command_line(tmp_path: Path) -> None:
+    folder = twins(tmp_path / "twins")
+    economy = load_economy(folder)
+    plain = make_plan(economy, tolerance=TIGHT)
+    reference = with_activity(
+        plain,
+        {("p_left", y): 25.0 for y in (2021, 2022)} | {("p_right", y): 75.0 for y in (2021, 2022)},
+    )
+    # written by hand: the tables were changed, so plan.json's checksums are made anew
+    write_plan(reference, tmp_path / "reference")
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        [
+            "plan",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "--reference",
+            str(tmp_path / "reference"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "of the plans that keep every objective, the closest" in " ".join(result.output.split())
+    info = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert info["reference"]["plan"] == str(tmp_path / "reference")
+    assert info["reference"]["distance"] == pytest.approx(0.0, abs=1e-9)
+    act = pd.read_parquet(tmp_path / "out" / "activity.parquet").set_index(["process", "year"])
+    assert act.loc[("p_right", 2021), "activity"] == pytest.approx(75.0, abs=1e-6)
+    missing = runner.invoke(
+        main,
+        [
+            "plan",
+            str(folder),
+            "--out",
+            str(tmp_path / "out2"),
+            "--reference",
+            str(tmp_path / "none"),
+        ],
+    )
+    assert missing.exit_code == 2
+    assert "--reference" in missing.output
+    assert not (tmp_path / "out2").exists()
+
+
+def test_the_built_in_economy_against_a_reference_off_its_plan(builtin_plan_dir: Path) -> None:
+    """On the built-in economy (the optimal face fixes rows and columns by the thousand): a
+    reference 5% above its own plan everywhere is approached, never at the objectives' cost,
+    and the plan still verifies."""
+    economy = load_economy(None)
+    plan = load_plan(builtin_plan_dir)
+    table = plan.tables["activity"]
+    off = dataclasses.replace(
+        plan, tables={**plan.tables, "activity": table.assign(activity=table["activity"] * 1.05)}
+    )
+    near = make_plan(economy, reference=Reference.of(off, economy, "5% above"))
+    assert near.ok, near.info["verification"]
+    record = near.info["reference"]
+    assert record["applied"] is True, record
+    assert record["matched"] == len(table)
+    assert 0 < record["distance"] <= record["distance_before"]
+    assert near.info["objectives"] == pytest.approx(plan.info["objectives"], rel=1e-9, abs=1e-12)
