@@ -29,6 +29,17 @@ METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
 
 Progress = Callable[[str], None]
 
+UNSETTLED = frozenset(
+    {
+        highspy.HighsModelStatus.kUnknown,
+        highspy.HighsModelStatus.kNotset,
+        highspy.HighsModelStatus.kSolveError,
+        highspy.HighsModelStatus.kPostsolveError,
+    }
+)
+"""Statuses in which HiGHS stopped without settling the stage either way (numerical
+trouble): the stage is tried again another way before giving up."""
+
 
 class SolveError(Exception):
     """HiGHS stopped without an optimal plan (time limit, numerical trouble, unbounded)."""
@@ -375,7 +386,7 @@ class Solver:
             began = time.perf_counter()
             self._run(deadline)
             status = highs.getModelStatus()
-            if status == highspy.HighsModelStatus.kUnknown and self.method == "simplex":
+            if status in UNSETTLED and self.method == "simplex":
                 # primal simplex from the last stage's basis can end unsure of optimality
                 # on a degenerate stage (seen on the built-in economy with a growth path:
                 # the labour stage); dual simplex from the same basis settles it
@@ -383,6 +394,13 @@ class Solver:
                 highs.setOptionValue("simplex_strategy", 1)
                 self._run(deadline)
                 status = highs.getModelStatus()
+            if status in UNSETTLED and self.method == "simplex":
+                # and where dual simplex is unsure too (the labour stage of cement_10mt,
+                # "Not Set" in that of a member of an ensemble), interior point settles it
+                # from scratch, every hold in place; its crossover leaves a basis for the
+                # stages after it
+                say("  dual simplex unsure as well; again with interior point and crossover")
+                status = self._interior_point(deadline)
             seconds = time.perf_counter() - began
             if status == highspy.HighsModelStatus.kInfeasible and number > 1:
                 # the last stage's optimum keeps every hold, so this stage cannot truly be
@@ -469,6 +487,18 @@ class Solver:
             tuple(results),
             time.perf_counter() - started,
         )
+
+    def _interior_point(self, deadline: float | None) -> highspy.HighsModelStatus:
+        """One run of interior point with crossover from scratch, then back to simplex."""
+        highs = self.highs
+        highs.clearSolver()
+        highs.setOptionValue("solver", "ipm")
+        highs.setOptionValue("run_crossover", "on")
+        try:
+            self._run(deadline)
+        finally:
+            highs.setOptionValue("solver", METHODS[self.method])
+        return highs.getModelStatus()
 
     def _refactor(self, say: Progress, deadline: float | None) -> None:
         """The last stage's vertex computed afresh from its basis. After thousands of updates
