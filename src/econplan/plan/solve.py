@@ -29,6 +29,23 @@ METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
 Progress = Callable[[str], None]
 
 
+UNSETTLED = frozenset(
+    {
+        highspy.HighsModelStatus.kNotset,
+        highspy.HighsModelStatus.kUnknown,
+        highspy.HighsModelStatus.kSolveError,
+        highspy.HighsModelStatus.kIterationLimit,
+        highspy.HighsModelStatus.kPresolveError,
+        highspy.HighsModelStatus.kPostsolveError,
+    }
+)
+"""How a run can end without saying whether the stage has a plan at all: numerical trouble,
+or HiGHS giving up. A time limit or an interrupt is the user's, and is not second-guessed."""
+
+FALLBACK = {"simplex": "ipm", "ipm": "simplex", "pdlp": "ipm"}
+"""The method that settles a first stage the chosen one left unsettled."""
+
+
 class SolveError(Exception):
     """HiGHS stopped without an optimal plan (time limit, numerical trouble, unbounded)."""
 
@@ -352,6 +369,8 @@ class Solver:
                 highs.setOptionValue("simplex_strategy", 1)
                 self._run(deadline)
                 status = highs.getModelStatus()
+            if number == 1 and status in UNSETTLED:
+                status = self._settle(deadline, say)
             if status == highspy.HighsModelStatus.kInfeasible:
                 if number == 1:
                     raise InfeasibleError("the hard constraints cannot all hold")
@@ -425,6 +444,31 @@ class Solver:
             tuple(results),
             time.perf_counter() - started,
         )
+
+    def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
+        """The first stage again, from scratch, with another method, when the chosen one ended
+        it without saying whether any plan exists. Measured on the sanctions scenario (coke
+        and crude oil cut off): dual simplex ran 80 s, its objective climbing to 1.5e10 and
+        its basis losing all accuracy, and ended "Not Set"; the interior-point method found
+        the hard constraints infeasible in 0.6 s. Interior point ends with crossover, so a
+        feasible stage leaves an optimal basis the later stages' primal simplex goes on from.
+        """
+        highs = self.highs
+        text = highs.modelStatusToString(highs.getModelStatus())
+        other = FALLBACK[self.method]
+        say(f"  HiGHS ended the first stage unsettled ({text}); again with {other}")
+        highs.clearSolver()
+        highs.setOptionValue("solver", METHODS[other])
+        highs.setOptionValue("run_crossover", "on")  # a basis for the stages after it
+        if other == "simplex":
+            highs.setOptionValue("simplex_strategy", 1)
+        try:
+            self._run(deadline)
+        finally:
+            highs.setOptionValue("solver", METHODS[self.method])
+        status: highspy.HighsModelStatus = highs.getModelStatus()
+        say(f"  {other}: {highs.modelStatusToString(status)}")
+        return status
 
     def _ranges(self, row_dual: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The range of validity of each limit that has a valuation in the stage just solved
