@@ -448,7 +448,7 @@ class Solver:
     def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
         """The first stage again, from scratch, with another method, when the chosen one ended
         it without saying whether any plan exists. Measured on the sanctions scenario (coke
-        and crude oil cut off): dual simplex ran 80 s, its objective climbing to 1.5e10 and
+        and crude oil cut off): dual simplex ran 88 s, its objective climbing to 1.5e10 and
         its basis losing all accuracy, and ended "Not Set"; the interior-point method found
         the hard constraints infeasible in 0.6 s. Interior point ends with crossover, so a
         feasible stage leaves an optimal basis the later stages' primal simplex goes on from.
