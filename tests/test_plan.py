@@ -852,6 +852,46 @@ def test_resolve_with_changed_hard_target(tmp_path: Path) -> None:
         solver.solve()
 
 
+class FirstRunGivesUp(Solver):
+    """A solver whose first HiGHS run stops before it has settled anything: no presolve and
+    no simplex iteration allowed, so the first stage ends "Iteration limit reached", as the
+    sanctions scenario's ended "Not Set" after 88 s of numerical trouble."""
+
+    runs = 0
+
+    def _run(self, deadline: float | None) -> None:
+        first = self.runs == 0
+        self.runs += 1
+        self.highs.setOptionValue("presolve", "off" if first else "choose")
+        self.highs.setOptionValue("simplex_iteration_limit", 0 if first else 2**31 - 1)
+        super()._run(deadline)
+
+
+def test_an_unsettled_first_stage_is_settled_by_interior_point(tmp_path: Path) -> None:
+    def economy(folder: Path, amount: float) -> Path:
+        return lead_time_economy(
+            folder,
+            f"id,product,year,amount,kind\nx_2021,X,2021,{amount},hard\nlate,X,2023,60,tier1\n",
+        )
+
+    said: list[str] = []
+    feasible = assemble(load_economy(economy(tmp_path / "eight", 8.0)))
+    settled = {r.stage.name: r.value for r in FirstRunGivesUp(feasible).solve(said.append).stages}
+    assert "  HiGHS ended the first stage unsettled (Iteration limit reached); again with ipm" in (
+        said
+    )
+    assert "  ipm: Optimal" in said
+    plain = {r.stage.name: r.value for r in Solver(feasible).solve().stages}
+    assert settled == pytest.approx(plain, rel=1e-6, abs=1e-9)
+    # 12 of X in 2021 where 10 can be made: interior point proves it, and the error is the
+    # one make_plan turns into a diagnosis
+    said.clear()
+    infeasible = assemble(load_economy(economy(tmp_path / "twelve", 12.0)))
+    with pytest.raises(InfeasibleError):
+        FirstRunGivesUp(infeasible).solve(said.append)
+    assert "  ipm: Infeasible" in said
+
+
 # -- 12. MPS export -------------------------------------------------------------------------
 
 
