@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from econplan.cli import main
 from econplan.ensemble import MemberResult, read_ensemble
 from econplan.ensemble.draw import draw_member, sample
-from econplan.ensemble.summary import quantiles, wilson
+from econplan.ensemble.summary import quantiles, target_probabilities, wilson
 from econplan.scenario import ScenarioError, apply_scenario
 
 TINY = Path(__file__).parent / "data" / "tiny"
@@ -210,6 +210,35 @@ def test_wilson_interval_against_published_values() -> None:
     low, high = wilson(np.array([0.0, 1.0, 81.0]), np.array([10.0, 29.0, 263.0]))
     assert low == pytest.approx([0.0, 0.0061, 0.2553], abs=1e-4)
     assert high == pytest.approx([0.2775, 0.1718, 0.3662], abs=1e-4)
+
+
+def test_probabilities_count_infeasible_members_and_leave_out_solver_failures() -> None:
+    targets = pd.DataFrame(
+        [
+            {
+                "id": "a",
+                "product": "x",
+                "sector": None,
+                "region": None,
+                "year": 2021,
+                "kind": "tier1",
+                "amount": 1.0,
+                "unit": "t",
+            }
+        ]
+    )
+    made = [
+        MemberResult(0, "optimal", 1.0, targets=[{"id": "a", "met": True, "fulfilment": 1.0}]),
+        MemberResult(1, "optimal", 1.0, targets=[{"id": "a", "met": True, "fulfilment": 1.0}]),
+        MemberResult(2, "optimal", 1.0, targets=[{"id": "a", "met": False, "fulfilment": 0.5}]),
+        MemberResult(3, "infeasible", 1.0),  # no plan exists: a miss
+        MemberResult(4, "failed", 1.0),  # the solver gave up: unknown, left out
+        MemberResult(5, "unverified", 1.0),
+    ]
+    row = target_probabilities(made, targets).iloc[0]
+    assert (row["members"], row["met"], row["probability"]) == (4, 2, 0.5)
+    low, high = wilson(np.array([2.0]), np.array([4.0]))
+    assert (row["low95"], row["high95"]) == (low[0], high[0])
 
 
 def test_quantiles_of_the_members() -> None:

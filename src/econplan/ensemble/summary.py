@@ -14,6 +14,9 @@ import pandas as pd
 from econplan.ensemble.member import MemberResult
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+SETTLED = ("optimal", "infeasible")
+"""Statuses that say something of the economy: a verified plan, or none possible."""
 Z95 = 1.959963984540054
 """The standard normal's 97.5% point: Wilson's 95% interval of a probability."""
 
@@ -43,10 +46,13 @@ def _frame(results: list[MemberResult], part: str) -> pd.DataFrame:
 
 def target_probabilities(results: list[MemberResult], targets: pd.DataFrame) -> pd.DataFrame:
     """Per target: in how many members it is met and the probability, with Wilson's 95%
-    interval. A member without a plan meets no target: the probability is that of a plan
-    that meets it, failures counted against it."""
-    n = len(results)
-    met = _frame(results, "targets")
+    interval, over the members whose economy was settled: those with a verified plan, and
+    those where the hard targets cannot all hold (infeasible: no plan exists, so no target
+    is met). A member the solver could not settle (failed, unverified) says nothing about
+    the economy and is left out, not counted as a miss; ``members`` says how many count."""
+    counted = [r for r in results if r.status in SETTLED]
+    n = len(counted)
+    met = _frame(counted, "targets")
     table = targets[["id", "product", "sector", "region", "year", "kind", "amount", "unit"]].copy()
     if met.empty:
         counts = pd.Series(0, index=table["id"])

@@ -78,8 +78,10 @@ def ensemble_report(info: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Re
             "targets",
             "Targets",
             (
-                f"{info['members']} members (seed {info['seed']}): {statuses}. A member "
-                "without a plan meets no target.",
+                f"{info['members']} members (seed {info['seed']}): {statuses}. The "
+                "probabilities count the members with a verified plan and those where the "
+                "hard targets cannot hold (which meet none); members the solver could not "
+                "settle are left out.",
             ),
             (_probabilities(targets), Table("targets", "Targets", targets)),
         )
