@@ -76,6 +76,7 @@ def make_plan(
     previous: Plan | None = None,
     reference: Reference | None = None,
     starts: dict[str, Basis] | None = None,
+    settle: bool = True,
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
     status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.
@@ -90,7 +91,8 @@ def make_plan(
     ``reference``: a plan to stay close to: after the last stage, the plan on its optimal face
     whose activity is nearest the reference's (see :mod:`econplan.plan.reference`); plan.json
     records the reference and the distance. ``starts``: stage bases of a like problem to
-    start from (see ``Solver.solve``), an ensemble member's from its base plan."""
+    start from (see ``Solver.solve``), an ensemble member's from its base plan. ``settle``:
+    see ``Solver``."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
     start = began = time.perf_counter()
@@ -121,7 +123,7 @@ def make_plan(
     """What the reference stage did, by the solution it gave (there may be a second solve)."""
 
     def solved(feasibility: float) -> tuple[Solution, dict[str, object] | None]:
-        solver = Solver(problem, method, left(), feasibility=feasibility)
+        solver = Solver(problem, method, left(), feasibility=feasibility, settle=settle)
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
             return solve_whole(problem, solver, say, integer, started)

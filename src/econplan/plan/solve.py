@@ -184,13 +184,17 @@ class Solver:
         threads: int | None = None,
         integer: bool = False,
         feasibility: float = 1e-10,
+        settle: bool = True,
     ) -> None:
         """``integer``: solve every stage as a MIP with the problem's integer columns whole
-        (HiGHS's branch and cut; no valuations then: see :mod:`econplan.plan.whole`)."""
+        (HiGHS's branch and cut; no valuations then: see :mod:`econplan.plan.whole`);
+        ``settle``: a stage left unsettled is solved again from scratch with another method
+        (``_settle``), which may take minutes; without it the solve stops there at once."""
         if method not in METHODS:
             raise ValueError(f"unknown solver {method!r}; use one of {', '.join(METHODS)}")
         self.problem = problem
         self.method = method
+        self.settle = settle
         self.time_limit = time_limit
         self.feasibility = feasibility
         self.highs = _new_highs()
@@ -409,7 +413,7 @@ class Solver:
                 highs.setOptionValue("simplex_strategy", 1)
                 self._run(deadline)
                 status = highs.getModelStatus()
-            if status in UNSETTLED:
+            if status in UNSETTLED and self.settle:
                 status = self._settle(deadline, say)
             seconds = time.perf_counter() - began
             if status == highspy.HighsModelStatus.kInfeasible:
