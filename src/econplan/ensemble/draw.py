@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from econplan.ensemble.read import SHOCK, Ensemble, Shock
 from econplan.model.economy import Economy
@@ -188,7 +187,3 @@ def check_shocks(ensemble: Ensemble, economy: Economy) -> None:
                 for p in error.problems
             ]
         ) from None
-
-
-def frame(drawn: tuple[Drawn, ...]) -> pd.DataFrame:
-    return pd.DataFrame([d.to_dict() for d in drawn], columns=list(Drawn.__annotations__))
