@@ -128,10 +128,12 @@ def _summary(info: dict[str, object], tables: dict[str, pd.DataFrame], out: Path
         click.echo("Lowest regional consumption level by year (5%, median, 95%):")
         for year, q05, q50, q95 in worst.itertuples():
             click.echo(f"  {year}: {q05:.3f}  {q50:.3f}  {q95:.3f}")
-    binding = tables["binding"].head(SHOWN)
+    binding = tables["binding"]
+    binding = binding.groupby("stage", sort=False).head(3).head(SHOWN)
     if len(binding):
-        click.echo("Limits binding most often:")
+        click.echo("Limits binding most often, by stage (share of members with a plan):")
         for row in binding.itertuples():
-            where = " ".join(str(v) for v in (row.item, row.region, row.year) if str(v))
+            parts = (row.item, row.region, row.year if row.year else "")
+            where = " ".join(str(v) for v in parts if str(v))
             click.echo(f"  {row.share:.0%}  {row.stage} {row.constraint} {where}")
     click.echo(f"Results in {out}: targets.csv, quantiles.csv, binding.csv, members.csv")

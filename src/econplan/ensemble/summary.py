@@ -97,7 +97,10 @@ def quantiles(results: list[MemberResult]) -> pd.DataFrame:
 
 
 def binding_frequency(results: list[MemberResult]) -> pd.DataFrame:
-    """The limits that bind, by how many members (with a plan) they bind in."""
+    """The limits that bind, by how many members (with a plan) they bind in; among those
+    binding as often, the earlier stage first (a plan's bottlenecks come stage by stage, the
+    first stages mattering most), so the imports stage's standing limits do not hide what
+    holds back the targets and consumption."""
     binding = _frame(results, "binding")
     columns = ["stage", "constraint", "item", "region", "year", "members", "share"]
     if binding.empty:
@@ -107,7 +110,9 @@ def binding_frequency(results: list[MemberResult]) -> pd.DataFrame:
     table = binding.fillna({"region": "", "item": ""}).groupby(keys, dropna=False)["member"]
     counted = table.nunique().rename("members").reset_index()
     counted["share"] = counted["members"] / max(planned, 1)
-    counted = counted.sort_values(["members", "stage"], ascending=[False, True], kind="stable")
+    order = {stage: k for k, stage in enumerate(pd.unique(binding["stage"]))}
+    counted["_order"] = counted["stage"].map(order)
+    counted = counted.sort_values(["_order", "members"], ascending=[True, False], kind="stable")
     return counted.reset_index(drop=True)[columns]
 
 
