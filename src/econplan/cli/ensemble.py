@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 import pandas as pd
 
 from econplan.cli.common import EXIT_INTERRUPTED, errors, fail, json_option, main, print_json
-from econplan.cli.scenario import EXIT_BAD_INPUT
+from econplan.cli.scenario import exit_with_problems
 from econplan.ensemble import read_ensemble, run_ensemble, shipped_ensembles
 from econplan.errors import UsageError
 from econplan.scenario import ScenarioError
@@ -81,13 +80,7 @@ def ensemble_command(
         say = None if as_json else (lambda line: errors.print(line, soft_wrap=True))
         result = run_ensemble(ensemble, out, scheduler, workers, say, warm=not cold)
     except ScenarioError as error:
-        if as_json:
-            print_json({"ok": False, "problems": [p.to_dict() for p in error.problems]})
-        else:
-            errors.print(f"{len(error.problems)} problem(s) in the ensemble", style="bold red")
-            for problem in error.problems:
-                errors.print(str(problem), markup=False, soft_wrap=True)
-        sys.exit(EXIT_BAD_INPUT)
+        exit_with_problems(error, as_json, "ensemble")
     except UsageError as error:
         fail(str(error))
     except KeyboardInterrupt:

@@ -34,11 +34,12 @@ EXIT_NO_PLAN = 4
 scenario_argument = click.argument("file", metavar="FILE")
 
 
-def _problems(error: ScenarioError, as_json: bool) -> None:
+def exit_with_problems(error: ScenarioError, as_json: bool, what: str = "scenario") -> None:
+    """Every problem of a scenario (or ensemble) file, one a line (or as JSON); exit 2."""
     if as_json:
         print_json({"ok": False, "problems": [p.to_dict() for p in error.problems]})
     else:
-        errors.print(f"{len(error.problems)} problem(s) in the scenario", style="bold red")
+        errors.print(f"{len(error.problems)} problem(s) in the {what}", style="bold red")
         for problem in error.problems:
             errors.print(str(problem), markup=False, soft_wrap=True)
     sys.exit(EXIT_BAD_INPUT)
@@ -48,8 +49,8 @@ def _applied(file: str, as_json: bool) -> Applied:
     try:
         return apply_scenario(file)
     except ScenarioError as error:
-        _problems(error, as_json)
-        raise  # not reached: _problems exits
+        exit_with_problems(error, as_json)
+        raise  # not reached: exit_with_problems exits
 
 
 @main.group("scenario")
@@ -185,4 +186,4 @@ def read_scenario_or_fail(file: str) -> None:
     try:
         read_scenario(file)
     except ScenarioError as error:
-        _problems(error, False)
+        exit_with_problems(error, False)
