@@ -65,10 +65,14 @@ def test_unused_output_is_what_is_built_in(tmp_path: Path) -> None:
     # output +50% from the base year's 100 t, explained by the target that falls that year
     jump = flags[(flags["kind"] == "output_change") & (flags["what"] == "steel")].iloc[0]
     assert jump["share"] == pytest.approx(0.5, abs=1e-9)
-    assert jump["reason"] == "target steel_2021 that year"
+    assert jump["reason"] == ("target steel_2021 that year; moved by: output without a use +50 t")
     # capacity used 15% against 10% in the base year
     use = flags[flags["kind"] == "utilisation"].iloc[0]
     assert use["amount"] == pytest.approx(0.15) and use["against"] == pytest.approx(0.1)
+    assert use["reason"] == (
+        "target steel_2021 that year; national output of steel +50% against the base year "
+        "(moved by: output without a use +50 t)"
+    )
     summary = plan.info["unused"]["by_product"]
     assert {r["product"]: r["unused"] for r in summary} == pytest.approx(
         {"slag": 75.0, "steel": 50.0}, abs=1e-6
@@ -161,8 +165,36 @@ def test_a_jump_is_flagged_with_and_without_new_capacity(tmp_path: Path) -> None
     plain = plan_of(bare)
     changes = output_changes(economy, plain.tables).set_index(["what", "year"])
     assert changes.loc[("X", 2023), "share"] == pytest.approx(5.0, abs=1e-6)
-    assert changes.loc[("X", 2023), "reason"] == ""
+    # no new capacity, no target: what moved it is the construction claim, 60 t against 10 t
+    assert changes.loc[("X", 2023), "reason"] == "moved by: final demand (construction) +50 t"
     assert changes.loc[("X", 2024), "share"] == pytest.approx(-5 / 6, abs=1e-6)
+
+
+def test_a_shift_between_makers_is_named(tmp_path: Path) -> None:
+    """X made by a (0.01 person-year a tonne) and b (0.1), 20 and 80 t in the base year, each
+    able to make 100: the plan makes the same 100 t, all by a, the cheaper in labour. Neither
+    the output nor the capacity moved; the shift between the makers is the reason."""
+    folder = build(
+        tmp_path / "shift",
+        objective="labour",
+        products="id,unit,sector,kind\nX,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\na,s,X\nb,s,X\n",
+        process_io="process,product,flow,amount\na,X,output,1\na,labour,input,0.01\n"
+        "b,X,output,1\nb,labour,input,0.1\n",
+        facilities="id,region,process,capacity,base_output\nfa,r,a,100,20\nfb,r,b,100,80\n",
+        final_demand="category,product,region,basis,amount\nconstruction,X,r,absolute,100\n",
+    )
+    plan = plan_of(folder)
+    flags = flag_frame(plan.plausibility or {})
+    use = flags[flags["kind"] == "utilisation"].set_index("what")
+    assert use.loc["a", "amount"] == pytest.approx(1.0) and use.loc["a", "against"] == 0.2
+    assert (
+        use.loc["a", "reason"]
+        == "runs at capacity; its share of X output 20% -> 100% (b 80% -> 0%)"
+    )
+    assert use.loc["b", "amount"] == pytest.approx(0.0, abs=1e-9)
+    assert use.loc["b", "reason"] == "its share of X output 80% -> 0% (a 20% -> 100%)"
+    assert flags[flags["kind"] == "output_change"].empty  # 100 t in both years
 
 
 def test_the_report_is_written_with_the_plan_and_read_back(tmp_path: Path) -> None:

@@ -194,7 +194,7 @@ def plausibility(economy: Economy, tables: dict[str, pd.DataFrame]) -> Plausibil
             target_flags(economy, tables, unused),
             cross_hauling(economy, tables),
             output_changes(economy, tables, balance),
-            utilisation(economy, tables),
+            utilisation(economy, tables, balance),
         ],
         ignore_index=True,
     )
@@ -504,14 +504,168 @@ def cross_hauling(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataF
 def national_output(economy: Economy, balance: Balance) -> pd.DataFrame:
     """Gross output by product and year: the base year's (facilities' base output) and every
     plan year's, products in rows and years in columns."""
-    base = material_balance(economy, [base_year_flows(economy)]).entries
-    entries = pd.concat([base, balance.entries], ignore_index=True)
+    entries = _with_base_year(economy, balance)
     made = entries[entries["flow"] == "production"]
     wide = made.pivot_table(
         index="product", columns="year", values="amount", aggfunc="sum", fill_value=0.0
     )
     years = [economy.settings.base_year, *economy.years]
     return wide.reindex(columns=years, fill_value=0.0)
+
+
+def _with_base_year(economy: Economy, balance: Balance) -> pd.DataFrame:
+    """The balance entries of the base year (as the economy's files describe it) and of the
+    plan years."""
+    base = material_balance(economy, [base_year_flows(economy)]).entries
+    return pd.concat([base, balance.entries], ignore_index=True)
+
+
+DRIVER_SHARE = 0.1
+"""A use or source is named as a driver of a change in output when it accounts for more than
+10% of the change (and moved the same way)."""
+
+DRIVERS = 3
+"""At most this many drivers are named, the largest first."""
+
+UNUSED = "output without a use"
+"""The component that closes a product's balance: output left over."""
+
+BUILT = "buildings completed"
+"""The same for buildings (products of kind construction), which stand where they are built."""
+
+_COMPONENT_NAMES = {
+    "investment": "building new capacity",
+    "exports": "exports",
+    "transport": "transport on the links",
+    "stock_built": "stocks built",
+    "imports": "imports",
+    "stock_drawn": "stocks drawn",
+    "endowment": "endowment",
+}
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """What each product's national output is made of, year by year: every use (intermediate
+    use by process, final demand by category, building, exports, transport, stocks built), every
+    other source (imports, stocks drawn, endowment), and what is left unused, so that
+
+        output = uses - other sources + unused
+
+    holds in every year, the base year included. The change of output between two years is then
+    the sum of the changes of these components, and the largest name what moved it."""
+
+    components: pd.DataFrame
+    """product, year, component, flow (the component's own amount), sign (+1 a use or what is
+    left unused, -1 another source): output is the sum of sign x flow."""
+    makers: pd.DataFrame
+    """product, year, process, amount: national output by the process that makes it."""
+
+    @classmethod
+    def of(cls, economy: Economy, balance: Balance) -> Drivers:
+        entries = _with_base_year(economy, balance)
+        entries = entries[~entries["flow"].isin(["shipments_in", "shipments_out"])]
+        made = entries[entries["flow"] == "production"]
+        makers = (
+            made.groupby(["product", "year", "detail"])["amount"]
+            .sum()
+            .rename_axis(["product", "year", "process"])
+            .reset_index()
+        )
+        other = entries[entries["flow"] != "production"]
+        name = other["flow"].map(_COMPONENT_NAMES)
+        by_process = other["flow"] == "intermediate"
+        name = name.where(~by_process, "use in " + other["detail"].astype(str))
+        final = other["flow"] == "final"
+        name = name.where(~final, "final demand (" + other["detail"].astype(str) + ")")
+        parts = pd.DataFrame(
+            {
+                "product": other["product"].to_numpy(dtype=object),
+                "year": other["year"].to_numpy(dtype=int),
+                "component": name.to_numpy(dtype=object),
+                "flow": other["amount"].to_numpy(dtype=float),
+                "sign": np.where(other["side"].to_numpy() == "use", 1.0, -1.0),
+            }
+        )
+        parts = parts.groupby(["product", "year", "component", "sign"])["flow"].sum().reset_index()
+        # what is left unused closes the identity: output + other sources - uses
+        output = made.groupby(["product", "year"])["amount"].sum()
+        net = (parts["flow"] * parts["sign"]).groupby([parts["product"], parts["year"]]).sum()
+        left = output.sub(net, fill_value=0.0)
+        unused = pd.DataFrame(
+            {
+                "product": left.index.get_level_values(0).to_numpy(dtype=object),
+                "year": left.index.get_level_values(1).to_numpy(dtype=int),
+                "component": UNUSED,
+                "flow": left.to_numpy(dtype=float),
+                "sign": 1.0,
+            }
+        )
+        # buildings are not left over: they stand where they were built
+        kinds = economy.tables["products"].set_index("id")["kind"]
+        built = kinds.reindex(unused["product"]).to_numpy() == "construction"
+        unused.loc[built, "component"] = BUILT
+        components = pd.concat([parts, unused], ignore_index=True)
+        return cls(components, makers)
+
+    def of_change(self, product: str, before: int, year: int) -> list[tuple[str, float]]:
+        """The components that moved ``product``'s output from ``before`` to ``year`` the way
+        it went, largest first: (component, change of its own flow), each above DRIVER_SHARE
+        of the change, at most DRIVERS of them."""
+        rows = self.components[
+            (self.components["product"] == product) & self.components["year"].isin([before, year])
+        ]
+        wide = rows.pivot_table(
+            index=["component", "sign"], columns="year", values="flow", aggfunc="sum"
+        )
+        wide = wide.reindex(columns=[before, year]).fillna(0.0)
+        flow_change = wide[year] - wide[before]
+        contribution = flow_change * wide.index.get_level_values("sign")
+        total = float(contribution.sum())
+        if total == 0:
+            return []
+        way = contribution * np.sign(total)
+        picked = way[way > DRIVER_SHARE * abs(total)].sort_values(ascending=False)
+        return [(str(key[0]), float(flow_change[key])) for key in picked.index[:DRIVERS]]
+
+    def shares(self, product: str, year: int) -> pd.Series:
+        """Each process's share of ``product``'s national output in ``year``."""
+        made = self.makers[(self.makers["product"] == product) & (self.makers["year"] == year)]
+        amounts = made.set_index("process")["amount"]
+        total = float(amounts.sum())
+        return amounts / total if total > 0 else amounts * 0.0
+
+
+def _signed(value: float, unit: str) -> str:
+    """A change as a reader wants it in a reason: its sign, whole units when large, three
+    figures when small."""
+    size = abs(value)
+    digits = f"{size:,.0f}" if size >= 100 else f"{size:.3g}"
+    return f"{'+' if value > 0 else '-'}{digits} {unit}"
+
+
+def _driver_text(
+    drivers: list[tuple[str, float]],
+    unit: str,
+    before: int,
+    year: int,
+    base_year: int,
+    main: pd.Series,
+    targeted: dict[tuple[Any, ...], list[str]],
+) -> str:
+    """The drivers of a change in words; a use by a process whose main product has a target
+    that year says so."""
+    parts = []
+    for component, change in drivers:
+        text = f"{component} {_signed(change, unit)}"
+        if component == UNUSED and before == base_year and change < 0:
+            text += " (the base year's files record no use for it)"
+        if component.startswith("use in "):
+            product = main.get(component.removeprefix("use in "))
+            if (product, year) in targeted:
+                text += f" (its product {product}: target {', '.join(targeted[(product, year)])})"
+        parts.append(text)
+    return "moved by: " + ", ".join(parts) if parts else ""
 
 
 def _new_capacity(
@@ -550,17 +704,21 @@ def output_changes(
 ) -> pd.DataFrame:
     """Each product's national output moving more than CHANGE from the year before (the base
     year before the first plan year); the reason is new capacity in use that year, a target
-    that falls in that year, or (for a fall) a target of the year before."""
+    that falls in that year, or (for a fall) a target of the year before, and always, where the
+    change is not noise, what moved it: the uses and sources that changed the same way
+    (:class:`Drivers`)."""
     e = economy
     if balance is None:
         balance = material_balance(e, plan_flows(e, tables))
     wide = national_output(e, balance)
+    drivers = Drivers.of(e, balance)
+    main = e.tables["processes"].set_index("id")["main_product"]
     kinds = e.tables["products"].set_index("id")["kind"]
     wide = wide[~kinds.reindex(wide.index).isin(EXCLUDED_KINDS).to_numpy()]
     units = _units(e)
     new = _new_capacity(e, tables)
     targeted = _targets_by_year(e, tables)
-    years = list(wide.columns)
+    years = [int(year) for year in wide.columns]
     rows = []
     for product, values in zip(
         wide.index.to_numpy(dtype=object), wide.to_numpy(dtype=float), strict=True
@@ -580,6 +738,13 @@ def output_changes(
             if change < 0 and (product, before) in targeted:
                 reasons.append(
                     "target " + ", ".join(targeted[(product, before)]) + " the year before"
+                )
+            moved = drivers.of_change(product, before, year)
+            if moved:
+                reasons.append(
+                    _driver_text(
+                        moved, units[product], before, year, e.settings.base_year, main, targeted
+                    )
                 )
             rows.append(
                 {
@@ -604,6 +769,14 @@ def output_changes(
 def base_utilisation(economy: Economy) -> pd.Series:
     """Each process's base-year rate: its facilities' base-year output over their capacity
     (facilities operating in the base year, with a capacity), nationally."""
+    sums = _base_capacity(economy)
+    rate: pd.Series = sums["output"] / sums["capacity"]
+    return rate[rate > 0]
+
+
+def _base_capacity(economy: Economy) -> pd.DataFrame:
+    """Each process's base-year activity (its facilities' base output) and capacity, over the
+    facilities operating in the base year with a capacity."""
     e = economy
     facilities = e.tables["facilities"]
     base = e.settings.base_year
@@ -617,21 +790,36 @@ def base_utilisation(economy: Economy) -> pd.Series:
             "capacity": facilities["capacity"].to_numpy(dtype=float),
         }
     )[operating.to_numpy()]
-    sums = frame.groupby("process")[["output", "capacity"]].sum()
-    rate: pd.Series = sums["output"] / sums["capacity"]
-    return rate[rate > 0]
+    return frame.groupby("process")[["output", "capacity"]].sum()
 
 
-def utilisation(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+FACTOR = 1.1
+"""A factor of a change in utilisation (capacity, the product's output, the process's share of
+it) is named when it moved by more than 10% either way."""
+
+
+def utilisation(
+    economy: Economy, tables: dict[str, pd.DataFrame], balance: Balance | None = None
+) -> pd.DataFrame:
     """Processes whose capacity runs more than UTILISATION above or below their base-year rate,
-    nationally, in a plan year; the reason is new capacity that year, or a target on the main
-    product that year."""
+    nationally, in a plan year; the reason is new capacity that year, running at capacity, a
+    target on the main product that year, and what the change is made of: the rate is
+    activity over capacity, and activity is the national output of the main product times the
+    process's share of it, so each of the three that moved by more than FACTOR is named (the
+    product's output with what moved it, the share with the maker that gained or lost most)."""
     e = economy
+    if balance is None:
+        balance = material_balance(e, plan_flows(e, tables))
     base = base_utilisation(e)
+    at_base = _base_capacity(e)
+    drivers = Drivers.of(e, balance)
+    made = national_output(e, balance)
+    units = _units(e)
     capacity = tables["capacity"]
     sums = capacity.groupby(["process", "year"])[["activity", "total", "added"]].sum()
     main = e.tables["processes"].set_index("id")["main_product"]
     targeted = _targets_by_year(e, tables)
+    first = e.settings.base_year
     rows = []
     for (process, year), activity, total, added in zip(
         sums.index, sums["activity"], sums["total"], sums["added"], strict=True
@@ -642,21 +830,35 @@ def utilisation(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFra
         change = rate / float(base[process]) - 1
         if abs(change) <= UTILISATION:
             continue
+        year = int(year)
         reasons = []
-        before = sums["added"].get((process, int(year) - 1), 0.0)
+        before = sums["added"].get((process, year - 1), 0.0)
         if added > before:
             reasons.append("new capacity in use that year")
         if rate >= AT_CAPACITY:
             reasons.append("runs at capacity")
         product = main[process]
-        if change > 0 and (product, int(year)) in targeted:
-            reasons.append("target " + ", ".join(targeted[(product, int(year))]) + " that year")
+        if change > 0 and (product, year) in targeted:
+            reasons.append("target " + ", ".join(targeted[(product, year)]) + " that year")
+        grown = float(total) / float(at_base.loc[process, "capacity"])
+        if max(grown, 1 / grown) > FACTOR:
+            reasons.append(f"capacity {grown:.2f} times the base year's")
+        if product in made.index and made.loc[product, first] > 0:
+            output = float(made.loc[product, year]) / float(made.loc[product, first])
+            if max(output, 1 / output if output > 0 else np.inf) > FACTOR:
+                text = f"national output of {product} {output - 1:+.0%} against the base year"
+                moved = drivers.of_change(product, first, year)
+                if moved:
+                    words = _driver_text(moved, units[product], first, year, first, main, targeted)
+                    text += f" ({words})"
+                reasons.append(text)
+            reasons += _share_shift(drivers, process, product, first, year)
         rows.append(
             {
                 "kind": "utilisation",
                 "what": process,
                 "where": "nation",
-                "year": int(year),
+                "year": year,
                 "amount": rate,
                 "unit": "fraction of capacity",
                 "against": float(base[process]),
@@ -666,3 +868,19 @@ def utilisation(economy: Economy, tables: dict[str, pd.DataFrame]) -> pd.DataFra
             }
         )
     return _flags(rows)
+
+
+def _share_shift(drivers: Drivers, process: str, product: str, first: int, year: int) -> list[str]:
+    """The process's share of its product's national output, base year against ``year``, where
+    it moved by more than FACTOR, with the maker whose share moved most the other way."""
+    old, new = drivers.shares(product, first), drivers.shares(product, year)
+    was, now = float(old.get(process, 0.0)), float(new.get(process, 0.0))
+    if was <= 0 or max(now / was, was / now if now > 0 else np.inf) <= FACTOR:
+        return []
+    text = f"its share of {product} output {was:.0%} -> {now:.0%}"
+    others = new.sub(old, fill_value=0.0).drop(process, errors="ignore")
+    others = others[np.sign(others) == -np.sign(now - was)]
+    if len(others):
+        other = str(others.abs().idxmax())
+        text += f" ({other} {float(old.get(other, 0.0)):.0%} -> {float(new.get(other, 0.0)):.0%})"
+    return [text]
