@@ -306,3 +306,36 @@ def test_the_builtin_summary_fits_80_columns(builtin_plan_dir: Path, tmp_path: P
     stems = {re.sub(r"_\d{4}$", "", i) for i in ids}
     cut = [w for w in words if any(s.startswith(w) and s != w for s in stems) and w not in stems]
     assert not [w for w in cut if "_" in w], cut
+
+
+def test_the_cost_of_a_target_met_by_unused_output_is_a_re_solve(tmp_path: Path) -> None:
+    """The mill's 50 t of steel beyond the 100 t used cost 50 x 0.1 = 5 person-years of labour,
+    and nothing else (no consumption basket, no imports): lowered to what is used, the plan
+    gains exactly that in its labour stage."""
+    folder = joint_economy(tmp_path / "joint")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    env = {"COLUMNS": "80"}
+    planned = runner.invoke(
+        main, ["plan", str(folder), "--out", str(out), "--target-costs"], env=env
+    )
+    assert planned.exit_code == 0, planned.output
+    assert "target costs (1 of 1): steel_2021 lowered to what is used" in planned.stderr
+    costs = load_plan(out).tables["target_costs"].set_index("stage")
+    assert costs.loc["labour", "objective"] == pytest.approx(15.0, abs=1e-6)
+    assert costs.loc["labour", "lowered"] == pytest.approx(10.0, abs=1e-6)
+    assert costs.loc["labour", "gain"] == pytest.approx(5.0, abs=1e-6)
+    assert costs.loc["labour", "first"] and costs["first"].sum() == 1
+    assert (costs.drop(index="labour")["gain"] == 0).all()
+    flags = flag_frame(json.loads((out / "plausibility.json").read_text()))
+    reason = flags[flags["kind"] == "target_unused"]["reason"].iloc[0]
+    assert reason.endswith(
+        "re-solved with steel_2021 lowered to what is used, the plan gains labour +5 person-year"
+    )
+    # `econplan plausibility` reads the costs back from the plan with its report
+    again = runner.invoke(
+        main, ["plausibility", str(out), "--economy", str(folder), "--json"], env=env
+    )
+    assert again.exit_code == 0, again.output
+    reasons = [f["reason"] for f in json.loads(again.stdout)["flags"]]
+    assert reasons == flags["reason"].tolist()

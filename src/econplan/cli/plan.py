@@ -28,6 +28,7 @@ from econplan.cli.common import (
 )
 from econplan.cli.summary import plan_summary, report_lines
 from econplan.io.replace import OutputError, check_output_folder, describe_os_error
+from econplan.model.economy import Economy
 from econplan.plan import (
     VALID,
     Plan,
@@ -40,6 +41,7 @@ from econplan.plan import (
 from econplan.plan.disk import plan_folder_problem
 from econplan.plan.plausibility import plausibility
 from econplan.plan.solve import METHODS, Solver
+from econplan.plan.target_cost import costed, target_costs, with_target_costs
 from econplan.plan.verify import verify
 
 EXIT_INFEASIBLE = 3
@@ -229,6 +231,14 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     "(exact), or the relaxation rounded and fixed (round); auto: exact up to 40 whole columns.",
 )
 @reference_option
+@click.option(
+    "--target-costs",
+    "costs",
+    is_flag=True,
+    help="Solve again, for each product whose targets are met by output nobody uses, with "
+    "those targets lowered to what is used, and say what the unused output costs (one more "
+    "plan per product).",
+)
 @click.option("--csv", "csv", is_flag=True, help="Write CSV copies of the tables too.")
 @click.option(
     "--mps",
@@ -255,6 +265,7 @@ def plan_command(
     tolerance: float,
     integer: str,
     reference_dir: Path | None,
+    costs: bool,
     csv: bool,
     mps: Path | None,
     top: int,
@@ -316,6 +327,12 @@ def plan_command(
             if found["max_violation"] > VALID:
                 errors.print(f"  {check}: {found['max_violation']:.3g} at {found['worst']}")
         sys.exit(EXIT_NO_PLAN)
+    if costs:
+
+        def replan(lowered: Economy) -> Plan:
+            return make_plan(lowered, method, time_limit, tolerance, integer=integer)
+
+        plan = with_target_costs(plan, target_costs(economy, plan, replan, progress))
     plan = _write(plan, out, csv)
     if as_json:
         print_json(plan.info)
@@ -451,6 +468,8 @@ def plausibility_command(
     assert economy is not None
     plan = read_plan(economy, directory, economy_option="--economy")
     report = plausibility(economy, plan.tables).to_dict()
+    if "target_costs" in plan.tables:  # written by `econplan plan --target-costs`
+        report = costed(report, plan.tables["target_costs"])
     if as_json:
         print_json({"plan": str(directory), **report})
         return

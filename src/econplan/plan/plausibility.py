@@ -410,7 +410,7 @@ def _target_cost(valuations: pd.DataFrame | None, target: str) -> str:
     if not np.isfinite(value) or value == 0:
         return (
             "valuation 0 in the consumption stage (held by its tier, not its own row: "
-            "its cost shows only in a plan re-solved without it)"
+            "its cost shows in a plan solved again without it, `econplan plan --target-costs`)"
         )
     per = str(rows["per"].iloc[0]).removesuffix(" per unit")
     return f"each unit of it costs {abs(value):.3g} {per} in the consumption stage"
