@@ -339,3 +339,16 @@ def test_the_cost_of_a_target_met_by_unused_output_is_a_re_solve(tmp_path: Path)
     assert again.exit_code == 0, again.output
     reasons = [f["reason"] for f in json.loads(again.stdout)["flags"]]
     assert reasons == flags["reason"].tolist()
+
+
+def test_the_built_in_plan_reads_as_a_plan(builtin_plan_dir: Path) -> None:
+    """Issue 11's reading of the built-in plan: every flag states its reason, no good is
+    shipped both ways, and consumption per head rises year on year in every region."""
+    plan = load_plan(builtin_plan_dir)
+    flags = flag_frame(plan.plausibility or {})
+    assert len(flags) and (flags["reason"] != "").all()
+    assert flags[flags["kind"] == "cross_hauling"].empty
+    levels = plan.tables["consumption_level"]
+    levels = levels[levels["persons"] > 0].sort_values(["region", "year"])
+    growth = levels.groupby("region")["level"].diff().dropna()
+    assert (growth > 0).all()
