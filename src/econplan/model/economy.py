@@ -48,6 +48,9 @@ class Settings:
     objective: str = "consumption"
     consumption_growth: float | None = None
     """The least yearly growth of consumption per head in every region; None: no path."""
+    terminal_growth: float | None = None
+    """Capacity left for the next plan: every process an option can build has, the year after
+    the horizon, at least (1 + this) times its last year's activity; None: no condition."""
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -64,11 +67,14 @@ class Settings:
             "foreign_currency": self.foreign_currency,
             "credit_line": self.credit_line,
             "objective": self.objective,
-        } | (
-            {}
-            if self.consumption_growth is None
-            else {"consumption_growth": self.consumption_growth}
-        )
+        } | {
+            key: value
+            for key, value in (
+                ("consumption_growth", self.consumption_growth),
+                ("terminal_growth", self.terminal_growth),
+            )
+            if value is not None
+        }
 
 
 def _among(column: Column) -> pd.Index:

@@ -62,6 +62,7 @@ LIMIT_ROWS = (
     "regrowth",
     "target",
     "consumption_growth",
+    "terminal_capacity",
 )
 """Row blocks that are limits of the economy (see :attr:`PlanProblem.limit_rows`)."""
 
@@ -217,6 +218,8 @@ class _Assembler:
         self._discrepancy()
         self._activity()
         self._investment()
+        if self.economy.settings.terminal_growth is not None:
+            self._terminal(self.economy.settings.terminal_growth)
         self._shipments()
         self._trade()
         self._stocks()
@@ -391,9 +394,12 @@ class _Assembler:
         last = inv["last_year"].fillna(self.years[-1]).to_numpy(dtype=int)
         cap = inv["capacity"].to_numpy(dtype=float)
         units = inv["max_units"].fillna(1.0).to_numpy(dtype=float)
+        # with a terminal condition, capacity ready the year after the horizon counts too:
+        # construction started in the last years is the next plan's first capacity
+        end = self.years[-1] + (0 if e.settings.terminal_growth is None else 1)
         option, start = [], []
         for s in self.years:
-            ok = (first <= s) & (s <= last) & (s + lead <= self.years[-1])
+            ok = (first <= s) & (s <= last) & (s + lead <= end)
             option.append(np.flatnonzero(ok))
             start.append(np.full(int(ok.sum()), s))
         opt = np.concatenate(option) if n else np.zeros(0, dtype=int)
@@ -443,6 +449,64 @@ class _Assembler:
             unit="units of the option",
         )
         self.lp.add(limit.start + opt, columns, 1.0)
+        self.investment_start, self.investment_option = begin, opt
+
+    def _terminal(self, growth: float) -> None:
+        """Capacity left for the next plan: for every process an option can build, its national
+        capacity the year after the horizon (facilities still open then, options ready by then)
+        at least (1 + growth) times its activity in the last year:
+
+            sum_u cap_u units_u - sum_r (1 + growth) activity[p, r, T] >= - facilities[p, T + 1]
+
+        (a renovation to another process takes its share of the old facility's capacity, as in
+        the capacity rows). Without it a finite plan stops building in its last years, since
+        capacity that comes after the horizon serves none of its objectives."""
+        e = self.economy
+        inv = e.tables["investments"]
+        after = self.years[-1] + 1
+        process_of = e.positions("investments", "process")
+        processes = np.unique(process_of)
+        row_of = np.full(len(e.process_ids), -1)
+        row_of[processes] = np.arange(len(processes))
+        facilities = e.tables["facilities"]
+        f_process = e.positions("facilities", "process")
+        f_capacity = facilities["capacity"].to_numpy(dtype=float)
+        open_ = e.operating(after).to_numpy()
+        standing = np.zeros(len(processes))
+        has = open_ & (row_of[f_process] >= 0)
+        np.add.at(standing, row_of[f_process[has]], f_capacity[has])
+        rows = self.lp.add_rows(
+            "terminal_capacity",
+            self._labels(process=e.process_ids.to_numpy(dtype=object)[processes]),
+            lower=-standing,
+            unit="main product unit",
+        )
+        # new capacity ready by the year after the horizon
+        opt, begin = self.investment_option, self.investment_start
+        block = self.lp.columns["investment"]
+        lead = inv["lead_time"].fillna(1).to_numpy(dtype=int)
+        cap = inv["capacity"].to_numpy(dtype=float)
+        ready = begin + lead[opt] <= after
+        self.lp.add(
+            rows.start + row_of[process_of[opt[ready]]], block.index[ready], cap[opt[ready]]
+        )
+        # a renovation to another process takes the old facility's share from its process
+        facility = e.positions("investments", "facility")
+        units = inv["max_units"].fillna(1.0).to_numpy(dtype=float)
+        old = f_process[np.maximum(facility[opt], 0)]
+        gone = ready & (facility[opt] >= 0) & (old != process_of[opt]) & (row_of[old] >= 0)
+        if gone.any():
+            kept = open_[facility[opt][gone]]
+            share = f_capacity[facility[opt][gone]] / units[opt][gone] * kept
+            self.lp.add(rows.start + row_of[old[gone]], block.index[gone], -share)
+        # the last year's activity, grown
+        last = self.T - 1
+        pairs = np.flatnonzero(row_of[self.pair_process] >= 0)
+        self.lp.add(
+            rows.start + row_of[self.pair_process[pairs]],
+            self.activity_start + last * self.K + pairs,
+            -(1.0 + growth),
+        )
 
     def _shipments(self) -> None:
         """Shipments along links (both ways for two-way links), the transport service they use

@@ -38,6 +38,10 @@ CONSTRAINTS: dict[str, tuple[str, str]] = {
         "one more unit of room in the activity held fixed (below its floor, above its ceiling)",
         "main product unit",
     ),
+    "terminal_capacity": (
+        "one unit less of capacity the process must leave for the year after the horizon",
+        "main product unit",
+    ),
 }
 
 LIMITS = (
@@ -51,6 +55,7 @@ LIMITS = (
     "deposit",
     "min_stock",
     "fixed",
+    "terminal_capacity",
 )
 """Constraints that are limits of the economy (ranked in the bottleneck report), as opposed
 to balances and targets; labour's limit is its balance row (kind labour)."""

@@ -13,6 +13,7 @@ holds (the larger of its bound and its gross flows, and at least 1 unit).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,6 +244,7 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
 
     # capacity: activity <= facilities open + investments ready - renovated away
     record_capacity(e, tables, record)
+    record_terminal(e, tables, record)
 
     # investment: at most max_units of each option, started in allowed years
     investment = tables["investment"]
@@ -260,7 +262,9 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     # and ready within the horizon (lead time 1 when blank, as assembled): a bill spread past
     # the last year would fall outside the plan
     lead = options["lead_time"].fillna(1).reindex(investment["option"]).to_numpy()
-    late = start + lead > e.settings.last_year
+    # ready within the horizon, or the year after it where a terminal condition asks for it
+    end = e.settings.last_year + (0 if e.settings.terminal_growth is None else 1)
+    late = start + lead > end
     outside = ((start < first) | (start > last) | late) & (investment["units"].to_numpy() > 0)
     # a start outside the option's years is broken outright, whatever its size
     record(
@@ -374,10 +378,46 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
 def record_capacity(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]
     facilities = e.tables["facilities"]
     options = e.tables["investments"].set_index("id")
+    capacity = capacity_in(e, tables, e.years)
+    activity = tables["activity"].groupby(["process", "region", "year"])["activity"].sum()
+    capped_processes = set(facilities["process"]) | set(options["process"])
+    capped = activity[activity.index.get_level_values("process").isin(capped_processes)]
+    limit = capacity.reindex(capped.index).fillna(0.0)
+    labels = pd.Series([" ".join(map(str, k)) for k in capped.index], index=capped.index)
+    record("capacity", capped - limit, limit, labels)
+
+
+def record_terminal(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]
+    """With a terminal condition, each process an option can build has, the year after the
+    horizon, capacity of at least (1 + growth) times its activity in the last plan year."""
+    growth = e.settings.terminal_growth
+    if growth is None:
+        return
+    after = e.settings.last_year + 1
+    processes = pd.Index(e.tables["investments"]["process"].unique())
+    capacity = capacity_in(e, tables, (after,)).groupby(level="process").sum()
+    activity = tables["activity"]
+    last = activity[activity["year"] == e.settings.last_year].groupby("process")["activity"].sum()
+    need = (1.0 + growth) * last.reindex(processes).fillna(0.0)
+    have = capacity.reindex(processes).fillna(0.0)
+    record(
+        "terminal capacity",
+        need - have,
+        np.maximum(need.abs(), have.abs()),
+        pd.Series([f"{p} {after}" for p in processes], index=processes),
+    )
+
+
+def capacity_in(e: Economy, tables: dict[str, pd.DataFrame], years: Iterable[int]) -> pd.Series:
+    """Capacity by process, region and year, recomputed from the economy and the plan's
+    investment table: facilities open that year, options ready by then, less what a
+    renovation to another process takes from its old facility."""
+    facilities = e.tables["facilities"]
+    options = e.tables["investments"].set_index("id")
     investment = tables["investment"]
     facility_table = facilities.set_index("id")
     parts = []
-    for year in e.years:
+    for year in years:
         open_ = facilities[e.operating(year).to_numpy()]
         parts.append(
             open_[["process", "region"]].assign(year=year, capacity=open_["capacity"].to_numpy())
@@ -418,15 +458,10 @@ def record_capacity(e: Economy, tables: dict[str, pd.DataFrame], record) -> None
                         }
                     )
                 )
-    capacity = (
+    capacity: pd.Series = (
         pd.concat(parts, ignore_index=True).groupby(["process", "region", "year"])["capacity"].sum()
     )
-    activity = tables["activity"].groupby(["process", "region", "year"])["activity"].sum()
-    capped_processes = set(facilities["process"]) | set(options["process"])
-    capped = activity[activity.index.get_level_values("process").isin(capped_processes)]
-    limit = capacity.reindex(capped.index).fillna(0.0)
-    labels = pd.Series([" ".join(map(str, k)) for k in capped.index], index=capped.index)
-    record("capacity", capped - limit, limit, labels)
+    return capacity
 
 
 def record_resources(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]

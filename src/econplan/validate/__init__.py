@@ -152,6 +152,7 @@ def build_economy(typed: TypedTables, schema: Schema) -> Economy:
         credit_line=float(s["credit_line"]),
         objective=s["objective"],
         consumption_growth=s.get("consumption_growth"),
+        terminal_growth=s.get("terminal_growth"),
     )
     return Economy.from_tables(settings, typed.tables, schema)
 
