@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pandas as pd
 
 from econplan.model.economy import Economy
@@ -15,6 +16,7 @@ from econplan.plan.assemble import PlanProblem, Stage, assemble
 from econplan.plan.claims import claim_table
 from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
+from econplan.plan.face import Face
 from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash, jsonable
@@ -23,6 +25,7 @@ from econplan.plan.reference import Reference, ReferenceError, closest, matched
 from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, SolveError, Solver
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
+from econplan.plan.waste import least_waste
 from econplan.plan.whole import solve_whole
 
 VALID = 1e-6
@@ -63,6 +66,21 @@ __all__ = [
     "verify",
     "write_plan",
 ]
+
+
+NO_FACE = "the last stage left no basis (PDLP), or its values are not the plan's"
+
+
+def _holds(solver: Solver, solution: Solution) -> bool:
+    """Whether HiGHS still holds ``solution`` with its last stage's basis: the face of the
+    optimal plans is read from there. (With whole units, the rounding tried last may not be
+    the one kept.)"""
+    if not solver.highs.getBasis().valid:
+        return False
+    held = np.asarray(solver.highs.getSolution().col_value) * solver.col_scale
+    return len(held) == len(solution.x) and bool(
+        np.allclose(held, solution.x, rtol=1e-9, atol=1e-9)
+    )
 
 
 def make_plan(
@@ -113,31 +131,45 @@ def make_plan(
     rows, cols = problem.shape
     say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
     started = previous.tables["investment"] if previous is not None else None
-    if reference is not None and len(problem.integer):
-        raise ReferenceError(
-            f"{len(problem.integer)} investment options are built in whole units: a plan "
-            "close to a reference is made for divisible options only (integer false)"
-        )
     near = matched(problem, reference) if reference is not None else None
-    records: dict[int, dict[str, object]] = {}
-    """What the reference stage did, by the solution it gave (there may be a second solve)."""
+    records: dict[int, dict[str, dict[str, object]]] = {}
+    """What the waste and reference stages did, by the solution they gave (there may be a
+    second solve)."""
 
     def solved(feasibility: float) -> tuple[Solution, dict[str, object] | None]:
         solver = Solver(problem, method, left(), feasibility=feasibility, settle=settle)
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
-            return solve_whole(problem, solver, say, integer, started)
-        solution = solver.solve(say, starts=starts)
+            solution, whole = solve_whole(problem, solver, say, integer, started)
+        else:
+            solution, whole = solver.solve(say, starts=starts), None
+        return on_the_face(solver, solution), whole
+
+    def on_the_face(solver: Solver, solution: Solution) -> Solution:
+        """The choices among equally good plans: least waste, then (with a reference) the
+        plan closest to it, on the last stage's optimal face."""
+        face = Face.of(solver) if _holds(solver, solution) else None
+        if face is None:
+            records[id(solution)] = {"waste": {"applied": False, "why": NO_FACE}}
+        else:
+            say("waste stage: the least output left unused among the optimal plans")
+            solution, face, left_over = least_waste(problem, face, solution, left())
+            say(
+                f"  waste {left_over['before']:.6g} -> {left_over['after']:.6g}"
+                if left_over["applied"]
+                else f"  not applied: {left_over['why']}"
+            )
+            records[id(solution)] = {"waste": left_over}
         if near is not None:
             say("reference stage: the plan closest to the reference among the optimal ones")
-            solution, record = closest(solver, solution, near, left())
-            records[id(solution)] = record
+            solution, record = closest(problem, face, solution, near, left())
+            records[id(solution)] = {**records.get(id(solution), {}), "reference": record}
             say(
                 f"  distance {record['distance_before']:.6g} -> {record['distance']:.6g}"
                 if record["applied"]
                 else f"  not applied: {record['why']}"
             )
-        return solution, None
+        return solution
 
     try:
         solution, whole = solved(FEASIBILITY[0])
@@ -185,9 +217,14 @@ def make_plan(
     plan = Plan.optimal(economy, problem, solution, tables, verification, times)
     if whole is not None:
         plan.info["integer"] = jsonable(whole)
-    if reference is not None:
-        closeness = dict(records.get(id(solution), {}))
+    chosen = records.get(id(solution), {})
+    if "waste" in chosen:
+        least = dict(chosen["waste"])
         # the seconds go to run.json: plan.json is the same, byte for byte, on every run
+        plan.run["times"]["waste"] = least.pop("seconds", 0.0)
+        plan.info["waste"] = jsonable(least)
+    if reference is not None:
+        closeness = dict(chosen.get("reference", {}))
         plan.run["times"]["reference"] = closeness.pop("seconds", 0.0)
         plan.info["reference"] = jsonable(
             {"plan": reference.source, "economy": reference.economy, **closeness}

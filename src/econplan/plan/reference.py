@@ -29,7 +29,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -37,20 +36,15 @@ import scipy.sparse as sp
 from econplan.errors import UsageError
 from econplan.model.economy import Economy
 from econplan.plan.assemble import PlanProblem
+from econplan.plan.face import Face, optimal
 from econplan.plan.output import Plan
-from econplan.plan.solve import Solution, Solver, _highs_lp, _new_highs, _pass
+from econplan.plan.solve import Solution
 
 KEY = ["process", "region", "year"]
 
 FLOOR = 0.01
 """Activity the reference left small is measured against this share of the process's largest
 activity in the reference (and at least one unit)."""
-
-ZERO = 1e-9
-"""A reduced cost or valuation (on the scaled problem) above this fixes its column or row.
-Either way the plan is safe: the stages' holds stay in force as bounds, the face only narrows
-what the stage may move; below it the last objective could move by at most 1e-9 a scaled unit
-moved, within its hold."""
 
 
 class ReferenceError(UsageError):
@@ -116,12 +110,15 @@ def matched(problem: PlanProblem, reference: Reference) -> Matched:
 
 
 def closest(
-    solver: Solver, solution: Solution, reference: Matched, time_limit: float | None = None
+    problem: PlanProblem,
+    face: Face | None,
+    solution: Solution,
+    reference: Matched,
+    time_limit: float | None = None,
 ) -> tuple[Solution, dict[str, object]]:
-    """The plan on the last stage's optimal face closest to ``reference``, from ``solver``
-    just after ``solution`` (its last stage still in HiGHS, with its basis and duals); and
-    what plan.json records of it. Where HiGHS finds no optimum the plan stays as solved and
-    the record says why."""
+    """The plan on ``face`` (the last stage's optimal face, :mod:`econplan.plan.face`, holding
+    any choice made on it before) closest to ``reference``; and what plan.json records of it.
+    Where HiGHS finds no optimum the plan stays as solved and the record says why."""
     began = time.perf_counter()
     before = reference.distance(solution.x)
     record: dict[str, object] = {
@@ -129,78 +126,40 @@ def closest(
         "matched": len(reference.columns),
         "distance_before": before,
     }
-    if not solver.highs.getBasis().valid:
+    if face is None:
         # PDLP's duals are approximate: no face to read from them
         return solution, {**record, "applied": False, "why": "the last stage has no basis"}
-    face, fixed = _face_problem(solver, reference)
-    if time_limit is not None:
-        face.setOptionValue("time_limit", max(time_limit, 1.0))
-    face.run()
-    status = face.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        why = f"HiGHS stopped on the optimal face: {face.modelStatusToString(status)}"
-        return solution, {**record, "applied": False, "why": why}
-    n = len(solution.x)
-    x = np.asarray(face.getSolution().col_value)[:n] * solver.col_scale
-    found = Solution(
-        solution.method, x, solver.problem.matrix @ x, solution.stages, solution.seconds
+    n = face.n
+    cols = reference.columns
+    k = len(cols)
+    scale = face.col_scale[cols]
+    # a deviation pair per matched column: x_k - d+_k + d-_k = ref_k (scaled), with
+    # coefficients of one, as well scaled as the rows HiGHS holds; the weights (1e-2 to 3e8
+    # in scaled units on the typhoon scenario) are costs
+    picks = sp.csc_matrix((np.ones(k), (np.arange(k), cols)), shape=(k, n))
+    deviation = sp.hstack([picks, -sp.identity(k), sp.identity(k)]).tocsc()
+    weight = scale / reference.sizes
+    target = reference.amounts / scale
+    highs = face.highs(
+        np.zeros(n),
+        extra=deviation,
+        extra_cost=np.concatenate([weight, weight]),
+        extra_rows=(target, target),
+        time_limit=time_limit,
     )
-    seconds = time.perf_counter() - began
+    highs.run()
+    if not optimal(highs):
+        status = highs.modelStatusToString(highs.getModelStatus())
+        return solution, {
+            **record,
+            "applied": False,
+            "why": f"HiGHS stopped on the optimal face: {status}",
+        }
+    found = face.solution(highs, solution, problem.matrix)
     return found, {
         **record,
         "applied": True,
-        "distance": reference.distance(x),
-        "fixed_columns": fixed,
-        "seconds": seconds,
+        "distance": reference.distance(found.x),
+        "fixed_columns": face.fixed,
+        "seconds": time.perf_counter() - began,
     }
-
-
-def _face_problem(solver: Solver, reference: Matched) -> tuple[highspy.Highs, int]:
-    """HiGHS holding the scaled problem restricted to the last stage's optimal face, with a
-    deviation pair per matched column: x_k - d+_k + d-_k = ref_k (scaled), d+ and d- costing
-    the column's weight 1 / size_k in the problem's units."""
-    lp = solver.highs.getLp()
-    found = solver.highs.getSolution()
-    n, m = lp.num_col_, lp.num_row_
-    col_lower, col_upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
-    x, activity = np.asarray(found.col_value), np.asarray(found.row_value)
-    # HiGHS's own values, not the problem's: fixed at what HiGHS holds, the face is feasible
-    # in HiGHS's arithmetic
-    on = np.abs(np.asarray(found.col_dual)) > ZERO
-    col_lower[on] = col_upper[on] = x[on]
-    bound = np.abs(np.asarray(found.row_dual)) > ZERO
-    row_lower[bound] = row_upper[bound] = activity[bound]
-    cols = reference.columns
-    k = len(cols)
-    scale = solver.col_scale[cols]
-    matrix = sp.csc_matrix(
-        (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_), shape=(m, n)
-    )
-    # the deviation rows have coefficients of one, as well scaled as the rows HiGHS holds;
-    # the weights (1e-2 to 3e8 in scaled units on the typhoon scenario) are costs
-    picks = sp.csc_matrix((np.ones(k), (np.arange(k), cols)), shape=(k, n))
-    deviation = sp.hstack([picks, -sp.identity(k), sp.identity(k)])
-    whole = sp.vstack([sp.hstack([matrix, sp.csc_matrix((m, 2 * k))]), deviation]).tocsc()
-    weight = scale / reference.sizes
-    target = reference.amounts / scale
-    highs = _new_highs()
-    highs.setOptionValue("random_seed", 0)
-    # dual simplex from scratch, after presolve removes what the face fixed: 0.2 s on the
-    # typhoon scenario (on the whole problem, it ran past 300 s)
-    highs.setOptionValue("solver", "simplex")
-    highs.setOptionValue("simplex_strategy", 1)
-    highs.setOptionValue("primal_feasibility_tolerance", solver.feasibility)
-    _pass(
-        highs,
-        _highs_lp(
-            whole,
-            np.concatenate([np.zeros(n), weight, weight]),
-            (
-                np.concatenate([col_lower, np.zeros(2 * k)]),
-                np.concatenate([col_upper, np.full(2 * k, np.inf)]),
-            ),
-            (np.concatenate([row_lower, target]), np.concatenate([row_upper, target])),
-        ),
-    )
-    return highs, int(np.count_nonzero(on))

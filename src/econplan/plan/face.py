@@ -1,0 +1,138 @@
+"""The optimal face of the last stage: every plan that keeps every stage's optimum exactly, as
+an LP of its own, for the stages that only choose among equally good plans (least waste, the
+plan closest to a reference).
+
+The last stage's valuations (its duals) prove a plan optimal when complementary slackness
+holds: columns with a nonzero reduced cost stay where they are, rows with a nonzero valuation
+stay at their bound. Every earlier stage is held by the bounds the stage loop set already, so
+each plan on the face keeps every objective as the stages found it. The face is a small problem
+(on the built-in plan 17,260 of 24,500 columns fixed), which HiGHS's presolve cuts down
+further, where the same choice over every plan within the stages' tolerance ran for minutes
+(docs/planning.md, "The reference stage").
+
+Everything here is in HiGHS's scaled units (econplan.plan.scaling): the face is read from
+HiGHS's own values, fixed at what HiGHS holds, so that it is feasible in HiGHS's arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from econplan.plan.solve import Solution, Solver, _highs_lp, _new_highs, _pass
+
+ZERO = 1e-9
+"""A reduced cost or valuation (on the scaled problem) above this fixes its column or row.
+Either way the plan is safe: the stages' holds stay in force as bounds, the face only narrows
+what a later choice may move; below it the last objective could move by at most 1e-9 a scaled
+unit moved, within its hold."""
+
+
+@dataclass(frozen=True)
+class Face:
+    """The scaled problem with the last stage's optimal face fixed: ``matrix`` (rows by
+    columns), bounds of columns and rows, and how many columns the face fixed."""
+
+    matrix: sp.csc_matrix
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    fixed: int
+    col_scale: np.ndarray
+    feasibility: float
+
+    @classmethod
+    def of(cls, solver: Solver) -> Face | None:
+        """The face of the stage ``solver`` solved last (its basis and duals still in HiGHS);
+        None where it has no basis (PDLP: approximate duals, no face to read)."""
+        highs = solver.highs
+        if not highs.getBasis().valid:
+            return None
+        lp = highs.getLp()
+        found = highs.getSolution()
+        n, m = lp.num_col_, lp.num_row_
+        col_lower, col_upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+        row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
+        x, activity = np.asarray(found.col_value), np.asarray(found.row_value)
+        on = np.abs(np.asarray(found.col_dual)) > ZERO
+        col_lower[on] = col_upper[on] = x[on]
+        bound = np.abs(np.asarray(found.row_dual)) > ZERO
+        row_lower[bound] = row_upper[bound] = activity[bound]
+        matrix = sp.csc_matrix(
+            (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_), shape=(m, n)
+        )
+        return cls(
+            matrix,
+            col_lower,
+            col_upper,
+            row_lower,
+            row_upper,
+            int(np.count_nonzero(on)),
+            solver.col_scale,
+            solver.feasibility,
+        )
+
+    @property
+    def n(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def holding(self, coefs: np.ndarray, most: float) -> Face:
+        """The face with one more row: ``coefs`` . x (scaled columns) at most ``most``; how a
+        choice made on the face is kept by the next one."""
+        row = sp.csc_matrix(coefs.reshape(1, -1))
+        return replace(
+            self,
+            matrix=sp.vstack([self.matrix, row]).tocsc(),
+            row_lower=np.append(self.row_lower, -np.inf),
+            row_upper=np.append(self.row_upper, most),
+        )
+
+    def highs(
+        self,
+        cost: np.ndarray,
+        extra: sp.csc_matrix | None = None,
+        extra_cost: np.ndarray | None = None,
+        extra_rows: tuple[np.ndarray, np.ndarray] | None = None,
+        time_limit: float | None = None,
+    ) -> highspy.Highs:
+        """HiGHS holding the face with ``cost`` on its columns, and optionally ``extra``
+        columns (nonnegative, costing ``extra_cost``) in ``extra`` rows of their own, with
+        those rows' bounds: the rows are [face columns | extra columns]."""
+        matrix, lower, upper = self.matrix, self.col_lower, self.col_upper
+        row_lower, row_upper = self.row_lower, self.row_upper
+        costs = cost
+        if extra is not None and extra_cost is not None and extra_rows is not None:
+            m, k = self.matrix.shape[0], extra.shape[1] - self.n
+            matrix = sp.vstack([sp.hstack([self.matrix, sp.csc_matrix((m, k))]), extra]).tocsc()
+            lower = np.concatenate([lower, np.zeros(k)])
+            upper = np.concatenate([upper, np.full(k, np.inf)])
+            row_lower = np.concatenate([row_lower, extra_rows[0]])
+            row_upper = np.concatenate([row_upper, extra_rows[1]])
+            costs = np.concatenate([cost, extra_cost])
+        highs = _new_highs()
+        highs.setOptionValue("random_seed", 0)
+        # dual simplex from scratch, after presolve removes what the face fixed: a fraction of
+        # a second on the built-in plan (on the whole problem, minutes)
+        highs.setOptionValue("solver", "simplex")
+        highs.setOptionValue("simplex_strategy", 1)
+        highs.setOptionValue("primal_feasibility_tolerance", self.feasibility)
+        if time_limit is not None:
+            highs.setOptionValue("time_limit", max(time_limit, 1.0))
+        _pass(highs, _highs_lp(matrix, costs, (lower, upper), (row_lower, row_upper)))
+        return highs
+
+    def solution(
+        self, highs: highspy.Highs, like: Solution, problem_matrix: sp.csc_matrix
+    ) -> Solution:
+        """The plan HiGHS found on the face, in the problem's units, as a Solution like
+        ``like`` (its stages and times)."""
+        x = np.asarray(highs.getSolution().col_value)[: self.n] * self.col_scale
+        return Solution(like.method, x, problem_matrix @ x, like.stages, like.seconds)
+
+
+def optimal(highs: highspy.Highs) -> bool:
+    return bool(highs.getModelStatus() == highspy.HighsModelStatus.kOptimal)

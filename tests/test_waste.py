@@ -1,0 +1,51 @@
+"""The waste stage: among equally good plans the one that leaves least output unused, on
+economies whose answer is known by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from econplan import load_economy
+from econplan.plan import make_plan
+from test_plan import TIGHT, build
+from test_plausibility import joint_economy
+
+
+def test_a_tie_goes_to_the_plan_without_waste(tmp_path: Path) -> None:
+    """X by a (with a tonne of slag nobody uses) or by b (without), at the same labour: the
+    labour stage cannot choose; the waste stage makes all 100 t by b."""
+    folder = build(
+        tmp_path / "tie",
+        objective="labour",
+        products="id,unit,sector,kind\nX,t,s,good\nslag,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\na,s,X\nb,s,X\n",
+        process_io="process,product,flow,amount\na,X,output,1\na,slag,output,1\n"
+        "a,labour,input,0.1\nb,X,output,1\nb,labour,input,0.1\n",
+        facilities="id,region,process,capacity,base_output\nfa,r,a,100,50\nfb,r,b,100,50\n",
+        final_demand="category,product,region,basis,amount\nconstruction,X,r,absolute,100\n",
+    )
+    plan = make_plan(load_economy(folder), tolerance=TIGHT)
+    assert plan.ok
+    waste = plan.info["waste"]
+    assert waste["applied"] and waste["after"] == pytest.approx(0.0, abs=1e-9)
+    assert waste["after"] <= waste["before"] + 1e-12
+    activity = plan.tables["activity"].set_index("process")["activity"]
+    assert activity["b"] == pytest.approx(100.0, abs=1e-6)
+    assert activity.get("a", 0.0) == pytest.approx(0.0, abs=1e-6)
+    assert plan.info["objectives"]["labour"] == pytest.approx(10.0, rel=1e-9)
+    assert plan.tables["unused"].empty
+
+
+def test_waste_the_objectives_force_is_counted_not_removed(tmp_path: Path) -> None:
+    """The steel target asks for 150 t, 100 t are used: 50 t of steel (its base-year output
+    is 100 t: half a year's output) and the 75 t of slag made with it (base year 50 t: one and
+    a half) are left whatever the plan does, 2.0 years' output in all."""
+    plan = make_plan(load_economy(joint_economy(tmp_path / "joint")), tolerance=TIGHT)
+    assert plan.ok
+    waste = plan.info["waste"]
+    assert waste["applied"]
+    assert waste["before"] == pytest.approx(2.0, abs=1e-9)
+    assert waste["after"] == pytest.approx(2.0, abs=1e-9)
+    assert "waste" in plan.run["times"]
