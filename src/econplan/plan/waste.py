@@ -34,6 +34,11 @@ from econplan.plan.solve import Solution
 COUNTED = ("good", "service")
 """Kinds of product whose unused output is waste."""
 
+GAIN = 1e-6
+"""The plan moves only where the waste falls by more than this share of it (at least 1e-6 of a
+year's output): the stages' own tolerance. A smaller gain is rounding, and moving for it would
+only trade the stages' vertex for a neighbour."""
+
 KEPT = 1e-9
 """The waste a later choice on the face may add, relative to the least found (at least 1e-9 of
 a year's output): room for rounding, not for trading waste away."""
@@ -101,6 +106,10 @@ def least_waste(
         return solution, face, {**record, "applied": False, "why": why}
     found = face.solution(highs, solution, problem.matrix)
     after = float(coefs @ found.x) - constant
+    if before - after <= GAIN * max(1.0, abs(before)):
+        # no waste worth the move: the plan stays the vertex the stages found, rather than
+        # one a hair away along columns whose reduced costs are below the face's zero
+        return solution, face, {**record, "applied": True, "after": before, "moved": False}
     least = float(scaled @ np.asarray(highs.getSolution().col_value)[: face.n])
     kept = face.holding(scaled, least + KEPT * max(1.0, abs(least)))
     return (
@@ -110,6 +119,7 @@ def least_waste(
             **record,
             "applied": True,
             "after": after,
+            "moved": True,
             "fixed_columns": face.fixed,
             "seconds": time.perf_counter() - began,
         },
