@@ -81,6 +81,7 @@ def test_the_tie_goes_the_references_way(tmp_path: Path) -> None:
     assert record["applied"] is True
     assert record["distance"] == pytest.approx(0.0, abs=1e-9)
     assert record["distance_before"] > 0.5  # the plain plan was elsewhere
+    assert "applied" in plan.info["waste"]  # the waste stage's record is kept as well
 
 
 def test_the_objectives_are_held_against_the_reference(tmp_path: Path) -> None:

@@ -162,8 +162,9 @@ def make_plan(
             records[id(solution)] = {"waste": left_over}
         if near is not None:
             say("reference stage: the plan closest to the reference among the optimal ones")
+            before = records.get(id(solution), {})
             solution, record = closest(problem, face, solution, near, left())
-            records[id(solution)] = {**records.get(id(solution), {}), "reference": record}
+            records[id(solution)] = {**before, "reference": record}
             say(
                 f"  distance {record['distance_before']:.6g} -> {record['distance']:.6g}"
                 if record["applied"]
