@@ -73,7 +73,8 @@ def lowered(economy: Economy, plan: Plan, targets: list[str]) -> Economy:
     unused = flags[flags["kind"] == "target_unused"].set_index("what")["share"]
     table = economy.tables["targets"].copy()
     at = table["id"].isin(targets).to_numpy()
-    share = table.loc[at, "id"].map(unused).to_numpy(dtype=float)
+    # the unused share of a target is at most all of it: lowered to nothing, never below
+    share = np.clip(table.loc[at, "id"].map(unused).to_numpy(dtype=float), 0.0, 1.0)
     table.loc[at, "amount"] = table.loc[at, "amount"].to_numpy(dtype=float) * (1.0 - share)
     tables = {**economy.tables, "targets": table}
     return Economy(economy.settings, MappingProxyType(tables))
