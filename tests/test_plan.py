@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from econplan import load_economy
 from econplan.analysis.balance import material_balance
 from econplan.cli import main
+from econplan.generate import generate_economy
 from econplan.plan import (
     InfeasibleError,
     Plan,
@@ -29,6 +30,7 @@ from econplan.plan import (
     write_plan,
 )
 from econplan.plan.flows import plan_flows
+from econplan.plan.solve import Stage
 
 TIGHT = 1e-9
 """Tolerance the stages are held within in the oracle tests: the numbers are exact."""
@@ -908,6 +910,38 @@ def test_an_unsettled_first_stage_is_settled_by_interior_point(tmp_path: Path) -
     with pytest.raises(InfeasibleError):
         FirstRunGivesUp(infeasible).solve(said.append)
     assert "  ipm: Infeasible" in said
+
+
+class CostAtScale(Solver):
+    """The stage objective as it was before ``Solver._objective`` divided it by the stage
+    column's scale: a cost of +-1 in the problem's units, whatever HiGHS's scaled cost."""
+
+    def _objective(self, stage: Stage | None) -> None:
+        n = self.problem.matrix.shape[1]
+        cost = np.zeros(n)
+        self.objective_scale = 1.0
+        if stage is not None:
+            cost[stage.column] = 1.0 if stage.sense == "min" else -1.0
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost * self.col_scale)
+
+
+def test_stage_costs_of_unit_size_keep_optima_and_valuations() -> None:
+    """HiGHS is given each stage's objective divided by the stage column's scale (up to
+    1,024 on this economy). The optima are those of the objective as stated, and the
+    valuations, multiplied back, satisfy the stage's stationarity identity exactly:
+    A^T y + d = c, with c = +-1 on the stage column."""
+    problem = assemble(generate_economy(products=60, inputs=4, regions=2, years=3, seed=1))
+    solver = Solver(problem)
+    assert max(solver.col_scale[s.column] for s in problem.stages) >= 1024
+    solution = solver.solve()
+    as_stated = {r.stage.name: r.value for r in CostAtScale(problem).solve().stages}
+    assert {r.stage.name: r.value for r in solution.stages} == pytest.approx(as_stated, rel=1e-6)
+    for result in solution.stages:
+        cost = np.zeros(problem.matrix.shape[1])
+        cost[result.stage.column] = 1.0 if result.stage.sense == "min" else -1.0
+        residual = problem.matrix.T @ result.row_dual + result.col_dual - cost
+        size = max(1.0, float(np.abs(result.row_dual).max()))
+        assert np.abs(residual).max() <= 1e-9 * size, result.stage.name
 
 
 # -- 12. MPS export -------------------------------------------------------------------------

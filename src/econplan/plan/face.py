@@ -58,9 +58,10 @@ class Face:
         col_lower, col_upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
         row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
         x, activity = np.asarray(found.col_value), np.asarray(found.row_value)
-        on = np.abs(np.asarray(found.col_dual)) > ZERO
+        # the duals of the stage's objective as the problem states it (Solver._objective)
+        on = np.abs(np.asarray(found.col_dual)) * solver.objective_scale > ZERO
         col_lower[on] = col_upper[on] = x[on]
-        bound = np.abs(np.asarray(found.row_dual)) > ZERO
+        bound = np.abs(np.asarray(found.row_dual)) * solver.objective_scale > ZERO
         row_lower[bound] = row_upper[bound] = activity[bound]
         matrix = sp.csc_matrix(
             (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_), shape=(m, n)

@@ -30,6 +30,9 @@ METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
 Progress = Callable[[str], None]
 
 
+WHOLE_PLAN_FOUND = 2
+"""HiGHS's primal solution status when a feasible point (a MIP's incumbent) is held."""
+
 UNSETTLED = frozenset(
     {
         highspy.HighsModelStatus.kNotset,
@@ -185,11 +188,15 @@ class Solver:
         integer: bool = False,
         feasibility: float = 1e-10,
         settle: bool = True,
+        stage_budget: float | None = None,
     ) -> None:
         """``integer``: solve every stage as a MIP with the problem's integer columns whole
         (HiGHS's branch and cut; no valuations then: see :mod:`econplan.plan.whole`);
         ``settle``: a stage left unsettled is solved again from scratch with another method
-        (``_settle``), which may take minutes; without it the solve stops there at once."""
+        (``_settle``), which may take minutes; without it the solve stops there at once.
+        ``stage_budget``: with ``integer``, the seconds one stage's MIP may run; a stage that
+        runs past them ends the sequence there with the best whole plan it found, which keeps
+        every earlier stage's optimum (``cut_short`` says where and how far from optimal)."""
         if method not in METHODS:
             raise ValueError(f"unknown solver {method!r}; use one of {', '.join(METHODS)}")
         self.problem = problem
@@ -197,6 +204,11 @@ class Solver:
         self.settle = settle
         self.time_limit = time_limit
         self.feasibility = feasibility
+        self.objective_scale = 1.0
+        """What HiGHS's objective of the stage being solved was divided by (``_objective``)."""
+        self.stage_budget = stage_budget
+        self.cut_short: dict[str, float | str] | None = None
+        """The MIP stage that ran past ``stage_budget``: its name, seconds and relative gap."""
         self.highs = _new_highs()
         highs = self.highs
         highs.setOptionValue("solver", METHODS[method])
@@ -318,11 +330,28 @@ class Solver:
 
     # -- solving ----------------------------------------------------------------------------
     def _objective(self, stage: Stage | None) -> None:
+        """The stage's objective on HiGHS's scaled column: a cost of +-1 where the column is
+        scaled up (``objective_scale``, which the duals are multiplied back by), its scale
+        where it is scaled down.
+
+        The stage column's scale factor reaches 4,096 on generated economies; as its cost it
+        put every reduced cost thousands of times above HiGHS's absolute dual tolerance (1e-7)
+        and the imports stage of a 1,000-product economy stalled past 300 s ("possibly
+        singular basis", reinversion every few iterations); at +-1 it takes a few hundred
+        iterations. A cost of +-1 on columns scaled down as well was measured worse (the
+        built-in economy's labour stage under a typhoon ended unsettled)."""
         n = self.problem.matrix.shape[1]
         cost = np.zeros(n)
+        self.objective_scale = 1.0
         if stage is not None:
+            self.objective_scale = max(float(self.col_scale[stage.column]), 1.0)
             cost[stage.column] = 1.0 if stage.sense == "min" else -1.0
-        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost * self.col_scale)
+        self.highs.changeColsCost(
+            n, np.arange(n, dtype=np.int32), cost * self.col_scale / self.objective_scale
+        )
+        if self.integer:
+            # HiGHS's absolute gap (1e-6) is in the objective as it holds it
+            self.highs.setOptionValue("mip_abs_gap", 1e-6 / self.objective_scale)
 
     def _run(self, deadline: float | None) -> None:
         """One HiGHS run, stopped by the deadline or by Ctrl-C within a fraction of a second.
@@ -394,8 +423,17 @@ class Solver:
                 self._start_from(starts[stage.name])
                 highs.setOptionValue("simplex_strategy", 1)
             began = time.perf_counter()
-            self._run(deadline)
+            budget = self._stage_deadline(deadline)
+            self._run(budget)
             status = highs.getModelStatus()
+            if budget != deadline and status == highspy.HighsModelStatus.kTimeLimit:
+                if highs.getInfo().primal_solution_status != WHOLE_PLAN_FOUND:
+                    raise SolveError(
+                        f"the MIP of stage {name} found no whole plan within "
+                        f"{self.stage_budget:g} s"
+                    )
+                results.append(self._cut_short(stage, time.perf_counter() - began))
+                break
             if status in UNSETTLED and self.method == "simplex" and number > 1:
                 # primal simplex from the last stage's basis can end unsure of optimality
                 # on a degenerate stage (seen on the built-in economy with a growth path:
@@ -440,8 +478,8 @@ class Solver:
                 + max(info.crossover_iteration_count, 0)
             )
             x = np.asarray(solution.col_value) * self.col_scale
-            row_dual = np.asarray(solution.row_dual) * self.row_scale
-            col_dual = np.asarray(solution.col_dual) / self.col_scale
+            row_dual = np.asarray(solution.row_dual) * self.row_scale * self.objective_scale
+            col_dual = np.asarray(solution.col_dual) / self.col_scale * self.objective_scale
             if stage is None:
                 results.append(
                     StageResult(
@@ -491,6 +529,33 @@ class Solver:
             problem.matrix @ x,
             tuple(results),
             time.perf_counter() - started,
+        )
+
+    def _stage_deadline(self, deadline: float | None) -> float | None:
+        """When this stage's run must stop: the solve's deadline, or sooner the stage's MIP
+        budget."""
+        if not self.integer or self.stage_budget is None:
+            return deadline
+        budget = time.perf_counter() + self.stage_budget
+        return budget if deadline is None or budget < deadline else deadline
+
+    def _cut_short(self, stage: Stage | None, seconds: float) -> StageResult:
+        """The stage whose MIP ran past its budget, with the best whole plan found: it is not
+        held (nothing comes after it)."""
+        info = self.highs.getInfo()
+        column = stage.column if stage else 0
+        value = float(self.highs.getSolution().col_value[column] * self.col_scale[column])
+        name = stage.name if stage else "feasibility"
+        self.cut_short = {"stage": name, "seconds": seconds, "gap": float(info.mip_gap)}
+        n, m = self.problem.matrix.shape[1], self.problem.matrix.shape[0]
+        return StageResult(
+            stage or Stage("feasibility", -1, "min", "", "any plan meeting the constraints"),
+            value,
+            (float("nan"), float("nan")),
+            seconds,
+            int(info.mip_node_count),
+            np.zeros(m),
+            np.zeros(n),
         )
 
     def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
