@@ -335,6 +335,34 @@ def test_rounding_whole_options_reports_what_it_loses(tmp_path: Path) -> None:
     assert target(plan, "late")["met"]
 
 
+def test_a_mip_stage_past_its_budget_is_settled_at_its_whole_plan(tmp_path: Path) -> None:
+    """What the solver does with a stage whose MIP ran past its budget (``_cut_short``, here
+    called on the labour stage's best whole plan): the plan's whole units are fixed and the
+    stage solved again, which gives the labour of an LP with those units; the whole columns
+    are freed for the next stage."""
+    problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
+    solver = Solver(problem, integer=True, stage_budget=60.0)
+    whole = solver.solve()
+    cols = np.asarray(problem.integer)
+    units = np.round(whole.x[cols])
+    assert units.sum() == 1.0  # the exact optimum: one unit
+    solver._objective(problem.stages[-1])  # the labour stage's MIP once more, as if it had
+    solver._run(None)  # stopped here
+    status = solver._cut_short("labour", None, 61.0, lambda _: None)
+    assert status == highspy.HighsModelStatus.kOptimal
+    assert [c["stage"] for c in solver.cut_short] == ["labour"]
+    labour = problem.stages[-1].column
+    settled = solver.highs.getSolution().col_value[labour] * solver.col_scale[labour]
+    fixed = Solver(problem)
+    fixed.set_column_bounds(cols, units, units)
+    lp = {r.stage.name: r.value for r in fixed.solve().stages}
+    assert settled == pytest.approx(lp["labour"], rel=1e-9)
+    assert settled == pytest.approx(whole.stages[-1].value, rel=1e-9)
+    solver._free_whole()
+    bounds = solver.highs.getLp()
+    assert np.asarray(bounds.col_upper_)[cols] == pytest.approx(solver._base_col_bounds[1][cols])
+
+
 def test_a_whole_option_needs_whole_max_units(tmp_path: Path) -> None:
     folder = whole_mill(tmp_path / "bad", max_units="1.5")
     result = CliRunner().invoke(main, ["validate", str(folder)])

@@ -139,7 +139,10 @@ def assert_within_holds(new: Plan, old: Plan) -> None:
             continue
         lower, upper = stage["held_within"]
         value = after[stage["name"]]
-        slack = 1e-9 * max(1.0, abs(value))
+        # the facts' arithmetic (a year's activity shared among facilities and split into
+        # twelfths, then fixed) moves a stage by up to ~1e-7 of its value: measured 8e-8 on the
+        # built-in consumption stage once the later stages used the whole of its hold
+        slack = 1e-7 * max(1.0, abs(value))
         if stage["sense"] == "min":
             assert value <= upper + slack, stage["name"]
             better = value < stage["objective"] - slack - (upper - stage["objective"])
@@ -297,7 +300,11 @@ def test_builtin_reports_as_planned_give_the_plan_back(builtin: tuple[Economy, P
     for stage in first:
         old_value = plan.info["objectives"][stage]
         new_value = result.plan.info["objectives"].get(stage, 0.0)
-        assert new_value == pytest.approx(old_value, rel=1.001 * tolerance, abs=1e-12), stage
+        # the facts are the revised plan's own activity, which kept each stage within its hold
+        # (tolerance x the value), so the re-plan reaches at least that, less the facts'
+        # arithmetic (see assert_within_holds)
+        window = (tolerance + 1e-7) * max(1.0, abs(old_value))
+        assert new_value == pytest.approx(old_value, rel=0, abs=window), stage
     assert_within_holds(result.plan, plan)
     key = ["process", "region", "year"]
     old = plan.tables["activity"].set_index(key)["activity"]

@@ -43,6 +43,7 @@ from econplan.plan.plausibility import plausibility
 from econplan.plan.solve import METHODS, Solver
 from econplan.plan.target_cost import costed, target_costs, with_target_costs
 from econplan.plan.verify import verify
+from econplan.plan.whole import STAGE_SECONDS
 
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
@@ -228,7 +229,15 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     default="auto",
     show_default=True,
     help="Options built in whole units (integer in investments.csv): every stage as a MIP "
-    "(exact), or the relaxation rounded and fixed (round); auto: exact up to 40 whole columns.",
+    "(exact), or the relaxation rounded and fixed (round); auto: exact up to 400 whole columns.",
+)
+@click.option(
+    "--mip-seconds",
+    type=float,
+    default=STAGE_SECONDS,
+    show_default=True,
+    help="With whole units solved exactly: the seconds each stage's MIP may run before the "
+    "best whole plan found is taken (a longer budget may find a better one).",
 )
 @reference_option
 @click.option(
@@ -264,6 +273,7 @@ def plan_command(
     time_limit: float | None,
     tolerance: float,
     integer: str,
+    mip_seconds: float,
     reference_dir: Path | None,
     costs: bool,
     csv: bool,
@@ -282,6 +292,8 @@ def plan_command(
         fail("--time-limit must be a positive number of seconds")
     if not 0 <= tolerance < 1:
         fail("--tolerance must be at least 0 and below 1")
+    if not mip_seconds > 0:
+        fail("--mip-seconds must be a positive number of seconds")
     try:  # before the solve: minutes of work must not end in "cannot write"
         check_output_folder(out, plan_folder_problem)
     except OutputError as error:
@@ -301,7 +313,14 @@ def plan_command(
             _write_mps(Solver(assemble(economy, tolerance), method), mps)
             progress(f"wrote {mps}")
         plan = make_plan(
-            economy, method, time_limit, tolerance, progress, integer=integer, reference=reference
+            economy,
+            method,
+            time_limit,
+            tolerance,
+            progress,
+            integer=integer,
+            reference=reference,
+            mip_seconds=mip_seconds,
         )
     except ReferenceError as error:
         fail(f"--reference: {error}")
@@ -330,7 +349,9 @@ def plan_command(
     if costs:
 
         def replan(lowered: Economy) -> Plan:
-            return make_plan(lowered, method, time_limit, tolerance, integer=integer)
+            return make_plan(
+                lowered, method, time_limit, tolerance, integer=integer, mip_seconds=mip_seconds
+            )
 
         plan = with_target_costs(plan, target_costs(economy, plan, replan, progress))
     plan = _write(plan, out, csv)

@@ -187,6 +187,15 @@ def whole_lines(plan: Plan) -> list[str]:
     ]
     if whole["strategy"] == "exact":
         how = "every stage solved with them whole (exact)"
+        short = whole.get("cut_short") or []
+        if short:
+            how += (
+                ", the MIP of "
+                + ", ".join(
+                    f"{c['stage']} stopped {float(c['gap']):.0%} from optimal" for c in short
+                )
+                + " at its time budget (--mip-seconds)"
+            )
     else:
         how = f"the relaxation's units rounded {whole['rounding']} and fixed"
     cost = f"; against the {whole['reference']} this costs " + ", ".join(costs) if costs else ""

@@ -26,7 +26,7 @@ from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, Solv
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
 from econplan.plan.waste import least_waste
-from econplan.plan.whole import solve_whole
+from econplan.plan.whole import STAGE_SECONDS, solve_whole
 
 VALID = 1e-6
 """Largest relative violation a plan may have and still be written as valid."""
@@ -95,6 +95,7 @@ def make_plan(
     reference: Reference | None = None,
     starts: dict[str, Basis] | None = None,
     settle: bool = True,
+    mip_seconds: float = STAGE_SECONDS,
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
     status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.
@@ -104,7 +105,8 @@ def make_plan(
 
     ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
     auto, exact or round; ``previous``: the plan a re-plan revises, whose whole units are
-    kept where they cost the tiers nothing.
+    kept where they cost the tiers nothing; ``mip_seconds``: the seconds each stage's MIP may
+    run in the exact strategy.
 
     ``reference``: a plan to stay close to: after the last stage, the plan on its optimal face
     whose activity is nearest the reference's (see :mod:`econplan.plan.reference`); plan.json
@@ -140,7 +142,7 @@ def make_plan(
         solver = Solver(problem, method, left(), feasibility=feasibility, settle=settle)
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
-            solution, whole = solve_whole(problem, solver, say, integer, started)
+            solution, whole = solve_whole(problem, solver, say, integer, started, mip_seconds)
         else:
             solution, whole = solver.solve(say, starts=starts), None
         return on_the_face(solver, solution), whole

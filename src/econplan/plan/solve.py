@@ -195,8 +195,8 @@ class Solver:
         ``settle``: a stage left unsettled is solved again from scratch with another method
         (``_settle``), which may take minutes; without it the solve stops there at once.
         ``stage_budget``: with ``integer``, the seconds one stage's MIP may run; a stage that
-        runs past them ends the sequence there with the best whole plan it found, which keeps
-        every earlier stage's optimum (``cut_short`` says where and how far from optimal)."""
+        runs past them is settled at the best its best whole plan can do (``_cut_short``;
+        ``cut_short`` says which and how far from optimal they stopped)."""
         if method not in METHODS:
             raise ValueError(f"unknown solver {method!r}; use one of {', '.join(METHODS)}")
         self.problem = problem
@@ -207,8 +207,9 @@ class Solver:
         self.objective_scale = 1.0
         """What HiGHS's objective of the stage being solved was divided by (``_objective``)."""
         self.stage_budget = stage_budget
-        self.cut_short: dict[str, float | str] | None = None
-        """The MIP stage that ran past ``stage_budget``: its name, seconds and relative gap."""
+        self.cut_short: list[dict[str, float | str]] = []
+        """The MIP stages that ran past ``stage_budget``: name, seconds and relative gap."""
+        self._fixed_whole = False
         self.highs = _new_highs()
         highs = self.highs
         highs.setOptionValue("solver", METHODS[method])
@@ -365,8 +366,14 @@ class Solver:
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
-                raise SolveError(f"the time limit of {self.time_limit:g} s ran out")
-            highs.setOptionValue("time_limit", float(highs.getRunTime() + left))
+                raise SolveError(f"the time limit of {self.time_limit or 0:g} s ran out")
+            # a MIP counts its own run; an LP the Highs object's run time so far
+            highs.setOptionValue(
+                "time_limit", float(left if self.integer else highs.getRunTime() + left)
+            )
+        else:
+            # a MIP stage's budget set the limit on the last run: it must not stop this one
+            highs.setOptionValue("time_limit", float("inf"))
         highs.HandleUserInterrupt = True  # lets cancelSolve stop simplex and IPM
         highs.startSolve()
         try:
@@ -404,6 +411,8 @@ class Solver:
         # measured to send the first stage's dual simplex on for minutes, and a fresh start
         # makes a re-solve give what a first solve gives
         highs.clearSolver()
+        self._free_whole()
+        self.cut_short = []
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else None
         results: list[StageResult] = []
@@ -422,18 +431,18 @@ class Solver:
                 # differ: dual simplex repairs the primal side from it
                 self._start_from(starts[stage.name])
                 highs.setOptionValue("simplex_strategy", 1)
+            if self.integer and results:
+                # the last stage's whole plan keeps every hold: the MIP starts from it, so a
+                # stage cut short by its budget always has a whole plan to give
+                start = highs.getSolution()
+                self._free_whole()
+                highs.setSolution(start)
             began = time.perf_counter()
             budget = self._stage_deadline(deadline)
             self._run(budget)
             status = highs.getModelStatus()
             if budget != deadline and status == highspy.HighsModelStatus.kTimeLimit:
-                if highs.getInfo().primal_solution_status != WHOLE_PLAN_FOUND:
-                    raise SolveError(
-                        f"the MIP of stage {name} found no whole plan within "
-                        f"{self.stage_budget:g} s"
-                    )
-                results.append(self._cut_short(stage, time.perf_counter() - began))
-                break
+                status = self._cut_short(name, deadline, time.perf_counter() - began, say)
             if status in UNSETTLED and self.method == "simplex" and number > 1:
                 # primal simplex from the last stage's basis can end unsure of optimality
                 # on a degenerate stage (seen on the built-in economy with a growth path:
@@ -521,6 +530,7 @@ class Solver:
             )
         self._refactor(say, deadline)
         x = np.asarray(highs.getSolution().col_value) * self.col_scale
+        self._free_whole()
         return Solution(
             self.method,
             x,
@@ -539,24 +549,36 @@ class Solver:
         budget = time.perf_counter() + self.stage_budget
         return budget if deadline is None or budget < deadline else deadline
 
-    def _cut_short(self, stage: Stage | None, seconds: float) -> StageResult:
-        """The stage whose MIP ran past its budget, with the best whole plan found: it is not
-        held (nothing comes after it)."""
-        info = self.highs.getInfo()
-        column = stage.column if stage else 0
-        value = float(self.highs.getSolution().col_value[column] * self.col_scale[column])
-        name = stage.name if stage else "feasibility"
-        self.cut_short = {"stage": name, "seconds": seconds, "gap": float(info.mip_gap)}
-        n, m = self.problem.matrix.shape[1], self.problem.matrix.shape[0]
-        return StageResult(
-            stage or Stage("feasibility", -1, "min", "", "any plan meeting the constraints"),
-            value,
-            (float("nan"), float("nan")),
-            seconds,
-            int(info.mip_node_count),
-            np.zeros(m),
-            np.zeros(n),
-        )
+    def _cut_short(
+        self, name: str, deadline: float | None, seconds: float, say: Progress
+    ) -> highspy.HighsModelStatus:
+        """A stage whose MIP ran past its budget is settled at the best its whole plan can do:
+        the whole units of the best plan found are fixed, the stage solved again (an LP once
+        presolve removes the fixed columns) and the whole columns freed for the next stage,
+        which starts from this plan. So the stage is held at a value a whole plan reaches,
+        and each later stage still has a whole plan that keeps every hold."""
+        highs = self.highs
+        info = highs.getInfo()
+        if info.primal_solution_status != WHOLE_PLAN_FOUND:
+            raise SolveError(f"the MIP of stage {name} found no whole plan within {seconds:.0f} s")
+        gap = float(info.mip_gap)
+        cols = np.asarray(self.problem.integer, dtype=np.int32)
+        units = np.round(np.asarray(highs.getSolution().col_value)[cols] * self.col_scale[cols])
+        say(f"  stopped at its budget ({gap:.2g} from optimal): its whole units fixed, again")
+        self._col_bounds(cols, units, units)
+        self._fixed_whole = True  # freed before the next run (a bound change now would void
+        self._run(deadline)  # the status and solution just found)
+        self.cut_short.append({"stage": name, "seconds": seconds, "gap": gap})
+        status: highspy.HighsModelStatus = highs.getModelStatus()
+        return status
+
+    def _free_whole(self) -> None:
+        """The whole columns back to their own bounds after ``_cut_short`` fixed them."""
+        if self._fixed_whole:
+            cols = np.asarray(self.problem.integer, dtype=np.int32)
+            lower, upper = self._base_col_bounds
+            self._col_bounds(cols, lower[cols], upper[cols])
+            self._fixed_whole = False
 
     def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
         """The stage again, from scratch, with another method, when the chosen one ended it

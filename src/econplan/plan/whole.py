@@ -1,28 +1,36 @@
 """Investments built in whole units: a power station, a mine, a cement factory.
 
-An option declared ``integer`` must come out in whole units per start year. Two ways to get
-there, both ending the same way, with the whole units fixed and the ordinary stage sequence
-solved again, so that the plan has valuations (a MIP has no duals) and verifies as any plan:
+An option declared ``integer`` must come out in whole units per start year. First the stage
+sequence is solved with every option divisible (the relaxation: what whole units are measured
+against). Then the whole units come one of two ways, both ending the same way, with the whole
+units fixed and the ordinary stage sequence solved again, so that the plan has valuations (a
+MIP has none) and verifies as any plan:
 
 - ``exact``: every stage solved as a MIP (HiGHS's branch and cut), each optimum held before
-  the next as the LP sequence holds it. Lexicographically optimal among whole plans, and
-  costly: on the built-in economy with every option whole, the first stage took 63 s and the
-  second did not finish in 14 minutes (measured 2026-11-29), so it is chosen only for
-  problems with few whole columns (``EXACT_COLUMNS``).
-- ``round``: the LP sequence (the relaxation), then each option's units rounded up along its
-  start years: the whole units started by each year are the relaxation's units started by
-  then, rounded up (so every year has at least the capacity the relaxation planned, never
-  more units than ``max_units`` in all), and fixed. Rounding to the nearest unit was tried
-  first and measured worse: on the built-in economy it left tier-1 targets 6% short, where
-  rounding up meets every target and pays in later stages. Only if the extra bills of
-  materials leave the hard constraints unable to hold is rounding to the nearest unit used.
-  What rounding cost is reported per stage against the relaxation (``loss``), so a planner
-  sees what the whole units take from each goal.
+  the next as the LP sequence holds it, each stage starting from the last one's whole plan.
+  A stage's MIP may run ``STAGE_SECONDS`` (``--mip-seconds``); one that runs past them is
+  settled at the best its best whole plan can do (``Solver._cut_short``), and the next stage
+  starts from that plan. On the built-in economy (162 whole columns, measured 2026-11-29)
+  the tiers and consumption stages solve exactly in about 26 s and reach the relaxation's
+  optima; the weighted, imports and labour stages run past their budgets (docs/planning.md,
+  section 4.5, for what the budget costs).
+- ``round``: the relaxation's units rounded along their start years: the whole units started
+  by each year are the relaxation's units started by then, rounded up (so every year has at
+  least the capacity the relaxation planned, never more units than ``max_units`` in all), and
+  fixed; where the tiers then lose against the relaxation, rounding to the nearest unit is
+  tried too and the plan that is better stage by stage kept. Rounding up was measured to cost
+  the built-in economy's tier 1 and 2 targets (the early bills of a whole cement factory
+  where the relaxation started 0.06 of one), so it is the strategy for economies whose MIP is
+  out of reach (more than ``EXACT_COLUMNS`` whole columns), and the fallback when the exact
+  sequence finds no whole plan at all.
+
+What the whole units cost is reported per stage against the relaxation (``loss``), so a
+planner sees what they take from each goal.
 
 A re-plan passes the whole units of the plan it revises (``previous``): they are tried first
 and kept when the tiers lose nothing by them against the relaxation (projects under way go on,
-and a re-plan with every report as planned gives the plan back); otherwise the rounding is
-tried too and the plan that is better stage by stage is kept.
+and a re-plan with every report as planned gives the plan back); otherwise the other
+candidates are tried too and the plan that is better stage by stage is kept.
 """
 
 from __future__ import annotations
@@ -36,8 +44,11 @@ import pandas as pd
 from econplan.plan.assemble import PlanProblem
 from econplan.plan.solve import InfeasibleError, Progress, Solution, SolveError, Solver
 
-EXACT_COLUMNS = 40
+EXACT_COLUMNS = 400
 """Whole columns up to which ``auto`` solves the exact MIP sequence (see the module note)."""
+
+STAGE_SECONDS = 10.0
+"""The seconds one stage's MIP may run in the exact sequence (see the module note)."""
 
 STRATEGIES = ("auto", "exact", "round")
 
@@ -48,28 +59,40 @@ def solve_whole(
     say: Progress,
     strategy: str = "auto",
     previous: pd.DataFrame | None = None,
+    stage_seconds: float = STAGE_SECONDS,
 ) -> tuple[Solution, dict[str, Any]]:
     """The plan with the problem's integer columns whole, and what plan.json records of it.
 
-    ``previous``: the investment table (option, start_year, units) of a plan being revised."""
+    ``previous``: the investment table (option, start_year, units) of a plan being revised;
+    ``stage_seconds``: the seconds each stage's MIP may run (``exact``)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     cols = np.asarray(problem.integer, dtype=np.int64)
     if strategy == "auto":
         strategy = "exact" if len(cols) <= EXACT_COLUMNS else "round"
+    say(f"{len(cols)} whole investment columns: first the relaxation (every option divisible)")
+    reference = solver.solve(say)
+    fractions = np.maximum(reference.x[cols], 0.0)
+    rounded = [
+        ("up", _along_starts(problem, cols, fractions, np.ceil)),
+        ("nearest", _along_starts(problem, cols, fractions, np.round)),
+    ]
+    cut_short: list[dict[str, float | str]] = []
+    candidates: list[tuple[str, np.ndarray]] = rounded
     if strategy == "exact":
-        say(f"{len(cols)} whole investment columns: every stage as a MIP")
-        mip = Solver(problem, "simplex", solver.time_limit, integer=True)
-        reference = mip.solve(say)
-        candidates: list[tuple[str, np.ndarray]] = [("exact", np.round(reference.x[cols]))]
-    else:
-        say(f"{len(cols)} whole investment columns: the relaxation, then rounded")
-        reference = solver.solve(say)
-        fractions = np.maximum(reference.x[cols], 0.0)
-        candidates = [
-            ("up", _along_starts(problem, cols, fractions, np.ceil)),
-            ("nearest", _along_starts(problem, cols, fractions, np.round)),
-        ]
+        say(f"every stage as a MIP, each within {stage_seconds:g} s")
+        mip = Solver(
+            problem, "simplex", solver.time_limit, integer=True, stage_budget=stage_seconds
+        )
+        try:
+            exact = mip.solve(say)
+        except SolveError as error:
+            # no whole plan found in a stage's budget: rounding the relaxation still gives one
+            say(f"  {error}: the relaxation rounded instead")
+            strategy = "round"
+        else:
+            candidates = [("exact", np.round(exact.x[cols]))]
+            cut_short = mip.cut_short
     if previous is not None:
         candidates.insert(0, ("as before", _previous_units(problem, cols, previous)))
     before = {r.stage.name: r.value for r in reference.stages}
@@ -83,10 +106,13 @@ def solve_whole(
         except InfeasibleError:
             say(f"with the whole units {name} the hard constraints cannot hold")
             continue
+        except SolveError as error:
+            say(f"with the whole units {name} HiGHS found no plan: {error}")
+            continue
         if best is None or _better(solution, best[2], problem.tolerance):
             best = (name, units, solution)
-        if name != "as before" or not _tiers_lose(solution, before, problem.tolerance):
-            break
+        if not _tiers_lose(solution, before, problem.tolerance):
+            break  # the tiers lose nothing to the relaxation: the next candidate cannot gain
     if best is None:
         raise SolveError(
             "with the options declared integer in whole units the hard constraints cannot "
@@ -99,7 +125,8 @@ def solve_whole(
         "rounding": name if strategy == "round" or name == "as before" else None,
         "columns": len(cols),
         "units": float(units.sum()),
-        "reference": "exact MIP" if strategy == "exact" else "relaxation",
+        "reference": "relaxation",
+        "cut_short": cut_short,
         "loss": {
             r.stage.name: _loss(r.stage.sense, before[r.stage.name], r.value)
             for r in solution.stages
