@@ -81,9 +81,8 @@ def solve_whole(
     candidates: list[tuple[str, np.ndarray]] = rounded
     if strategy == "exact":
         say(f"every stage as a MIP, each within {stage_seconds:g} s")
-        mip = Solver(
-            problem, "simplex", solver.time_limit, integer=True, stage_budget=stage_seconds
-        )
+        left = None if solver.time_limit is None else solver.time_limit - reference.seconds
+        mip = Solver(problem, "simplex", left, integer=True, stage_budget=stage_seconds)
         try:
             exact = mip.solve(say)
         except SolveError as error:
@@ -97,6 +96,7 @@ def solve_whole(
         candidates.insert(0, ("as before", _previous_units(problem, cols, previous)))
     before = {r.stage.name: r.value for r in reference.stages}
     best: tuple[str, np.ndarray, Solution] | None = None
+    failed: SolveError | None = None
     for name, units in candidates:
         units = np.maximum(units, 0.0)
         say(f"the whole units ({name}) fixed: the stages again, for the plan and its valuations")
@@ -108,11 +108,14 @@ def solve_whole(
             continue
         except SolveError as error:
             say(f"with the whole units {name} HiGHS found no plan: {error}")
+            failed = error
             continue
         if best is None or _better(solution, best[2], problem.tolerance):
             best = (name, units, solution)
         if not _tiers_lose(solution, before, problem.tolerance):
             break  # the tiers lose nothing to the relaxation: the next candidate cannot gain
+    if best is None and failed is not None:
+        raise failed  # not the whole units: the solver (a time limit, numerical trouble)
     if best is None:
         raise SolveError(
             "with the options declared integer in whole units the hard constraints cannot "
