@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from econplan import load_economy
 from econplan.analysis.balance import material_balance
 from econplan.cli import main
+from econplan.cli.summary import whole_lines
 from econplan.generate import generate_economy
 from econplan.plan import (
     InfeasibleError,
@@ -361,6 +362,18 @@ def test_a_mip_stage_past_its_budget_is_settled_at_its_whole_plan(tmp_path: Path
     solver._free_whole()
     bounds = solver.highs.getLp()
     assert np.asarray(bounds.col_upper_)[cols] == pytest.approx(solver._base_col_bounds[1][cols])
+
+
+def test_the_summary_says_where_a_mip_stage_stopped(tmp_path: Path) -> None:
+    """A stage cut short with HiGHS's gap, or with none (no bound yet: plan.json has null)."""
+    plan = plan_of(whole_mill(tmp_path / "w"))
+    plan.info["integer"]["cut_short"] = [
+        {"stage": "imports", "seconds": 10.0, "gap": 0.39},
+        {"stage": "labour", "seconds": 10.0, "gap": None},
+    ]
+    said = " ".join(" ".join(whole_lines(plan)).split())
+    assert "imports stopped 39% from optimal" in said
+    assert "labour stopped with no bound on how far from optimal" in said
 
 
 def test_a_whole_option_needs_whole_max_units(tmp_path: Path) -> None:

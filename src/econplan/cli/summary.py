@@ -5,6 +5,7 @@ in the plan's files."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,13 @@ def stage_lines(plan: Plan) -> list[str]:
     return wrap("Stages: " + "; ".join(parts) + ".")
 
 
+def _gap(gap: object) -> str:
+    """HiGHS's relative MIP gap where a stage stopped, in words (None: it had no bound)."""
+    if isinstance(gap, (int, float)) and math.isfinite(gap):
+        return f"{gap:.0%} from optimal"
+    return "with no bound on how far from optimal"
+
+
 def whole_lines(plan: Plan) -> list[str]:
     """What building options in whole units did (plan.json's ``integer``)."""
     whole = plan.info.get("integer")
@@ -191,9 +199,7 @@ def whole_lines(plan: Plan) -> list[str]:
         if short:
             how += (
                 ", the MIP of "
-                + ", ".join(
-                    f"{c['stage']} stopped {float(c['gap']):.0%} from optimal" for c in short
-                )
+                + ", ".join(f"{c['stage']} stopped {_gap(c.get('gap'))}" for c in short)
                 + " at its time budget (--mip-seconds)"
             )
     else:

@@ -207,7 +207,7 @@ class Solver:
         self.objective_scale = 1.0
         """What HiGHS's objective of the stage being solved was divided by (``_objective``)."""
         self.stage_budget = stage_budget
-        self.cut_short: list[dict[str, float | str]] = []
+        self.cut_short: list[dict[str, float | str | None]] = []
         """The MIP stages that ran past ``stage_budget``: name, seconds and relative gap."""
         self._fixed_whole = False
         self.highs = _new_highs()
@@ -561,10 +561,12 @@ class Solver:
         info = highs.getInfo()
         if info.primal_solution_status != WHOLE_PLAN_FOUND:
             raise SolveError(f"the MIP of stage {name} found no whole plan within {seconds:.0f} s")
-        gap = float(info.mip_gap)
+        reported = float(info.mip_gap)
+        # no bound yet: HiGHS reports an infinite gap, which plan.json cannot hold
+        gap = reported if np.isfinite(reported) else None
         cols = np.asarray(self.problem.integer, dtype=np.int32)
         units = np.round(np.asarray(highs.getSolution().col_value)[cols] * self.col_scale[cols])
-        say(f"  stopped at its budget ({gap:.2g} from optimal): its whole units fixed, again")
+        say(f"  stopped at its budget (gap {gap}): its whole units fixed, again")
         self._col_bounds(cols, units, units)
         self._fixed_whole = True  # freed before the next run (a bound change now would void
         self._run(deadline)  # the status and solution just found)

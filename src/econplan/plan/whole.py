@@ -77,7 +77,7 @@ def solve_whole(
         ("up", _along_starts(problem, cols, fractions, np.ceil)),
         ("nearest", _along_starts(problem, cols, fractions, np.round)),
     ]
-    cut_short: list[dict[str, float | str]] = []
+    cut_short: list[dict[str, float | str | None]] = []
     candidates: list[tuple[str, np.ndarray]] = rounded
     if strategy == "exact":
         say(f"every stage as a MIP, each within {stage_seconds:g} s")
