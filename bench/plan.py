@@ -234,9 +234,9 @@ def machine() -> dict[str, Any]:
     import linopy
     from leontief import machine as cpu_and_python
 
-    from econplan.plan.solve import _new_highs
+    from econplan.plan.highs import new_highs
 
-    highs = _new_highs()
+    highs = new_highs()
     version = f"{highs.versionMajor()}.{highs.versionMinor()}.{highs.versionPatch()}"
     return cpu_and_python() | {"highs": version, "linopy": linopy.__version__}
 

@@ -42,7 +42,7 @@ def as_stated() -> None:
         self.objective_scale = 1.0
         if stage is not None:
             cost[stage.column] = 1.0 if stage.sense == "min" else -1.0
-        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost * self.col_scale)
+        self.backend.set_costs(cost * self.col_scale)
 
     Solver._objective = objective  # type: ignore[method-assign]
 

@@ -30,7 +30,9 @@ from econplan.plan import (
     verify,
     write_plan,
 )
+from econplan.plan.backend import Status
 from econplan.plan.flows import plan_flows
+from econplan.plan.highs import HighsBackend
 from econplan.plan.solve import Stage
 
 TIGHT = 1e-9
@@ -348,20 +350,20 @@ def test_a_mip_stage_past_its_budget_is_settled_at_its_whole_plan(tmp_path: Path
     units = np.round(whole.x[cols])
     assert units.sum() == 1.0  # the exact optimum: one unit
     solver._objective(problem.stages[-1])  # the labour stage's MIP once more, as if it had
-    solver._run(None)  # stopped here
+    solver.backend.solve(None, True, lambda _: None)  # stopped here
     status = solver._cut_short("labour", None, 61.0, lambda _: None)
-    assert status == highspy.HighsModelStatus.kOptimal
+    assert status == Status.OPTIMAL
     assert [c["stage"] for c in solver.cut_short] == ["labour"]
     labour = problem.stages[-1].column
-    settled = solver.highs.getSolution().col_value[labour] * solver.col_scale[labour]
+    settled = solver.backend.values()[labour] * solver.col_scale[labour]
     fixed = Solver(problem)
     fixed.set_column_bounds(cols, units, units)
     lp = {r.stage.name: r.value for r in fixed.solve().stages}
     assert settled == pytest.approx(lp["labour"], rel=1e-9)
     assert settled == pytest.approx(whole.stages[-1].value, rel=1e-9)
     solver._free_whole()
-    bounds = solver.highs.getLp()
-    assert np.asarray(bounds.col_upper_)[cols] == pytest.approx(solver._base_col_bounds[1][cols])
+    upper = solver.backend.bounds()[1] * solver.col_scale
+    assert upper[cols] == pytest.approx(solver._base_col_bounds[1][cols])
 
 
 def test_the_summary_says_where_a_mip_stage_stopped(tmp_path: Path) -> None:
@@ -895,21 +897,21 @@ def test_resolve_with_changed_hard_target(tmp_path: Path) -> None:
         solver.solve()
 
 
-class FirstRunGivesUp(Solver):
-    """A solver whose first HiGHS run stops before it has settled anything: no presolve and
-    no simplex iteration allowed, so the first stage ends "Iteration limit reached", as the
+class FirstRunGivesUp(HighsBackend):
+    """HiGHS whose first run stops before it has settled anything: no presolve and no
+    simplex iteration allowed, so the first stage ends "Iteration limit reached", as the
     sanctions scenario's ended "Not Set" after 88 s of numerical trouble."""
 
     runs = 0
     giving_up: tuple[int, ...] = (0,)
     """The runs (0: the first) that stop so."""
 
-    def _run(self, deadline: float | None) -> None:
+    def _run(self, deadline: float | None) -> highspy.HighsModelStatus:
         stop = self.runs in self.giving_up
         self.runs += 1
         self.highs.setOptionValue("presolve", "off" if stop else "choose")
         self.highs.setOptionValue("simplex_iteration_limit", 0 if stop else 2**31 - 1)
-        super()._run(deadline)
+        return super()._run(deadline)
 
 
 class SecondStageGivesUp(FirstRunGivesUp):
@@ -922,7 +924,10 @@ class SecondStageGivesUp(FirstRunGivesUp):
 def test_an_unsettled_later_stage_is_settled_by_interior_point(tmp_path: Path) -> None:
     problem = assemble(load_economy(kantorovich(tmp_path / "k")))
     said: list[str] = []
-    settled = {r.stage.name: r.value for r in SecondStageGivesUp(problem).solve(said.append).stages}
+    settled = {
+        r.stage.name: r.value
+        for r in Solver(problem, backend=SecondStageGivesUp()).solve(said.append).stages
+    }
     assert any(line.startswith("  HiGHS ended the stage unsure") for line in said)
     assert any("again from scratch with ipm" in line for line in said)
     plain = {r.stage.name: r.value for r in Solver(problem).solve().stages}
@@ -938,7 +943,10 @@ def test_an_unsettled_first_stage_is_settled_by_interior_point(tmp_path: Path) -
 
     said: list[str] = []
     feasible = assemble(load_economy(economy(tmp_path / "eight", 8.0)))
-    settled = {r.stage.name: r.value for r in FirstRunGivesUp(feasible).solve(said.append).stages}
+    settled = {
+        r.stage.name: r.value
+        for r in Solver(feasible, backend=FirstRunGivesUp()).solve(said.append).stages
+    }
     unsettled = "  HiGHS ended the stage unsettled (Iteration limit reached); again from scratch"
     assert f"{unsettled} with ipm" in said
     assert "  ipm: Optimal" in said
@@ -949,7 +957,7 @@ def test_an_unsettled_first_stage_is_settled_by_interior_point(tmp_path: Path) -
     said.clear()
     infeasible = assemble(load_economy(economy(tmp_path / "twelve", 12.0)))
     with pytest.raises(InfeasibleError):
-        FirstRunGivesUp(infeasible).solve(said.append)
+        Solver(infeasible, backend=FirstRunGivesUp()).solve(said.append)
     assert "  ipm: Infeasible" in said
 
 
@@ -963,7 +971,7 @@ class CostAtScale(Solver):
         self.objective_scale = 1.0
         if stage is not None:
             cost[stage.column] = 1.0 if stage.sense == "min" else -1.0
-        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost * self.col_scale)
+        self.backend.set_costs(cost * self.col_scale)
 
 
 def test_stage_costs_of_unit_size_keep_optima_and_valuations() -> None:

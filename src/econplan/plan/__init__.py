@@ -72,12 +72,12 @@ NO_FACE = "the last stage left no basis (PDLP), or its values are not the plan's
 
 
 def _holds(solver: Solver, solution: Solution) -> bool:
-    """Whether HiGHS still holds ``solution`` with its last stage's basis: the face of the
+    """Whether the backend still holds ``solution`` with its last stage's basis: the face of the
     optimal plans is read from there. (With whole units, the rounding tried last may not be
     the one kept.)"""
-    if not solver.highs.getBasis().valid:
+    if solver.backend.basis() is None:
         return False
-    held = np.asarray(solver.highs.getSolution().col_value) * solver.col_scale
+    held = solver.backend.values() * solver.col_scale
     return len(held) == len(solution.x) and bool(
         np.allclose(held, solution.x, rtol=1e-9, atol=1e-9)
     )

@@ -38,16 +38,49 @@ from econplan.plan.lp import INF, Block, LinearProgram
 
 CONSUMPTION = "consumption"
 
+HOLD_VALUE = "value"
+"""A stage's optimum is held within the relative tolerance for the stages after it, exactly
+where it is zero (a met target stays met)."""
+HOLD_TARGETS = "targets"
+"""As ``HOLD_VALUE``, and each target of the stage's tier keeps its own achievement (see
+``Solver._hold_targets``): the total shortfall of a tier."""
+
 
 @dataclass(frozen=True)
 class Stage:
-    """One objective of the lexicographic sequence: optimise one column, then hold it."""
+    """One objective of the lexicographic sequence: optimise one column, then hold it.
+
+    What the solver needs to know of a stage is here as data: it never reads a stage's name
+    (a name is for people and for plan.json's keys)."""
 
     name: str
     column: int
     sense: str  # "min" or "max"
     unit: str
     description: str
+    kind: str
+    """What the stage optimises (one of ``STAGE_KINDS``)."""
+    tier: int | None = None
+    """The priority of the targets or claims it is about (tier and claims stages)."""
+    hold: str = HOLD_VALUE
+    """How its optimum binds the stages after it (``HOLD_VALUE`` or ``HOLD_TARGETS``)."""
+
+
+STAGE_KINDS = (
+    "past_balance",
+    "claims",
+    "tier",
+    "tier_total",
+    "consumption",
+    "consumption_average",
+    "weighted",
+    "imports",
+    "labour",
+    "elastic",
+    "feasibility",
+)
+"""The kinds of stage, in the order a problem may hold them (``elastic`` stands alone: the
+diagnosis of an infeasible economy; ``feasibility`` where an economy has no objective)."""
 
 
 LIMIT_ROWS = (
@@ -837,6 +870,8 @@ class _Assembler:
             "min",
             "fraction",
             f"sum of the unmet shares of the soft claims of priority {priority}",
+            "claims",
+            priority,
         )
 
     def _targets(self) -> pd.DataFrame:
@@ -1020,6 +1055,7 @@ class _Assembler:
                     "weighted gap",
                     "supply missing from the balances of years wholly past (reported facts "
                     "that do not add up, claims left unmet)",
+                    "past_balance",
                 )
             )
         tiers = sorted(t for t in targets["tier"].unique() if t > 0)
@@ -1046,6 +1082,8 @@ class _Assembler:
                     "min",
                     "fraction",
                     f"largest shortfall of the tier {tier} targets (plan ray)",
+                    "tier",
+                    tier,
                 )
             )
             total = self._defined(f"tier{tier}_total", cols, np.ones(len(cols)))
@@ -1056,6 +1094,9 @@ class _Assembler:
                     "min",
                     "fraction",
                     f"sum of the shortfalls of the tier {tier} targets",
+                    "tier_total",
+                    tier,
+                    HOLD_TARGETS,
                 )
             )
         if e.settings.objective == CONSUMPTION and len(self.levels):
@@ -1094,6 +1135,7 @@ class _Assembler:
                     if growth is None
                     else f"first-year consumption level of the worst-off region, every "
                     f"region growing at least {growth:.1%} a year",
+                    "consumption",
                 )
             )
             average = self._defined(
@@ -1108,6 +1150,7 @@ class _Assembler:
                     "max",
                     "level of the norms",
                     "consumption level averaged over people and years",
+                    "consumption_average",
                 )
             )
         weighted = targets[targets["tier"] == -1]
@@ -1122,6 +1165,7 @@ class _Assembler:
                     "min",
                     "weighted shortfall",
                     "weighted shortfall of the weight targets",
+                    "weighted",
                 )
             )
         if self.import_columns:
@@ -1136,13 +1180,16 @@ class _Assembler:
                         "min",
                         e.settings.foreign_currency,
                         "spending on imports over the horizon (self-reliance)",
+                        "imports",
                     )
                 )
         labour = self._labour_use()
         if labour is not None:
             column = self._defined("labour", *labour)
             stages.append(
-                Stage("labour", column, "min", "person-year", "labour used over the horizon")
+                Stage(
+                    "labour", column, "min", "person-year", "labour used over the horizon", "labour"
+                )
             )
         return stages
 
@@ -1192,6 +1239,7 @@ class _Assembler:
                 "min",
                 "weighted gap",
                 "least shortfall of hard targets and balances",
+                "elastic",
             )
         ]
 

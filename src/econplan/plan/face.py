@@ -22,7 +22,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from econplan.plan.solve import Solution, Solver, _highs_lp, _new_highs, _pass
+from econplan.plan.highs import highs_lp, new_highs, pass_model
+from econplan.plan.solve import Solution, Solver
 
 ZERO = 1e-9
 """A reduced cost or valuation (on the scaled problem) above this fixes its column or row.
@@ -47,27 +48,21 @@ class Face:
 
     @classmethod
     def of(cls, solver: Solver) -> Face | None:
-        """The face of the stage ``solver`` solved last (its basis and duals still in HiGHS);
-        None where it has no basis (PDLP: approximate duals, no face to read)."""
-        highs = solver.highs
-        if not highs.getBasis().valid:
+        """The face of the stage ``solver`` solved last (its basis and duals still in the
+        backend); None where it has no basis (PDLP: approximate duals, no face to read)."""
+        backend = solver.backend
+        if backend.basis() is None:
             return None
-        lp = highs.getLp()
-        found = highs.getSolution()
-        n, m = lp.num_col_, lp.num_row_
-        col_lower, col_upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-        row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
-        x, activity = np.asarray(found.col_value), np.asarray(found.row_value)
+        col_lower, col_upper, row_lower, row_upper = backend.bounds()
+        x, activity = backend.values(), backend.row_values()
+        row_dual, col_dual = backend.duals()
         # the duals of the stage's objective as the problem states it (Solver._objective)
-        on = np.abs(np.asarray(found.col_dual)) * solver.objective_scale > ZERO
+        on = np.abs(col_dual) * solver.objective_scale > ZERO
         col_lower[on] = col_upper[on] = x[on]
-        bound = np.abs(np.asarray(found.row_dual)) * solver.objective_scale > ZERO
+        bound = np.abs(row_dual) * solver.objective_scale > ZERO
         row_lower[bound] = row_upper[bound] = activity[bound]
-        matrix = sp.csc_matrix(
-            (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_), shape=(m, n)
-        )
         return cls(
-            matrix,
+            solver.scaled,
             col_lower,
             col_upper,
             row_lower,
@@ -114,7 +109,7 @@ class Face:
             row_lower = np.concatenate([row_lower, extra_rows[0]])
             row_upper = np.concatenate([row_upper, extra_rows[1]])
             costs = np.concatenate([cost, extra_cost])
-        highs = _new_highs()
+        highs = new_highs()
         highs.setOptionValue("random_seed", 0)
         # dual simplex from scratch, after presolve removes what the face fixed: a fraction of
         # a second on the built-in plan (on the whole problem, minutes)
@@ -123,7 +118,7 @@ class Face:
         highs.setOptionValue("primal_feasibility_tolerance", self.feasibility)
         if time_limit is not None:
             highs.setOptionValue("time_limit", max(time_limit, 1.0))
-        _pass(highs, _highs_lp(matrix, costs, (lower, upper), (row_lower, row_upper)))
+        pass_model(highs, highs_lp(matrix, costs, (lower, upper), (row_lower, row_upper)))
         return highs
 
     def solution(

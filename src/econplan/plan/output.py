@@ -142,6 +142,8 @@ class Plan:
         info["stages"] = [
             {
                 "name": r.stage.name,
+                "kind": r.stage.kind,
+                "tier": r.stage.tier,
                 "description": r.stage.description,
                 "sense": r.stage.sense,
                 "unit": r.stage.unit,

@@ -1,18 +1,18 @@
-"""Solving the plan problem with HiGHS: the stages in order, each objective held (within the
-tolerance) before the next, and the valuations of every row in every stage.
+"""The lexicographic driver: the stages of a plan problem in order, each objective held
+(within the tolerance) before the next, and the valuations of every row in every stage.
 
-The problem is passed to HiGHS once; each stage changes one cost and one bound, so simplex
-starts every stage from the previous basis, and a caller can change bounds or right-hand sides
-(``set_row_bounds``, ``set_column_bounds``) and solve again without rebuilding (scenarios).
+The driver knows what the stages mean and nothing of how a solver works: it scales the problem,
+gives the backend (:mod:`econplan.plan.backend`; HiGHS's by default, :mod:`econplan.plan.highs`)
+each stage's cost and the bounds that hold the stages before, and reads back values and
+valuations in the problem's own units. The problem is passed to the backend once; each stage
+changes one cost and one bound, so a simplex backend goes on from the previous basis, and a
+caller can change bounds or right-hand sides (``set_row_bounds``, ``set_column_bounds``) and
+solve again without rebuilding (scenarios).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,41 +21,21 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from econplan.plan.assemble import PlanProblem, Stage
-from econplan.plan.ranging import bound_ranges
+from econplan.plan.assemble import HOLD_TARGETS, PlanProblem, Stage
+from econplan.plan.backend import Backend, InfeasibleError, Progress, SolveError, Status
+from econplan.plan.highs import METHODS, HighsBackend, highs_lp, new_highs, pass_model
 from econplan.plan.scaling import geometric_scaling
 
-METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
-
-Progress = Callable[[str], None]
-
-
-WHOLE_PLAN_FOUND = 2
-"""HiGHS's primal solution status when a feasible point (a MIP's incumbent) is held."""
-
-UNSETTLED = frozenset(
-    {
-        highspy.HighsModelStatus.kNotset,
-        highspy.HighsModelStatus.kUnknown,
-        highspy.HighsModelStatus.kSolveError,
-        highspy.HighsModelStatus.kIterationLimit,
-        highspy.HighsModelStatus.kPresolveError,
-        highspy.HighsModelStatus.kPostsolveError,
-    }
-)
-"""How a run can end without saying whether the stage has a plan at all: numerical trouble,
-or HiGHS giving up. A time limit or an interrupt is the user's, and is not second-guessed."""
-
-FALLBACK = {"simplex": "ipm", "ipm": "simplex", "pdlp": "ipm"}
-"""The method that settles a first stage the chosen one left unsettled."""
-
-
-class SolveError(Exception):
-    """HiGHS stopped without an optimal plan (time limit, numerical trouble, unbounded)."""
-
-
-class InfeasibleError(Exception):
-    """No plan meets the hard constraints; the diagnosis explains which and why."""
+__all__ = [
+    "METHODS",
+    "Basis",
+    "InfeasibleError",
+    "Progress",
+    "Solution",
+    "SolveError",
+    "Solver",
+    "StageResult",
+]
 
 
 @dataclass(frozen=True)
@@ -110,74 +90,8 @@ class Solution:
     seconds: float
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints its banner from the C++ constructor, before any option can silence it;
-    the CLI's stdout is for the plan, so the file descriptor is pointed away meanwhile."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), fd)
-        try:
-            yield
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
-
-
-def _new_highs() -> highspy.Highs:
-    with _quiet_stdout():
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    return highs
-
-
-def _highs_lp(
-    matrix: sp.spmatrix,
-    cost: np.ndarray,
-    col_bounds: tuple[np.ndarray, np.ndarray],
-    row_bounds: tuple[np.ndarray, np.ndarray],
-) -> highspy.HighsLp:
-    """An LP for HiGHS, its matrix by columns."""
-    csc = sp.csc_matrix(matrix)
-    csc.sort_indices()
-    lp = highspy.HighsLp()
-    lp.num_col_ = csc.shape[1]
-    lp.num_row_ = csc.shape[0]
-    lp.col_cost_ = cost
-    lp.col_lower_, lp.col_upper_ = col_bounds
-    lp.row_lower_, lp.row_upper_ = row_bounds
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-    lp.a_matrix_.value_ = csc.data
-    return lp
-
-
-def _pass(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
-    """Hand ``lp`` to HiGHS whole: HiGHS drops coefficients it deems tiny (below
-    small_matrix_value) with only a log line, which would change the problem unseen."""
-    # entries that summed to exactly zero are no coefficient; HiGHS drops those rightly
-    nonzeros = int(np.count_nonzero(np.asarray(lp.a_matrix_.value_)))
-    highs.setOptionValue("small_matrix_value", 1e-12)  # the smallest HiGHS accepts
-    if highs.passModel(lp) == highspy.HighsStatus.kError:
-        raise SolveError("HiGHS refused the problem (see its log with output_flag on)")
-    kept = highs.getNumNz()
-    if kept != nonzeros:
-        raise SolveError(
-            f"HiGHS dropped {nonzeros - kept} of the problem's {nonzeros} coefficients as "
-            "too small (1e-12 or less in size): check the economy for coefficients "
-            "many orders of magnitude below the others"
-        )
-
-
 class Solver:
-    """HiGHS holding one assembled plan problem."""
+    """The stage driver holding one assembled plan problem in a backend."""
 
     def __init__(
         self,
@@ -189,82 +103,73 @@ class Solver:
         feasibility: float = 1e-10,
         settle: bool = True,
         stage_budget: float | None = None,
+        backend: Backend | None = None,
     ) -> None:
         """``integer``: solve every stage as a MIP with the problem's integer columns whole
-        (HiGHS's branch and cut; no valuations then: see :mod:`econplan.plan.whole`);
-        ``settle``: a stage left unsettled is solved again from scratch with another method
-        (``_settle``), which may take minutes; without it the solve stops there at once.
-        ``stage_budget``: with ``integer``, the seconds one stage's MIP may run; a stage that
-        runs past them is settled at the best its best whole plan can do (``_cut_short``;
-        ``cut_short`` says which and how far from optimal they stopped)."""
-        if method not in METHODS:
-            raise ValueError(f"unknown solver {method!r}; use one of {', '.join(METHODS)}")
+        (branch and cut; no valuations then: see :mod:`econplan.plan.whole`); ``settle``: a
+        stage left unsettled is solved again from scratch with another method, which may
+        take minutes; without it the solve stops there at once. ``stage_budget``: with
+        ``integer``, the seconds one stage's MIP may run; a stage that runs past them is
+        settled at the best its best whole plan can do (``_cut_short``; ``cut_short`` says
+        which and how far from optimal they stopped). ``backend``: the solver the stages
+        run on (HiGHS with ``method``, ``threads`` and ``settle`` when not given)."""
+        self.backend: Backend = backend or HighsBackend(method, threads, settle)
         self.problem = problem
-        self.method = method
-        self.settle = settle
+        self.method = self.backend.method
         self.time_limit = time_limit
         self.feasibility = feasibility
         self.objective_scale = 1.0
-        """What HiGHS's objective of the stage being solved was divided by (``_objective``)."""
+        """What the backend's objective of the stage being solved was divided by
+        (``_objective``)."""
         self.stage_budget = stage_budget
         self.cut_short: list[dict[str, float | str | None]] = []
         """The MIP stages that ran past ``stage_budget``: name, seconds and relative gap."""
         self._fixed_whole = False
-        self.highs = _new_highs()
-        highs = self.highs
-        highs.setOptionValue("solver", METHODS[method])
-        if method == "ipm":
-            highs.setOptionValue("run_crossover", "on")  # a vertex: exact duals, clean zeros
-        if threads:
-            highs.setOptionValue("threads", threads)
-        highs.setOptionValue("random_seed", 0)
-        # feasibility is judged on the scaled problem, where a row may be 2^-22 of its own
-        # size; at the default 1e-7 a balance could be short by a few 1e-6 of a unit in the
-        # problem's units, enough to fail verification where nothing else flows. 1e-9 was
-        # enough until the growth path and whole units: a re-plan of the built-in economy
-        # then left sea freight in South Hwanghae short by 7.8e-6 of its flows; at 1e-10 it
-        # verifies to 2.7e-9
-        highs.setOptionValue("primal_feasibility_tolerance", feasibility)
         col_lower, col_upper, row_lower, row_upper = problem.lp.bounds()
-        # HiGHS solves diag(r) A diag(c) in x / c; every value in and out goes through
-        # _to_solver / _from_solver, so callers see the problem's own units
+        # the backend solves diag(r) A diag(c) in x / c; every value in and out goes through
+        # _col_bounds, set_row_bounds and the readings in solve, so callers see the problem's
+        # own units
         self.row_scale, self.col_scale = geometric_scaling(
             problem.matrix, col_lower, col_upper, row_lower, row_upper
         )
-        if integer:
-            # HiGHS makes the column it holds whole, x / c: whole units need c = 1
-            self.col_scale[np.asarray(problem.integer, dtype=np.int64)] = 1.0
-        scaled = sp.diags(self.row_scale) @ problem.matrix @ sp.diags(self.col_scale)
-        _pass(
-            highs,
-            _highs_lp(
-                scaled,
-                np.zeros(scaled.shape[1]),
-                (col_lower / self.col_scale, col_upper / self.col_scale),
-                (row_lower * self.row_scale, row_upper * self.row_scale),
-            ),
+        self.integer = integer and len(problem.integer) > 0
+        whole = np.asarray(problem.integer if self.integer else [], dtype=np.int64)
+        # a backend makes the column it holds whole, x / c: whole units need c = 1
+        self.col_scale[whole] = 1.0
+        self.scaled = sp.csc_matrix(
+            sp.diags(self.row_scale) @ problem.matrix @ sp.diags(self.col_scale)
+        )
+        """The problem as the backend holds it."""
+        # feasibility is judged on the scaled problem, where a row may be 2^-22 of its own
+        # size; at HiGHS's default 1e-7 a balance could be short by a few 1e-6 of a unit in
+        # the problem's units, enough to fail verification where nothing else flows. 1e-9
+        # was enough until the growth path and whole units: a re-plan of the built-in
+        # economy then left sea freight in South Hwanghae short by 7.8e-6 of its flows; at
+        # 1e-10 it verifies to 2.7e-9
+        self.backend.load(
+            self.scaled,
+            (col_lower / self.col_scale, col_upper / self.col_scale),
+            (row_lower * self.row_scale, row_upper * self.row_scale),
+            whole,
+            feasibility,
         )
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
-        self.integer = integer and len(problem.integer) > 0
-        if self.integer:
-            cols = np.asarray(problem.integer, dtype=np.int32)
-            kinds = np.full(len(cols), highspy.HighsVarType.kInteger)
-            highs.changeColsIntegrality(len(cols), cols, kinds)
-            # each stage's optimum is held within the tolerance: the MIP must find it that
-            # close, not within HiGHS's default gap of 1e-4
-            highs.setOptionValue("mip_rel_gap", problem.tolerance)
-            highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
+
+    @property
+    def highs(self) -> highspy.Highs:
+        """The Highs object, where the backend is HiGHS's (tests and benchmarks that look
+        inside it)."""
+        if not isinstance(self.backend, HighsBackend):
+            raise AttributeError(f"the backend is {type(self.backend).__name__}, not HiGHS")
+        return self.backend.highs
 
     # -- changes without rebuilding -----------------------------------------------------------
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """New bounds (right-hand sides) of rows, for the next ``solve``."""
-        rows = np.asarray(rows, dtype=np.int32)
+        rows = np.asarray(rows, dtype=np.int64)
         scale = self.row_scale[rows]
-        self.highs.changeRowsBounds(
-            len(rows),
-            rows,
-            np.asarray(lower, dtype=float) * scale,
-            np.asarray(upper, dtype=float) * scale,
+        self.backend.set_row_bounds(
+            rows, np.asarray(lower, dtype=float) * scale, np.asarray(upper, dtype=float) * scale
         )
 
     def set_target(self, target: str, required: float) -> None:
@@ -284,7 +189,7 @@ class Solver:
 
     def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """New bounds of columns, for the next ``solve``."""
-        cols = np.asarray(cols, dtype=np.int32)
+        cols = np.asarray(cols, dtype=np.int64)
         lower = np.asarray(lower, dtype=float)
         upper = np.asarray(upper, dtype=float)
         self._base_col_bounds[0][cols] = lower
@@ -293,47 +198,42 @@ class Solver:
 
     def _col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """Bounds of columns in the problem's units, passed on scaled."""
-        cols = np.asarray(cols, dtype=np.int32)
+        cols = np.asarray(cols, dtype=np.int64)
         scale = self.col_scale[cols]
-        self.highs.changeColsBounds(
-            len(cols),
-            cols,
-            np.asarray(lower, dtype=float) / scale,
-            np.asarray(upper, dtype=float) / scale,
+        self.backend.set_column_bounds(
+            cols, np.asarray(lower, dtype=float) / scale, np.asarray(upper, dtype=float) / scale
         )
 
     def write_mps(self, path: Path) -> None:
         """The problem as an MPS file, for other solvers: in its own units (not the scaled
-        problem HiGHS is given), with the bounds in force (changes by ``set_target`` and
-        ``set_row_bounds`` included), the first stage's objective, and rows and columns named
-        by their labels (``balance.cement.kangwon.2025``)."""
+        problem the backend is given), with the bounds in force (changes by ``set_target``
+        and ``set_row_bounds`` included), the first stage's objective, and rows and columns
+        named by their labels (``balance.cement.kangwon.2025``). HiGHS writes it, whatever
+        the backend."""
         matrix = self.problem.matrix
         cost = np.zeros(matrix.shape[1])
         if self.problem.stages:
             first = self.problem.stages[0]
             cost[first.column] = 1.0 if first.sense == "min" else -1.0
-        current = self.highs.getLp()
-        lp = _highs_lp(
+        _, _, row_lower, row_upper = self.backend.bounds()
+        lp = highs_lp(
             matrix,
             cost,
             self._base_col_bounds,
-            (
-                np.asarray(current.row_lower_, dtype=float) / self.row_scale,
-                np.asarray(current.row_upper_, dtype=float) / self.row_scale,
-            ),
+            (row_lower / self.row_scale, row_upper / self.row_scale),
         )
         lp.col_names_ = self.problem.lp.column_labels()
         lp.row_names_ = self.problem.lp.row_labels()
-        highs = _new_highs()
-        _pass(highs, lp)
+        highs = new_highs()
+        pass_model(highs, lp)
         if highs.writeModel(str(path)) == highspy.HighsStatus.kError:
             raise SolveError(f"{path}: HiGHS could not write the MPS file")
 
     # -- solving ----------------------------------------------------------------------------
     def _objective(self, stage: Stage | None) -> None:
-        """The stage's objective on HiGHS's scaled column: a cost of +-1 where the column is
-        scaled up (``objective_scale``, which the duals are multiplied back by), its scale
-        where it is scaled down.
+        """The stage's objective on the backend's scaled column: a cost of +-1 where the
+        column is scaled up (``objective_scale``, which the duals are multiplied back by),
+        its scale where it is scaled down.
 
         The stage column's scale factor reaches 4,096 on generated economies; as its cost it
         put every reduced cost thousands of times above HiGHS's absolute dual tolerance (1e-7)
@@ -347,42 +247,12 @@ class Solver:
         if stage is not None:
             self.objective_scale = max(float(self.col_scale[stage.column]), 1.0)
             cost[stage.column] = 1.0 if stage.sense == "min" else -1.0
-        self.highs.changeColsCost(
-            n, np.arange(n, dtype=np.int32), cost * self.col_scale / self.objective_scale
-        )
+        self.backend.set_costs(cost * self.col_scale / self.objective_scale)
         if self.integer:
-            # HiGHS's absolute gap (1e-6) is in the objective as it holds it
-            self.highs.setOptionValue("mip_abs_gap", 1e-6 / self.objective_scale)
-
-    def _run(self, deadline: float | None) -> None:
-        """One HiGHS run, stopped by the deadline or by Ctrl-C within a fraction of a second.
-
-        HiGHS's time_limit counts its run time since the Highs object was made, over every
-        stage: each stage's limit is that run time plus the seconds left. HiGHS runs in a
-        thread of its own while this one waits in short steps, so a KeyboardInterrupt reaches
-        Python at once; HiGHS is then asked to stop (its interrupt callbacks) and the
-        interrupt goes on up, with nothing written."""
-        highs = self.highs
-        if deadline is not None:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise SolveError(f"the time limit of {self.time_limit or 0:g} s ran out")
-            # a MIP counts its own run; an LP the Highs object's run time so far
-            highs.setOptionValue(
-                "time_limit", float(left if self.integer else highs.getRunTime() + left)
-            )
-        else:
-            # a MIP stage's budget set the limit on the last run: it must not stop this one
-            highs.setOptionValue("time_limit", float("inf"))
-        highs.HandleUserInterrupt = True  # lets cancelSolve stop simplex and IPM
-        highs.startSolve()
-        try:
-            while not highs.wait(0.05)[0]:
-                pass
-        except KeyboardInterrupt:
-            highs.cancelSolve()
-            highs.wait(2.0)  # PDLP has no interrupt callback: leave it running, and go
-            raise
+            # each stage's optimum is held within the tolerance: the MIP must find it that
+            # close, not within a default gap of 1e-4; the absolute gap (1e-6) is in the
+            # objective as the backend holds it
+            self.backend.set_mip_gaps(self.problem.tolerance, 1e-6 / self.objective_scale)
 
     def solve(
         self,
@@ -393,24 +263,24 @@ class Solver:
         """Every stage in order; raises InfeasibleError when the hard constraints cannot hold.
 
         ``starts``: a basis by stage name (from ``keep_bases`` on a like problem) that the
-        stage's dual simplex starts from instead of the last stage's optimum (an ensemble's
-        members from the base plan); ``keep_bases``: record each stage's optimal basis."""
+        stage starts from instead of the last stage's optimum (an ensemble's members from
+        the base plan; simplex only); ``keep_bases``: record each stage's optimal basis."""
         say = progress or (lambda _: None)
         starts = starts if self.method == "simplex" else None
         problem = self.problem
-        highs = self.highs
+        backend = self.backend
         # stage columns and shortfalls start free: a re-solve must not inherit the last
         # solve's holds
         shortfalls = problem.targets["shortfall"].to_numpy()
         held = np.concatenate(
             [[s.column for s in problem.stages], shortfalls[shortfalls >= 0]]
-        ).astype(np.int32)
+        ).astype(np.int64)
         if len(held):
             self._col_bounds(held, self._base_col_bounds[0][held], self._base_col_bounds[1][held])
         # and from scratch: the last solve's final basis (optimal for its last stage) was
         # measured to send the first stage's dual simplex on for minutes, and a fresh start
         # makes a re-solve give what a first solve gives
-        highs.clearSolver()
+        backend.reset()
         self._free_whole()
         self.cut_short = []
         started = time.perf_counter()
@@ -421,78 +291,55 @@ class Solver:
             name = stage.name if stage else "feasibility"
             say(f"stage {number}/{len(stages)}: {name}")
             self._objective(stage)
-            if self.method == "simplex":
-                # after the first stage the basis stays primal feasible when the objective
-                # changes and the last one is held: primal simplex goes on from it, where dual
-                # simplex was measured to stall for minutes on the built-in economy
-                highs.setOptionValue("simplex_strategy", 1 if number == 1 else 4)
             if starts and stage is not None and stage.name in starts:
                 # the like problem's optimal basis is dual feasible here where only bounds
-                # differ: dual simplex repairs the primal side from it
-                self._start_from(starts[stage.name])
-                highs.setOptionValue("simplex_strategy", 1)
+                # differ: the backend's next solve repairs the primal side from it
+                backend.set_basis(*starts[stage.name].for_problem(problem))
             if self.integer and results:
                 # the last stage's whole plan keeps every hold: the MIP starts from it, so a
                 # stage cut short by its budget always has a whole plan to give
-                start = highs.getSolution()
+                start = backend.values()
                 self._free_whole()
-                highs.setSolution(start)
+                backend.set_start(start)
             began = time.perf_counter()
             budget = self._stage_deadline(deadline)
-            self._run(budget)
-            status = highs.getModelStatus()
-            if budget != deadline and status == highspy.HighsModelStatus.kTimeLimit:
+            status = backend.solve(budget, number > 1, say)
+            if status == Status.TIME_LIMIT and budget != deadline:
                 status = self._cut_short(name, deadline, time.perf_counter() - began, say)
-            if status in UNSETTLED and self.method == "simplex" and number > 1:
-                # primal simplex from the last stage's basis can end unsure of optimality
-                # on a degenerate stage (seen on the built-in economy with a growth path:
-                # the labour stage); dual simplex from the same basis settles it
-                say("  HiGHS ended the stage unsure of its optimum; again with dual simplex")
-                highs.setOptionValue("simplex_strategy", 1)
-                self._run(deadline)
-                status = highs.getModelStatus()
-            if status == highspy.HighsModelStatus.kInfeasible and number > 1:
-                # the last stage's optimum keeps every hold, so this stage cannot truly be
-                # infeasible: simplex lost its way from the last basis (seen on a re-plan of
-                # the built-in economy, tier 1 after the past balance); again from scratch
-                say("  HiGHS found the stage infeasible, which the last optimum refutes; again")
-                highs.clearSolver()
-                highs.setOptionValue("simplex_strategy", 1)
-                self._run(deadline)
-                status = highs.getModelStatus()
-            if status in UNSETTLED and self.settle:
-                status = self._settle(deadline, say)
             seconds = time.perf_counter() - began
-            if status == highspy.HighsModelStatus.kInfeasible:
+            if status == Status.INFEASIBLE:
                 if number == 1:
                     raise InfeasibleError("the hard constraints cannot all hold")
                 raise SolveError(f"stage {name} became infeasible after holding earlier ones")
-            if status != highspy.HighsModelStatus.kOptimal:
-                text = highs.modelStatusToString(status)
-                if status in (
-                    highspy.HighsModelStatus.kUnbounded,
-                    highspy.HighsModelStatus.kUnboundedOrInfeasible,
-                ):
-                    raise SolveError(
-                        f"stage {name} is unbounded ({text}): something can be made from "
-                        "nothing without limit; check processes without inputs or capacity"
-                    )
-                raise SolveError(f"HiGHS stopped in stage {name}: {text}")
-            solution = highs.getSolution()
-            info = highs.getInfo()
-            iterations = int(
-                info.simplex_iteration_count
-                + max(info.ipm_iteration_count, 0)
-                + max(info.pdlp_iteration_count, 0)
-                + max(info.crossover_iteration_count, 0)
-            )
-            x = np.asarray(solution.col_value) * self.col_scale
-            row_dual = np.asarray(solution.row_dual) * self.row_scale * self.objective_scale
-            col_dual = np.asarray(solution.col_dual) / self.col_scale * self.objective_scale
+            if status == Status.UNBOUNDED:
+                raise SolveError(
+                    f"stage {name} is unbounded ({backend.status_text()}): something can be "
+                    "made from nothing without limit; check processes without inputs or capacity"
+                )
+            if status == Status.TIME_LIMIT:
+                raise SolveError(
+                    f"the time limit of {self.time_limit or 0:g} s ran out in stage {name}"
+                )
+            if status != Status.OPTIMAL:
+                raise SolveError(
+                    f"{backend.method} stopped in stage {name}: {backend.status_text()}"
+                )
+            iterations = backend.iterations()
+            x = backend.values() * self.col_scale
+            scaled_row_dual, scaled_col_dual = backend.duals()
+            row_dual = scaled_row_dual * self.row_scale * self.objective_scale
+            col_dual = scaled_col_dual / self.col_scale * self.objective_scale
             if stage is None:
                 results.append(
                     StageResult(
-                        Stage("feasibility", -1, "min", "", "any plan meeting the constraints"),
+                        Stage(
+                            "feasibility",
+                            -1,
+                            "min",
+                            "",
+                            "any plan meeting the constraints",
+                            "feasibility",
+                        ),
                         0.0,
                         (0.0, 0.0),
                         seconds,
@@ -505,9 +352,10 @@ class Solver:
             value = float(x[stage.column])
             ranged, down, up = self._ranges(row_dual)
             basis = self._basis() if keep_bases else None
+            primal, dual = backend.infeasibilities()
             holds = self._hold(stage, value)
-            if stage.name.startswith("tier") and stage.name.endswith("_total"):
-                self._hold_targets(int(stage.name[4:].removesuffix("_total")), x)
+            if stage.hold == HOLD_TARGETS and stage.tier is not None:
+                self._hold_targets(stage.tier, x)
             results.append(
                 StageResult(
                     stage,
@@ -525,17 +373,16 @@ class Solver:
             )
             say(
                 f"  {stage.description}: {value:.6g} ({seconds:.2f} s, {iterations} iterations,"
-                f" primal infeasibility {info.max_primal_infeasibility:.1e},"
-                f" dual {info.max_dual_infeasibility:.1e})"
+                f" primal infeasibility {primal:.1e}, dual {dual:.1e})"
             )
-        self._refactor(say, deadline)
-        x = np.asarray(highs.getSolution().col_value) * self.col_scale
+        backend.polish(deadline, say)
+        x = backend.values() * self.col_scale
         self._free_whole()
         return Solution(
             self.method,
             x,
-            # from the columns rather than HiGHS's row values, which were seen to lag behind
-            # the columns after a bound change on the last stage
+            # from the columns rather than the backend's row values, which were seen (HiGHS)
+            # to lag behind the columns after a bound change on the last stage
             problem.matrix @ x,
             tuple(results),
             time.perf_counter() - started,
@@ -551,98 +398,41 @@ class Solver:
 
     def _cut_short(
         self, name: str, deadline: float | None, seconds: float, say: Progress
-    ) -> highspy.HighsModelStatus:
+    ) -> Status:
         """A stage whose MIP ran past its budget is settled at the best its whole plan can do:
         the whole units of the best plan found are fixed, the stage solved again (an LP once
         presolve removes the fixed columns) and the whole columns freed for the next stage,
         which starts from this plan. So the stage is held at a value a whole plan reaches,
         and each later stage still has a whole plan that keeps every hold."""
-        highs = self.highs
-        info = highs.getInfo()
-        if info.primal_solution_status != WHOLE_PLAN_FOUND:
+        found = self.backend.whole_plan()
+        if found is None:
             raise SolveError(f"the MIP of stage {name} found no whole plan within {seconds:.0f} s")
-        reported = float(info.mip_gap)
-        # no bound yet: HiGHS reports an infinite gap, which plan.json cannot hold
-        gap = reported if np.isfinite(reported) else None
-        cols = np.asarray(self.problem.integer, dtype=np.int32)
-        units = np.round(np.asarray(highs.getSolution().col_value)[cols] * self.col_scale[cols])
+        plan, gap = found
+        cols = np.asarray(self.problem.integer, dtype=np.int64)
+        units = np.round(plan[cols] * self.col_scale[cols])
         say(f"  stopped at its budget (gap {gap}): its whole units fixed, again")
         self._col_bounds(cols, units, units)
         self._fixed_whole = True  # freed before the next run (a bound change now would void
-        self._run(deadline)  # the status and solution just found)
+        status = self.backend.solve(deadline, True, say)  # the status and solution just found)
         self.cut_short.append({"stage": name, "seconds": seconds, "gap": gap})
-        status: highspy.HighsModelStatus = highs.getModelStatus()
         return status
 
     def _free_whole(self) -> None:
         """The whole columns back to their own bounds after ``_cut_short`` fixed them."""
         if self._fixed_whole:
-            cols = np.asarray(self.problem.integer, dtype=np.int32)
+            cols = np.asarray(self.problem.integer, dtype=np.int64)
             lower, upper = self._base_col_bounds
             self._col_bounds(cols, lower[cols], upper[cols])
             self._fixed_whole = False
 
-    def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
-        """The stage again, from scratch, with another method, when the chosen one ended it
-        without saying whether it has an optimum, every earlier optimum held. Measured on the
-        sanctions scenario (coke and crude oil cut off): dual simplex ran 88 s on the first
-        stage, its objective climbing to 1.5e10 and its basis losing all accuracy, and ended
-        "Not Set"; the interior-point method found the hard constraints infeasible in 0.6 s.
-        On later stages: the labour stage of cement_10mt (Unknown from primal and from dual
-        simplex) and of a member of an ensemble (Not Set). Interior point ends with
-        crossover, so an optimal stage leaves a basis the later stages go on from.
-        """
-        highs = self.highs
-        text = highs.modelStatusToString(highs.getModelStatus())
-        other = FALLBACK[self.method]
-        say(f"  HiGHS ended the stage unsettled ({text}); again from scratch with {other}")
-        highs.clearSolver()
-        highs.setOptionValue("solver", METHODS[other])
-        highs.setOptionValue("run_crossover", "on")  # a basis for the stages after it
-        if other == "simplex":
-            highs.setOptionValue("simplex_strategy", 1)
-        try:
-            self._run(deadline)
-        finally:
-            highs.setOptionValue("solver", METHODS[self.method])
-        status: highspy.HighsModelStatus = highs.getModelStatus()
-        say(f"  {other}: {highs.modelStatusToString(status)}")
-        return status
-
-    def _refactor(self, say: Progress, deadline: float | None) -> None:
-        """The last stage's vertex computed afresh from its basis. After thousands of updates
-        of the basis factors over the stages, the values HiGHS holds carry their rounding:
-        members of an ensemble missed verification by 4e-6 to 6e-4 (a balance of
-        artificial leather in Komdok), where the same basis factored anew gives 4e-15, in
-        0.1 s and no iteration. Should HiGHS find the fresh values not optimal, it goes on
-        from them; should it fail, the values as they were stand."""
-        highs = self.highs
-        if self.integer or self.method == "pdlp":
-            return
-        basis = highs.getBasis()
-        if not basis.valid:
-            return
-        kept = highs.getSolution()
-        highs.clearSolver()
-        highs.setBasis(basis)
-        highs.setOptionValue("simplex_strategy", 1)
-        self._run(deadline)
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            say("  the last basis factored afresh was not optimal: the values as solved stand")
-            highs.setSolution(kept)
-
     def _basis(self) -> Basis | None:
-        """HiGHS's basis now, by label (None without one: PDLP, IPM without crossover)."""
-        basis = self.highs.getBasis()
-        if not basis.valid:
+        """The backend's basis now, by label (None without one: PDLP, IPM without
+        crossover)."""
+        basis = self.backend.basis()
+        if basis is None:
             return None
         labels = self._labels()
-        return Basis(
-            labels[0],
-            labels[1],
-            np.fromiter((int(v) for v in basis.col_status), dtype=np.int8),
-            np.fromiter((int(v) for v in basis.row_status), dtype=np.int8),
-        )
+        return Basis(labels[0], labels[1], basis[0], basis[1])
 
     def _labels(self) -> tuple[pd.Index, pd.Index]:
         if self.__dict__.get("_label_cache") is None:
@@ -652,33 +442,16 @@ class Solver:
             )
         return self._label_cache
 
-    def _start_from(self, start: Basis) -> None:
-        """Start the next run from ``start`` mapped to this problem by label. HiGHS takes it
-        as an alien basis: one whose count of basic variables is off, or whose basic
-        columns are dependent here, is completed with slacks rather than refused."""
-        column_status, row_status = start.for_problem(self.problem)
-        basis = highspy.HighsBasis()
-        basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in column_status]
-        basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row_status]
-        basis.valid = True
-        basis.alien = True
-        self.highs.setBasis(basis)
-
     def _ranges(self, row_dual: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The range of validity of each limit that has a valuation in the stage just solved
-        (see :mod:`econplan.plan.ranging`), from its optimal basis; none without a basis
-        (PDLP, or interior point without crossover)."""
+        (see :mod:`econplan.plan.ranging`), from its optimal basis; NaN without a basis
+        (PDLP, or interior point without crossover) or with whole units."""
         rows = self.problem.limit_rows
         rows = rows[row_dual[rows] != 0]
-        if (
-            self.integer
-            or self.method == "pdlp"
-            or not len(rows)
-            or not self.highs.getBasis().valid
-        ):
+        if self.integer or not len(rows):
             return rows, np.full(len(rows), np.nan), np.full(len(rows), np.nan)
-        down, up = bound_ranges(self.highs, rows)
-        # HiGHS holds diag(r) A: a bound moves r times as far there as in the problem
+        down, up = self.backend.ranges(rows)
+        # the backend holds diag(r) A: a bound moves r times as far there as in the problem
         scale = self.row_scale[rows]
         return rows, down / scale, up / scale
 

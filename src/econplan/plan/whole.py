@@ -156,7 +156,7 @@ def _tiers_lose(solution: Solution, reference: dict[str, float], tolerance: floa
         _loss(r.stage.sense, reference[r.stage.name], r.value)
         > tolerance * max(abs(reference[r.stage.name]), 1.0)
         for r in solution.stages
-        if r.stage.name.startswith("tier") and r.stage.name in reference
+        if r.stage.kind in ("tier", "tier_total") and r.stage.name in reference
     )
 
 

@@ -1,0 +1,127 @@
+"""What the stage driver (:class:`econplan.plan.solve.Solver`) asks of a solver: the small
+protocol a backend keeps, and the outcomes a run can have.
+
+The driver owns what the plan problem means: the scaling, each stage's objective, how an
+optimum is held for the stages after it, whole units cut short at their budget, and the
+results in the problem's own units. A backend owns how a scaled LP (or MIP) is solved: which
+algorithm, how it goes on from the last stage's point, and how it recovers from numerical
+trouble. So a backend sees only matrices, bounds, costs and column indices, never the economy
+or a stage's name, and another one (a first-order method, a GPU solver) plugs in beside
+HiGHS's (:mod:`econplan.plan.highs`) without the driver changing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+Progress = Callable[[str], None]
+
+
+class SolveError(Exception):
+    """The solver stopped without an optimal plan (time limit, numerical trouble, unbounded)."""
+
+
+class InfeasibleError(Exception):
+    """No plan meets the hard constraints; the diagnosis explains which and why."""
+
+
+class Status(enum.Enum):
+    """How a backend's solve ended."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    TIME_LIMIT = "time limit"
+    """The deadline passed: the plan's time limit, or a MIP stage's budget."""
+    UNSETTLED = "unsettled"
+    """Ended without saying whether the problem has an optimum (numerical trouble, the
+    backend giving up), after whatever recovery the backend knows."""
+
+
+class Backend(Protocol):
+    """A solver holding one scaled problem: rows ``row_lower <= A x <= row_upper``, columns
+    ``col_lower <= x <= col_upper``, some columns whole, and a linear cost it minimises.
+
+    Every array is in the scaled units the driver passes; indices are positions in ``A``.
+    A backend that keeps no basis (a first-order method) returns None from ``basis`` and NaN
+    ranges; the driver then reports no ranges and reads no optimal face."""
+
+    method: str
+    """What runs (``simplex``, ``ipm``, ``pdlp``), for plan.json and messages."""
+
+    def load(
+        self,
+        matrix: sp.csc_matrix,
+        col_bounds: tuple[np.ndarray, np.ndarray],
+        row_bounds: tuple[np.ndarray, np.ndarray],
+        integer: np.ndarray,
+        feasibility: float,
+    ) -> None:
+        """Take the problem; ``integer``: columns that must come out whole (a MIP);
+        ``feasibility``: the largest violation of a row or bound allowed (scaled)."""
+
+    def set_costs(self, cost: np.ndarray) -> None: ...
+
+    def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None: ...
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None: ...
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The bounds in force: column lower and upper, row lower and upper."""
+
+    def set_mip_gaps(self, relative: float, absolute: float) -> None:
+        """How close to optimal a MIP must prove its plan (absolute: in the cost's units)."""
+
+    def reset(self) -> None:
+        """Forget the last solve: the next starts from scratch."""
+
+    def solve(self, deadline: float | None, continuing: bool, say: Progress) -> Status:
+        """Minimise the cost, stopping at ``deadline`` (``time.perf_counter()``).
+
+        ``continuing``: the point the last solve ended at is feasible here (only the cost
+        changed, and the last optimum is held by a bound): go on from it (or from the basis
+        ``set_basis`` gave since), and a finding of infeasibility is the backend's error, to
+        recover from. Otherwise start from scratch, or from the basis given."""
+
+    def values(self) -> np.ndarray:
+        """The columns' values of the last solve (a MIP's: its best whole plan)."""
+
+    def row_values(self) -> np.ndarray: ...
+
+    def duals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Valuations of the rows and reduced costs of the columns (LP only)."""
+
+    def iterations(self) -> int: ...
+
+    def infeasibilities(self) -> tuple[float, float]:
+        """The largest primal and dual infeasibility of the last solve (scaled)."""
+
+    def status_text(self) -> str:
+        """The backend's own words for how the last solve ended, for messages."""
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The optimal basis (status of every column and row: 0 at the lower bound, 1 basic,
+        2 at the upper bound, 3 free at zero), or None without one."""
+
+    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
+        """Start the next solve from this basis (completed where it does not fit)."""
+
+    def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How far each row's bound may fall (<= 0) and rise (>= 0) before the optimal basis
+        changes; NaN where it cannot say."""
+
+    def whole_plan(self) -> tuple[np.ndarray, float | None] | None:
+        """After a MIP stopped short: its best whole plan and how far from optimal it proved
+        to be (relative; None without a bound yet), or None where it found none."""
+
+    def set_start(self, x: np.ndarray) -> None:
+        """A plan to start the next MIP from (whole where it must be)."""
+
+    def polish(self, deadline: float | None, say: Progress) -> None:
+        """Make the last solve's point as exact as the backend can (a vertex recomputed from
+        its basis), keeping it where that fails."""

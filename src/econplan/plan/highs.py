@@ -1,0 +1,376 @@
+"""HiGHS as a backend of the stage driver (:mod:`econplan.plan.backend`): its simplex, its
+interior-point method (with crossover) or PDLP, and its branch and cut for whole units.
+
+The problem is passed to HiGHS once; each stage changes costs and bounds only, so simplex goes
+on from the last stage's basis. Everything HiGHS-specific about getting a stage solved lives
+here: which simplex goes on from where, the recovery from numerical trouble (measured cases
+in each method's note), the time limit as HiGHS counts it, and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from econplan.plan.backend import Progress, SolveError, Status
+from econplan.plan.ranging import bound_ranges
+
+METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
+
+WHOLE_PLAN_FOUND = 2
+"""HiGHS's primal solution status when a feasible point (a MIP's incumbent) is held."""
+
+UNSETTLED = frozenset(
+    {
+        highspy.HighsModelStatus.kNotset,
+        highspy.HighsModelStatus.kUnknown,
+        highspy.HighsModelStatus.kSolveError,
+        highspy.HighsModelStatus.kIterationLimit,
+        highspy.HighsModelStatus.kPresolveError,
+        highspy.HighsModelStatus.kPostsolveError,
+    }
+)
+"""How a run can end without saying whether the stage has a plan at all: numerical trouble,
+or HiGHS giving up. A time limit or an interrupt is the user's, and is not second-guessed."""
+
+FALLBACK = {"simplex": "ipm", "ipm": "simplex", "pdlp": "ipm"}
+"""The method that settles a stage the chosen one left unsettled."""
+
+STATUS = {
+    highspy.HighsModelStatus.kOptimal: Status.OPTIMAL,
+    highspy.HighsModelStatus.kInfeasible: Status.INFEASIBLE,
+    highspy.HighsModelStatus.kUnbounded: Status.UNBOUNDED,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: Status.UNBOUNDED,
+    highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT,
+}
+"""HiGHS's model statuses as the driver reads them; any other is ``Status.UNSETTLED``."""
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """HiGHS prints its banner from the C++ constructor, before any option can silence it;
+    the CLI's stdout is for the plan, so the file descriptor is pointed away meanwhile."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def new_highs() -> highspy.Highs:
+    """A silent Highs object."""
+    with _quiet_stdout():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def highs_lp(
+    matrix: sp.spmatrix,
+    cost: np.ndarray,
+    col_bounds: tuple[np.ndarray, np.ndarray],
+    row_bounds: tuple[np.ndarray, np.ndarray],
+) -> highspy.HighsLp:
+    """An LP for HiGHS, its matrix by columns."""
+    csc = sp.csc_matrix(matrix)
+    csc.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = csc.shape[1]
+    lp.num_row_ = csc.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_, lp.col_upper_ = col_bounds
+    lp.row_lower_, lp.row_upper_ = row_bounds
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data
+    return lp
+
+
+def pass_model(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
+    """Hand ``lp`` to HiGHS whole: HiGHS drops coefficients it deems tiny (below
+    small_matrix_value) with only a log line, which would change the problem unseen."""
+    # entries that summed to exactly zero are no coefficient; HiGHS drops those rightly
+    nonzeros = int(np.count_nonzero(np.asarray(lp.a_matrix_.value_)))
+    highs.setOptionValue("small_matrix_value", 1e-12)  # the smallest HiGHS accepts
+    if highs.passModel(lp) == highspy.HighsStatus.kError:
+        raise SolveError("HiGHS refused the problem (see its log with output_flag on)")
+    kept = highs.getNumNz()
+    if kept != nonzeros:
+        raise SolveError(
+            f"HiGHS dropped {nonzeros - kept} of the problem's {nonzeros} coefficients as "
+            "too small (1e-12 or less in size): check the economy for coefficients "
+            "many orders of magnitude below the others"
+        )
+
+
+class HighsBackend:
+    """HiGHS holding one scaled problem (the :class:`~econplan.plan.backend.Backend`
+    protocol)."""
+
+    def __init__(self, method: str = "simplex", threads: int | None = None, settle: bool = True):
+        """``settle``: a stage left unsettled is solved again from scratch with another
+        method (``_settle``), which may take minutes; without it the solve stops there."""
+        if method not in METHODS:
+            raise ValueError(f"unknown solver {method!r}; use one of {', '.join(METHODS)}")
+        self.method = method
+        self.settle = settle
+        self.integer = False
+        self._from_basis = False
+        """A basis was given (``set_basis``): the next solve starts from it."""
+        self.highs = new_highs()
+        highs = self.highs
+        highs.setOptionValue("solver", METHODS[method])
+        if method == "ipm":
+            highs.setOptionValue("run_crossover", "on")  # a vertex: exact duals, clean zeros
+        if threads:
+            highs.setOptionValue("threads", threads)
+        highs.setOptionValue("random_seed", 0)
+
+    # -- the problem ------------------------------------------------------------------------
+    def load(
+        self,
+        matrix: sp.csc_matrix,
+        col_bounds: tuple[np.ndarray, np.ndarray],
+        row_bounds: tuple[np.ndarray, np.ndarray],
+        integer: np.ndarray,
+        feasibility: float,
+    ) -> None:
+        highs = self.highs
+        highs.setOptionValue("primal_feasibility_tolerance", feasibility)
+        pass_model(highs, highs_lp(matrix, np.zeros(matrix.shape[1]), col_bounds, row_bounds))
+        self.integer = len(integer) > 0
+        if self.integer:
+            cols = np.asarray(integer, dtype=np.int32)
+            kinds = np.full(len(cols), highspy.HighsVarType.kInteger)
+            highs.changeColsIntegrality(len(cols), cols, kinds)
+            highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
+
+    def set_costs(self, cost: np.ndarray) -> None:
+        n = len(cost)
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=float))
+
+    def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.highs.changeColsBounds(
+            len(cols), cols, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        )
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int32)
+        self.highs.changeRowsBounds(
+            len(rows), rows, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        )
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        lp = self.highs.getLp()
+        return (
+            np.array(lp.col_lower_, dtype=float),
+            np.array(lp.col_upper_, dtype=float),
+            np.array(lp.row_lower_, dtype=float),
+            np.array(lp.row_upper_, dtype=float),
+        )
+
+    def set_mip_gaps(self, relative: float, absolute: float) -> None:
+        self.highs.setOptionValue("mip_rel_gap", relative)
+        self.highs.setOptionValue("mip_abs_gap", absolute)
+
+    # -- solving ----------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.highs.clearSolver()
+        self._from_basis = False
+
+    def solve(self, deadline: float | None, continuing: bool, say: Progress) -> Status:
+        highs = self.highs
+        if self.method == "simplex":
+            # after the first stage the basis stays primal feasible when the objective
+            # changes and the last one is held: primal simplex goes on from it, where dual
+            # simplex was measured to stall for minutes on the built-in economy
+            # a basis given is dual feasible (a like problem's optimum, only bounds differ):
+            # dual simplex repairs the primal side from it
+            primal = continuing and not self._from_basis
+            highs.setOptionValue("simplex_strategy", 4 if primal else 1)
+        self._from_basis = False
+        status = self._run(deadline)
+        if status in UNSETTLED and self.method == "simplex" and continuing:
+            # primal simplex from the last stage's basis can end unsure of optimality
+            # on a degenerate stage (seen on the built-in economy with a growth path:
+            # the labour stage); dual simplex from the same basis settles it
+            say("  HiGHS ended the stage unsure of its optimum; again with dual simplex")
+            highs.setOptionValue("simplex_strategy", 1)
+            status = self._run(deadline)
+        if status == highspy.HighsModelStatus.kInfeasible and continuing:
+            # the last stage's optimum keeps every hold, so this stage cannot truly be
+            # infeasible: simplex lost its way from the last basis (seen on a re-plan of
+            # the built-in economy, tier 1 after the past balance); again from scratch
+            say("  HiGHS found the stage infeasible, which the last optimum refutes; again")
+            highs.clearSolver()
+            highs.setOptionValue("simplex_strategy", 1)
+            status = self._run(deadline)
+        if status in UNSETTLED and self.settle:
+            status = self._settle(deadline, say)
+        return STATUS.get(status, Status.UNSETTLED)
+
+    def _run(self, deadline: float | None) -> highspy.HighsModelStatus:
+        """One HiGHS run, stopped by the deadline or by Ctrl-C within a fraction of a second.
+
+        HiGHS's LP time_limit counts its run time since the Highs object was made, over every
+        stage, where a MIP counts its own run: the limit is set so that either stops at the
+        deadline. HiGHS runs in a thread of its own while this one waits in short steps, so a
+        KeyboardInterrupt reaches Python at once; HiGHS is then asked to stop (its interrupt
+        callbacks) and the interrupt goes on up, with nothing written."""
+        highs = self.highs
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return highspy.HighsModelStatus.kTimeLimit
+            highs.setOptionValue(
+                "time_limit", float(left if self.integer else highs.getRunTime() + left)
+            )
+        else:
+            # a MIP stage's budget set the limit on the last run: it must not stop this one
+            highs.setOptionValue("time_limit", float("inf"))
+        highs.HandleUserInterrupt = True  # lets cancelSolve stop simplex and IPM
+        highs.startSolve()
+        try:
+            while not highs.wait(0.05)[0]:
+                pass
+        except KeyboardInterrupt:
+            highs.cancelSolve()
+            highs.wait(2.0)  # PDLP has no interrupt callback: leave it running, and go
+            raise
+        status: highspy.HighsModelStatus = highs.getModelStatus()
+        return status
+
+    def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
+        """The stage again, from scratch, with another method, when the chosen one ended it
+        without saying whether it has an optimum, every earlier optimum held. Measured on the
+        sanctions scenario (coke and crude oil cut off): dual simplex ran 88 s on the first
+        stage, its objective climbing to 1.5e10 and its basis losing all accuracy, and ended
+        "Not Set"; the interior-point method found the hard constraints infeasible in 0.6 s.
+        On later stages: the labour stage of cement_10mt (Unknown from primal and from dual
+        simplex) and of a member of an ensemble (Not Set). Interior point ends with
+        crossover, so an optimal stage leaves a basis the later stages go on from.
+        """
+        highs = self.highs
+        other = FALLBACK[self.method]
+        text = self.status_text()
+        say(f"  HiGHS ended the stage unsettled ({text}); again from scratch with {other}")
+        highs.clearSolver()
+        highs.setOptionValue("solver", METHODS[other])
+        highs.setOptionValue("run_crossover", "on")  # a basis for the stages after it
+        if other == "simplex":
+            highs.setOptionValue("simplex_strategy", 1)
+        try:
+            status = self._run(deadline)
+        finally:
+            highs.setOptionValue("solver", METHODS[self.method])
+        say(f"  {other}: {highs.modelStatusToString(status)}")
+        return status
+
+    def polish(self, deadline: float | None, say: Progress) -> None:
+        """The last stage's vertex computed afresh from its basis. After thousands of updates
+        of the basis factors over the stages, the values HiGHS holds carry their rounding:
+        members of an ensemble missed verification by 4e-6 to 6e-4 (a balance of
+        artificial leather in Komdok), where the same basis factored anew gives 4e-15, in
+        0.1 s and no iteration. Should HiGHS find the fresh values not optimal, it goes on
+        from them; should it fail, the values as they were stand."""
+        highs = self.highs
+        if self.integer or self.method == "pdlp":
+            return
+        basis = highs.getBasis()
+        if not basis.valid:
+            return
+        kept = highs.getSolution()
+        highs.clearSolver()
+        highs.setBasis(basis)
+        highs.setOptionValue("simplex_strategy", 1)
+        if self._run(deadline) != highspy.HighsModelStatus.kOptimal:
+            say("  the last basis factored afresh was not optimal: the values as solved stand")
+            highs.setSolution(kept)
+
+    # -- what a solve gave ------------------------------------------------------------------
+    def values(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().col_value, dtype=float)
+
+    def row_values(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().row_value, dtype=float)
+
+    def duals(self) -> tuple[np.ndarray, np.ndarray]:
+        solution = self.highs.getSolution()
+        return (
+            np.asarray(solution.row_dual, dtype=float),
+            np.asarray(solution.col_dual, dtype=float),
+        )
+
+    def iterations(self) -> int:
+        info = self.highs.getInfo()
+        return int(
+            info.simplex_iteration_count
+            + max(info.ipm_iteration_count, 0)
+            + max(info.pdlp_iteration_count, 0)
+            + max(info.crossover_iteration_count, 0)
+        )
+
+    def infeasibilities(self) -> tuple[float, float]:
+        info = self.highs.getInfo()
+        return float(info.max_primal_infeasibility), float(info.max_dual_infeasibility)
+
+    def status_text(self) -> str:
+        text: str = self.highs.modelStatusToString(self.highs.getModelStatus())
+        return text
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
+        basis = self.highs.getBasis()
+        if not basis.valid:
+            return None
+        return (
+            np.fromiter((int(v) for v in basis.col_status), dtype=np.int8),
+            np.fromiter((int(v) for v in basis.row_status), dtype=np.int8),
+        )
+
+    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
+        """HiGHS takes it as an alien basis: one whose count of basic variables is off, or
+        whose basic columns are dependent here, is completed with slacks, not refused."""
+        basis = highspy.HighsBasis()
+        basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in col_status]
+        basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row_status]
+        basis.valid = True
+        basis.alien = True
+        self.highs.setBasis(basis)
+        self._from_basis = True
+
+    def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.integer or self.method == "pdlp" or not self.highs.getBasis().valid:
+            return np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+        return bound_ranges(self.highs, rows)
+
+    def whole_plan(self) -> tuple[np.ndarray, float | None] | None:
+        info = self.highs.getInfo()
+        if info.primal_solution_status != WHOLE_PLAN_FOUND:
+            return None
+        reported = float(info.mip_gap)
+        # no bound yet: HiGHS reports an infinite gap, which plan.json cannot hold
+        return self.values(), (reported if np.isfinite(reported) else None)
+
+    def set_start(self, x: np.ndarray) -> None:
+        start = highspy.HighsSolution()
+        start.col_value = np.asarray(x, dtype=float)
+        start.value_valid = True
+        self.highs.setSolution(start)
