@@ -34,7 +34,8 @@ def as_stated() -> None:
     """Put the baseline's stage objective in place of econplan's."""
     import numpy as np
 
-    from econplan.plan.solve import Solver, Stage
+    from econplan.plan.problem import Stage
+    from econplan.plan.solve import Solver
 
     def objective(self: Solver, stage: Stage | None) -> None:
         n = self.problem.matrix.shape[1]

@@ -33,7 +33,7 @@ from econplan.plan import (
 from econplan.plan.backend import Status
 from econplan.plan.flows import plan_flows
 from econplan.plan.highs import HighsBackend
-from econplan.plan.solve import Stage
+from econplan.plan.problem import Stage
 
 TIGHT = 1e-9
 """Tolerance the stages are held within in the oracle tests: the numbers are exact."""

@@ -39,8 +39,9 @@ from econplan.plan import (
     write_plan,
 )
 from econplan.plan.disk import plan_folder_problem
+from econplan.plan.pick import AUTO, CHOICES, pick_method
 from econplan.plan.plausibility import plausibility
-from econplan.plan.solve import METHODS, Solver
+from econplan.plan.solve import Solver
 from econplan.plan.target_cost import costed, target_costs, with_target_costs
 from econplan.plan.verify import verify
 from econplan.plan.whole import STAGE_SECONDS
@@ -205,10 +206,12 @@ def _write_mps(solver: Solver, mps: Path) -> None:
 @click.option(
     "--solver",
     "method",
-    type=click.Choice(list(METHODS)),
-    default="simplex",
+    type=click.Choice(list(CHOICES)),
+    default=AUTO,
     show_default=True,
-    help="HiGHS's simplex, interior point (with crossover) or PDLP.",
+    help="HiGHS's simplex, interior point (with crossover) or PDLP; auto picks by the "
+    "problem's size (the rule and its measurements: docs/performance.md) and says what it "
+    "picked.",
 )
 @click.option(
     "--time-limit",
@@ -310,7 +313,8 @@ def plan_command(
 
     try:
         if mps is not None:
-            _write_mps(Solver(assemble(economy, tolerance), method), mps)
+            problem = assemble(economy, tolerance)
+            _write_mps(Solver(problem, pick_method(problem, method)[0]), mps)
             progress(f"wrote {mps}")
         plan = make_plan(
             economy,
@@ -386,7 +390,8 @@ def plan_command(
     console.print(
         f"Problem: {problem['rows']:,} rows, {problem['columns']:,} columns, "
         f"{problem['nonzeros']:,} nonzeros; "
-        f"HiGHS {plan.info['solver']['version']} {method}, {plan.run['solver_seconds']:.2f} s."
+        f"HiGHS {plan.info['solver']['version']} {plan.info['solver']['method']} "
+        f"({plan.info['solver'].get('why', 'asked for')}), {plan.run['solver_seconds']:.2f} s."
     )
     console.print(
         f"Verification: largest relative violation {verification['max_violation']:.2g} "

@@ -23,7 +23,7 @@ from econplan.io.replace import OutputError, check_output_folder
 from econplan.io.write import write_economy
 from econplan.plan import VALID, ReferenceError, SolveError, make_plan, write_plan
 from econplan.plan.disk import plan_folder_problem
-from econplan.plan.solve import METHODS
+from econplan.plan.pick import AUTO, CHOICES
 from econplan.scenario import Applied, ScenarioError, apply_scenario, read_scenario, shipped
 from econplan.scenario.describe import describe
 
@@ -109,10 +109,11 @@ def apply_command(file: str, out: Path) -> None:
 @click.option(
     "--solver",
     "method",
-    type=click.Choice(list(METHODS)),
-    default="simplex",
+    type=click.Choice(list(CHOICES)),
+    default=AUTO,
     show_default=True,
-    help="HiGHS's simplex, interior point (with crossover) or PDLP.",
+    help="HiGHS's simplex, interior point (with crossover) or PDLP; auto picks by the "
+    "problem's size.",
 )
 @click.option("--time-limit", type=float, default=None, help="Seconds the plan may take.")
 @reference_option

@@ -170,7 +170,10 @@ def stage_lines(plan: Plan) -> list[str]:
         f"{s['name']} {number(float(s['objective']), tolerance=tolerance)} {s['unit']}"
         for s in plan.info["stages"]
     ]
-    return wrap("Stages: " + "; ".join(parts) + ".")
+    solver = plan.info["solver"]
+    # plans written before --solver auto say only the method
+    how = f"HiGHS {solver['method']}" + (f", {solver['why']}" if "why" in solver else "")
+    return wrap(f"Stages ({how}): " + "; ".join(parts) + ".")
 
 
 def _gap(gap: object) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from econplan.model.economy import Economy
-from econplan.plan.assemble import PlanProblem, Stage, assemble
+from econplan.plan.assemble import PlanProblem, assemble
 from econplan.plan.claims import claim_table
 from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
@@ -20,7 +20,9 @@ from econplan.plan.face import Face
 from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash, jsonable
+from econplan.plan.pick import AUTO, pick_method
 from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
+from econplan.plan.problem import Stage, StageProblem
 from econplan.plan.reference import Reference, ReferenceError, closest, matched
 from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, SolveError, Solver
 from econplan.plan.tables import plan_tables
@@ -56,6 +58,7 @@ __all__ = [
     "SolveError",
     "Solver",
     "Stage",
+    "StageProblem",
     "Verification",
     "assemble",
     "diagnose",
@@ -85,7 +88,7 @@ def _holds(solver: Solver, solution: Solution) -> bool:
 
 def make_plan(
     economy: Economy,
-    method: str = "simplex",
+    method: str = AUTO,
     time_limit: float | None = None,
     tolerance: float = 1e-6,
     progress: Progress | None = None,
@@ -102,6 +105,9 @@ def make_plan(
 
     ``fixed``: bounds the plan must keep besides the economy's (what has already happened,
     for re-planning); they are verified with the rest and recorded in plan.json.
+
+    ``method``: the solver, or ``auto`` to pick one by the problem's size
+    (:mod:`econplan.plan.pick`); plan.json records what was asked, what ran and why.
 
     ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
     auto, exact or round; ``previous``: the plan a re-plan revises, whose whole units are
@@ -132,6 +138,10 @@ def make_plan(
     times["assemble"] = time.perf_counter() - began
     rows, cols = problem.shape
     say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
+    asked = method
+    method, why = pick_method(problem, asked)
+    say(f"solver: HiGHS {method} ({why})")
+    picked = {"asked": asked, "why": why}
     started = previous.tables["investment"] if previous is not None else None
     near = matched(problem, reference) if reference is not None else None
     records: dict[int, dict[str, dict[str, object]]] = {}
@@ -181,7 +191,9 @@ def make_plan(
         began = time.perf_counter()
         diagnosis = diagnose(economy, method, left(), tolerance, fixed)
         times["diagnose"] = time.perf_counter() - began
-        return Plan.infeasible(economy, problem, method, diagnosis, times)
+        infeasible = Plan.infeasible(economy, problem, method, diagnosis, times)
+        infeasible.info["solver"].update(picked)
+        return infeasible
     times["solve"] = solution.seconds
 
     def tables_of(solution: Solution) -> dict[str, pd.DataFrame]:
@@ -218,6 +230,7 @@ def make_plan(
     tables = {**tables, "unused": report.unused}
     times["plausibility"] = time.perf_counter() - began
     plan = Plan.optimal(economy, problem, solution, tables, verification, times)
+    plan.info["solver"].update(picked)
     if whole is not None:
         plan.info["integer"] = jsonable(whole)
     chosen = records.get(id(solution), {})

@@ -23,8 +23,7 @@ the economy's matrices with index arrays: no loop over products or nonzeros.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -35,53 +34,9 @@ from econplan.model.economy import Economy
 from econplan.plan import claims as soft
 from econplan.plan.fixed import ACTIVITY_KEY, INVESTMENT_KEY, Fixed
 from econplan.plan.lp import INF, Block, LinearProgram
+from econplan.plan.problem import HOLD_TARGETS, Stage, StageProblem
 
 CONSUMPTION = "consumption"
-
-HOLD_VALUE = "value"
-"""A stage's optimum is held within the relative tolerance for the stages after it, exactly
-where it is zero (a met target stays met)."""
-HOLD_TARGETS = "targets"
-"""As ``HOLD_VALUE``, and each target of the stage's tier keeps its own achievement (see
-``Solver._hold_targets``): the total shortfall of a tier."""
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One objective of the lexicographic sequence: optimise one column, then hold it.
-
-    What the solver needs to know of a stage is here as data: it never reads a stage's name
-    (a name is for people and for plan.json's keys)."""
-
-    name: str
-    column: int
-    sense: str  # "min" or "max"
-    unit: str
-    description: str
-    kind: str
-    """What the stage optimises (one of ``STAGE_KINDS``)."""
-    tier: int | None = None
-    """The priority of the targets or claims it is about (tier and claims stages)."""
-    hold: str = HOLD_VALUE
-    """How its optimum binds the stages after it (``HOLD_VALUE`` or ``HOLD_TARGETS``)."""
-
-
-STAGE_KINDS = (
-    "past_balance",
-    "claims",
-    "tier",
-    "tier_total",
-    "consumption",
-    "consumption_average",
-    "weighted",
-    "imports",
-    "labour",
-    "elastic",
-    "feasibility",
-)
-"""The kinds of stage, in the order a problem may hold them (``elastic`` stands alone: the
-diagnosis of an infeasible economy; ``feasibility`` where an economy has no objective)."""
-
 
 LIMIT_ROWS = (
     "capacity",
@@ -97,48 +52,38 @@ LIMIT_ROWS = (
     "consumption_growth",
     "terminal_capacity",
 )
-"""Row blocks that are limits of the economy (see :attr:`PlanProblem.limit_rows`)."""
+"""Row blocks that are limits of the economy (see :func:`limit_rows`)."""
 
 
 @dataclass(frozen=True)
-class PlanProblem:
-    """The assembled problem: the labelled LP, its matrix, the stages and the targets."""
+class PlanProblem(StageProblem):
+    """The assembled problem: what the solver needs (:class:`StageProblem`) and the economy
+    and facts it was assembled from, which the plan's tables are read with."""
 
     economy: Economy
-    lp: LinearProgram
-    matrix: sp.csc_matrix
-    stages: tuple[Stage, ...]
-    targets: pd.DataFrame
-    """One row per target: id, product, sector, region, year, measure, sense, kind, tier,
-    weight, required (absolute amount), scale (what a shortfall fraction is a fraction of),
-    row_scale (what its LP row is divided by), constant (part of the measure fixed by data),
-    row (its row in the LP) and shortfall (its shortfall column, -1 for hard targets)."""
     pairs: pd.DataFrame
     """The (process, region) pairs activity columns exist for, with ``capped``."""
-    tolerance: float
     fixed: Fixed | None = None
     """What was held fixed (see :class:`~econplan.plan.fixed.Fixed`); None for a plan made
     from the economy alone."""
-    integer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    """Columns that must come out whole: the starts of options built in whole units."""
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        rows, cols = self.matrix.shape
-        return int(rows), int(cols)
+    def for_solver(self) -> StageProblem:
+        """The problem without the economy: what can be shipped to a worker or a device
+        (pickled, it holds arrays, labels and the stages only)."""
+        return StageProblem(**{f.name: getattr(self, f.name) for f in fields(StageProblem)})
 
-    @cached_property
-    def limit_rows(self) -> np.ndarray:
-        """The rows whose valuations are read as limits of the economy (and get a range of
-        validity): capacities, investment limits, links, trade caps, foreign exchange,
-        natural resources, targets, the growth path, and the labour balances."""
-        parts = [self.lp.rows[name].index for name in LIMIT_ROWS if name in self.lp.rows]
-        balance = self.lp.rows.get("balance")
-        if balance is not None:
-            kinds = self.economy.tables["products"].set_index("id")["kind"]
-            kind = kinds.reindex(balance.labels["product"]).to_numpy(dtype=object)
-            parts.append(balance.index[kind == "labour"])
-        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+def limit_rows(lp: LinearProgram, economy: Economy) -> np.ndarray:
+    """The rows whose valuations are read as limits of the economy (and get a range of
+    validity): capacities, investment limits, links, trade caps, foreign exchange, natural
+    resources, targets, the growth path, and the labour balances."""
+    parts = [lp.rows[name].index for name in LIMIT_ROWS if name in lp.rows]
+    balance = lp.rows.get("balance")
+    if balance is not None:
+        kinds = economy.tables["products"].set_index("id")["kind"]
+        kind = kinds.reindex(balance.labels["product"]).to_numpy(dtype=object)
+        parts.append(balance.index[kind == "labour"])
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
 
 def tier_of(kind: str) -> int:
@@ -267,15 +212,16 @@ class _Assembler:
             self._fix("investment", self.fixed.investment, INVESTMENT_KEY)
         matrix = self.lp.matrix()
         return PlanProblem(
-            self.economy,
-            self.lp,
-            matrix,
-            tuple(stages),
-            targets,
-            self.pairs,
-            self.tolerance,
-            self.fixed,
-            self.integer,
+            lp=self.lp,
+            matrix=matrix,
+            stages=tuple(stages),
+            targets=targets,
+            tolerance=self.tolerance,
+            integer=self.integer,
+            limit_rows=limit_rows(self.lp, self.economy),
+            economy=self.economy,
+            pairs=self.pairs,
+            fixed=self.fixed,
         )
 
     def _fix(self, name: str, bounds: pd.DataFrame, key: list[str]) -> None:
@@ -871,7 +817,7 @@ class _Assembler:
             "fraction",
             f"sum of the unmet shares of the soft claims of priority {priority}",
             "claims",
-            priority,
+            int(priority),
         )
 
     def _targets(self) -> pd.DataFrame:
@@ -1083,7 +1029,7 @@ class _Assembler:
                     "fraction",
                     f"largest shortfall of the tier {tier} targets (plan ray)",
                     "tier",
-                    tier,
+                    int(tier),
                 )
             )
             total = self._defined(f"tier{tier}_total", cols, np.ones(len(cols)))
@@ -1095,7 +1041,7 @@ class _Assembler:
                     "fraction",
                     f"sum of the shortfalls of the tier {tier} targets",
                     "tier_total",
-                    tier,
+                    int(tier),
                     HOLD_TARGETS,
                 )
             )

@@ -22,7 +22,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from econplan.plan.highs import highs_lp, new_highs, pass_model
+from econplan.plan.highs import highs_lp, new_highs, pass_model, set_basis
 from econplan.plan.solve import Solution, Solver
 
 ZERO = 1e-9
@@ -45,13 +45,17 @@ class Face:
     fixed: int
     col_scale: np.ndarray
     feasibility: float
+    basis: tuple[np.ndarray, np.ndarray] | None = None
+    """An optimal basis of the point the face was read at (column and row statuses), which
+    a choice on the face starts from (``highs``); None once rows were added after it."""
 
     @classmethod
     def of(cls, solver: Solver) -> Face | None:
         """The face of the stage ``solver`` solved last (its basis and duals still in the
         backend); None where it has no basis (PDLP: approximate duals, no face to read)."""
         backend = solver.backend
-        if backend.basis() is None:
+        basis = backend.basis()
+        if basis is None:
             return None
         col_lower, col_upper, row_lower, row_upper = backend.bounds()
         x, activity = backend.values(), backend.row_values()
@@ -70,6 +74,7 @@ class Face:
             int(np.count_nonzero(on)),
             solver.col_scale,
             solver.feasibility,
+            basis,
         )
 
     @property
@@ -85,6 +90,7 @@ class Face:
             matrix=sp.vstack([self.matrix, row]).tocsc(),
             row_lower=np.append(self.row_lower, -np.inf),
             row_upper=np.append(self.row_upper, most),
+            basis=None,
         )
 
     def highs(
@@ -111,14 +117,21 @@ class Face:
             costs = np.concatenate([cost, extra_cost])
         highs = new_highs()
         highs.setOptionValue("random_seed", 0)
-        # dual simplex from scratch, after presolve removes what the face fixed: a fraction of
-        # a second on the built-in plan (on the whole problem, minutes)
         highs.setOptionValue("solver", "simplex")
-        highs.setOptionValue("simplex_strategy", 1)
         highs.setOptionValue("primal_feasibility_tolerance", self.feasibility)
         if time_limit is not None:
             highs.setOptionValue("time_limit", max(time_limit, 1.0))
         pass_model(highs, highs_lp(matrix, costs, (lower, upper), (row_lower, row_upper)))
+        if self.basis is not None and extra is None:
+            # the last stage's optimal basis is primal feasible on the face (its point is on
+            # it): primal simplex goes on from it. Measured at 300 generated products: 0.15 s,
+            # where dual simplex from scratch after presolve took 15.8 s (the same waste)
+            set_basis(highs, *self.basis)
+            highs.setOptionValue("simplex_strategy", 4)
+        else:
+            # dual simplex from scratch, after presolve removes what the face fixed: a
+            # fraction of a second on the built-in plan (on the whole problem, minutes)
+            highs.setOptionValue("simplex_strategy", 1)
         return highs
 
     def solution(

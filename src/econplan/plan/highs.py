@@ -120,6 +120,18 @@ def pass_model(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
         )
 
 
+def set_basis(highs: highspy.Highs, col_status: np.ndarray, row_status: np.ndarray) -> None:
+    """Start HiGHS's next run from this basis. HiGHS takes it as an alien basis: one whose
+    count of basic variables is off, or whose basic columns are dependent, is completed with
+    slacks, not refused."""
+    basis = highspy.HighsBasis()
+    basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in col_status]
+    basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row_status]
+    basis.valid = True
+    basis.alien = True
+    highs.setBasis(basis)
+
+
 class HighsBackend:
     """HiGHS holding one scaled problem (the :class:`~econplan.plan.backend.Backend`
     protocol)."""
@@ -346,14 +358,7 @@ class HighsBackend:
         )
 
     def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
-        """HiGHS takes it as an alien basis: one whose count of basic variables is off, or
-        whose basic columns are dependent here, is completed with slacks, not refused."""
-        basis = highspy.HighsBasis()
-        basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in col_status]
-        basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row_status]
-        basis.valid = True
-        basis.alien = True
-        self.highs.setBasis(basis)
+        set_basis(self.highs, col_status, row_status)
         self._from_basis = True
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

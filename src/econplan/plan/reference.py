@@ -154,6 +154,7 @@ def closest(
             **record,
             "applied": False,
             "why": f"HiGHS stopped on the optimal face: {status}",
+            "seconds": time.perf_counter() - began,
         }
     found = face.solution(highs, solution, problem.matrix)
     return found, {

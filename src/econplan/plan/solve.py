@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from econplan.plan.assemble import HOLD_TARGETS, PlanProblem, Stage
 from econplan.plan.backend import Backend, InfeasibleError, Progress, SolveError, Status
 from econplan.plan.highs import METHODS, HighsBackend, highs_lp, new_highs, pass_model
+from econplan.plan.problem import HOLD_TARGETS, Stage, StageProblem
 from econplan.plan.scaling import geometric_scaling
 
 __all__ = [
@@ -70,7 +70,7 @@ class Basis:
     column_status: np.ndarray
     row_status: np.ndarray
 
-    def for_problem(self, problem: PlanProblem) -> tuple[np.ndarray, np.ndarray]:
+    def for_problem(self, problem: StageProblem) -> tuple[np.ndarray, np.ndarray]:
         """The statuses for ``problem``'s columns and rows: as here where the label is the
         same; a new column at its lower bound and a new row basic (its slack), which keeps
         the count of basic variables right when only rows and columns are added."""
@@ -95,7 +95,7 @@ class Solver:
 
     def __init__(
         self,
-        problem: PlanProblem,
+        problem: StageProblem,
         method: str = "simplex",
         time_limit: float | None = None,
         threads: int | None = None,

@@ -103,13 +103,15 @@ def least_waste(
     if not optimal(highs):
         status = highs.modelStatusToString(highs.getModelStatus())
         why = f"HiGHS stopped on the optimal face: {status}"
-        return solution, face, {**record, "applied": False, "why": why}
+        seconds = time.perf_counter() - began
+        return solution, face, {**record, "applied": False, "why": why, "seconds": seconds}
     found = face.solution(highs, solution, problem.matrix)
     after = float(coefs @ found.x) - constant
     if before - after <= GAIN * max(1.0, abs(before)):
         # no waste worth the move: the plan stays the vertex the stages found, rather than
         # one a hair away along columns whose reduced costs are below the face's zero
-        return solution, face, {**record, "applied": True, "after": before, "moved": False}
+        kept_record = {**record, "applied": True, "after": before, "moved": False}
+        return solution, face, {**kept_record, "seconds": time.perf_counter() - began}
     least = float(scaled @ np.asarray(highs.getSolution().col_value)[: face.n])
     kept = face.holding(scaled, least + KEPT * max(1.0, abs(least)))
     return (

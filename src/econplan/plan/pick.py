@@ -1,0 +1,48 @@
+"""``--solver auto``: which solver a plan problem is given, by its size and by what is
+installed, and why (plan.json's ``solver.picked``, the summary's last lines).
+
+The rule is the measurement in ``bench/methods.py`` (results in bench/results/methods.md and
+docs/performance.md, "Which solver"): the whole stage sequence, verified, with each of HiGHS's
+methods on generated economies side by side. Only HiGHS is a backend today; another (a
+first-order method, a GPU solver), once one finishes a plan faster somewhere, is picked here
+by size and by whether its package (and device) is present.
+"""
+
+from __future__ import annotations
+
+from econplan.plan.highs import METHODS
+from econplan.plan.problem import StageProblem
+
+AUTO = "auto"
+CHOICES = (AUTO, *METHODS)
+"""What ``--solver`` accepts."""
+
+MEASURED_UP_TO = 50_325
+"""Columns of the largest problem ``bench/methods.py`` measured every method on (1,000
+generated products, 3 regions, 5 years)."""
+
+
+def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
+    """The method to solve ``problem`` with, and why: the one asked for, or by the rule.
+
+    The rule, measured (bench/results/methods.md, the whole stage sequence verified): simplex
+    was the fastest method that finished at every size, 300 products (15,340 columns:
+    simplex 35 s, interior point 47 s, PDLP failed) and 1,000 (50,325 columns: simplex
+    257 s; interior point and PDLP did not finish in 400 s). OR-Tools' PDLP, started each
+    stage from the last one's point, did not finish the imports stage of a 100-product
+    economy in 90 s (docs/performance.md, "Which solver"), and is no backend yet. So auto
+    gives simplex and says why, and past the measured size it says that too."""
+    if asked != AUTO:
+        if asked not in CHOICES:
+            raise ValueError(f"unknown solver {asked!r}; use one of {', '.join(CHOICES)}")
+        return asked, "asked for"
+    columns = problem.shape[1]
+    if columns <= MEASURED_UP_TO:
+        return "simplex", (
+            f"auto: {columns:,} columns; simplex was the fastest method at every size "
+            f"measured, up to {MEASURED_UP_TO:,} columns"
+        )
+    return "simplex", (
+        f"auto: {columns:,} columns, past the largest size measured ({MEASURED_UP_TO:,}), "
+        "where simplex was the only method that finished"
+    )
