@@ -313,10 +313,11 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [
         "",
         "parts: `make_plan`'s own times (plan.run's times): solve is every stage; waste, tables, "
-        "verify, plausibility come after it; unrecorded: the total less those, mostly the waste "
-        "stage's LP, whose seconds `least_waste` leaves out when the plan does not move (waste "
-        "then reads 0; profiled at n = 300 with simplex: its HiGHS run took 9.1 s), and the "
-        "Solver's set-up (scaling, passing the LP to HiGHS). Iterations: simplex, IPM, "
+        "verify, plausibility come after it; unrecorded: the total less those: the Solver's "
+        "set-up (scaling, passing the LP to HiGHS) and, in runs of code before db59ffc, the "
+        "waste stage's LP, whose seconds `least_waste` left out when the plan did not move "
+        "(waste then read 0; profiled at n = 300 with simplex: its HiGHS run took 9.1 s). "
+        "Iterations: simplex, IPM, "
         "crossover and PDLP iterations summed (as plan.json counts them). Objectives vs "
         "simplex: the largest difference of a stage's objective from simplex's, relative to "
         "max(1, |simplex's|).",

@@ -51,6 +51,9 @@ class Settings:
     terminal_growth: float | None = None
     """Capacity left for the next plan: every process an option can build has, the year after
     the horizon, at least (1 + this) times its last year's activity; None: no condition."""
+    ramp: float | None = None
+    """The most a process's activity in a region may rise in a year, as a share of its capacity
+    the year before, besides capacity coming into use that year; None: no limit."""
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -72,6 +75,7 @@ class Settings:
             for key, value in (
                 ("consumption_growth", self.consumption_growth),
                 ("terminal_growth", self.terminal_growth),
+                ("ramp", self.ramp),
             )
             if value is not None
         }

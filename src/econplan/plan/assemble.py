@@ -51,6 +51,7 @@ LIMIT_ROWS = (
     "target",
     "consumption_growth",
     "terminal_capacity",
+    "ramp",
 )
 """Row blocks that are limits of the economy (see :func:`limit_rows`)."""
 
@@ -198,6 +199,8 @@ class _Assembler:
         self._investment()
         if self.economy.settings.terminal_growth is not None:
             self._terminal(self.economy.settings.terminal_growth)
+        if self.economy.settings.ramp is not None:
+            self._ramp(self.economy.settings.ramp)
         self._shipments()
         self._trade()
         self._stocks()
@@ -411,16 +414,21 @@ class _Assembler:
             self.pair_key, f_process[np.maximum(facility[opt], 0)] * self.R + region[opt]
         )
         old_row = self.capacity_of_pair[old_pair]
+        # what each capacity row holds of the investment columns, kept for the ramp rows:
+        # (year index, capacity row within the year, column, coefficient)
+        self.capacity_terms: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         for ti, year in enumerate(self.years):
             ready = begin + lead[opt] <= year
             base = self.capacity_start + ti * self.n_capped
             self.lp.add(base + capacity_row[ready], columns[ready], -cap[opt][ready])
+            self.capacity_terms.append((ti, capacity_row[ready], columns[ready], -cap[opt][ready]))
             # a renovation to another process takes its share of the facility's old capacity
             gone = ready & switches
             if gone.any():
                 open_ = e.operating(int(year)).to_numpy()[facility[opt][gone]]
                 share = f_capacity[facility[opt][gone]] / units[opt][gone] * open_
                 self.lp.add(base + old_row[gone], columns[gone], share)
+                self.capacity_terms.append((ti, old_row[gone], columns[gone], share))
         limit = self.lp.add_rows(
             "investment_limit",
             self._labels(option=e.ids("investments").to_numpy(dtype=object)),
@@ -486,6 +494,68 @@ class _Assembler:
             self.activity_start + last * self.K + pairs,
             -(1.0 + growth),
         )
+
+    def _ramp(self, share: float) -> None:
+        """Output ramps up: from one year to the next, a process's activity in a region may
+        rise by at most ``share`` of the capacity it had the year before, besides the capacity
+        that comes into use that year (D. Day's flexibility constraints, bounded by capacity
+        rather than by last year's activity, so that idle capacity can be taken into use):
+
+            activity[t] - activity[t - 1] <= capacity[t] - (1 - share) capacity[t - 1]
+
+        with the base year's activity and capacity before the first plan year. Capacity is
+        the capacity row's: facilities open that year (a constant) plus what options ready by
+        then add (their coefficients in the capacity rows). A year whose activity is a
+        reported fact (a re-plan) has no ramp row: facts are not planned."""
+        e = self.economy
+        capped = np.flatnonzero(self.capacity_of_pair >= 0)
+        n = self.n_capped
+        facilities = e.tables["facilities"]
+        f_pair = self.capacity_of_pair[
+            np.searchsorted(
+                self.pair_key,
+                e.positions("facilities", "process") * self.R + e.positions("facilities", "region"),
+            )
+        ]
+        base_year = e.settings.base_year
+        open_base = e.operating(base_year).to_numpy()
+        base_activity = np.zeros(n)
+        np.add.at(base_activity, f_pair, e.base_output.to_numpy(dtype=float))
+        base_capacity = np.zeros(n)
+        capacity = facilities["capacity"].to_numpy(dtype=float)
+        np.add.at(base_capacity, f_pair[open_base], capacity[open_base])
+        # the capacity rows' constants: facilities open each year
+        standing = np.concatenate(self.lp.row_upper)[
+            self.capacity_start : self.capacity_start + self.T * n
+        ].reshape(self.T, n)
+        before = np.vstack([base_capacity[None, :], standing[:-1]])
+        upper = standing - (1.0 - share) * before
+        upper[0] += base_activity
+        labels = pd.concat(
+            [self.pairs.loc[capped, ["process", "region"]].assign(year=y) for y in self.years]
+        )
+        keep = np.ones((self.T, n), dtype=bool)
+        if self.fixed is not None:
+            facts = self.fixed.activity
+            facts = facts[facts["lower"] == facts["upper"]]
+            at = pd.MultiIndex.from_frame(labels.astype({"year": int})).get_indexer(
+                pd.MultiIndex.from_frame(facts[["process", "region", "year"]])
+            )
+            keep.ravel()[at[at >= 0]] = False
+        upper = np.where(keep, upper, INF)
+        rows = self.lp.add_rows("ramp", labels, upper=upper.ravel(), unit="main product unit")
+        t_index = np.repeat(np.arange(self.T), n)
+        pair_index = np.tile(capped, self.T)
+        activity = self.activity_start + t_index * self.K + pair_index
+        self.lp.add(rows.index, activity, 1.0)
+        later = t_index > 0
+        self.lp.add(rows.index[later], activity[later] - self.K, -1.0)
+        # capacity[t] - (1 - share) capacity[t - 1]: the capacity rows' investment terms are
+        # minus what the options add, so they enter with the opposite sign here, negated
+        for ti, row, cols, coefs in self.capacity_terms:
+            self.lp.add(rows.start + ti * n + row, cols, coefs)
+            if ti + 1 < self.T:
+                self.lp.add(rows.start + (ti + 1) * n + row, cols, -(1.0 - share) * coefs)
 
     def _shipments(self) -> None:
         """Shipments along links (both ways for two-way links), the transport service they use

@@ -42,6 +42,10 @@ CONSTRAINTS: dict[str, tuple[str, str]] = {
         "one unit less of capacity the process must leave for the year after the horizon",
         "main product unit",
     ),
+    "ramp": (
+        "one more unit of room for the process's output to rise in the region and year",
+        "main product unit",
+    ),
 }
 
 LIMITS = (
@@ -56,6 +60,7 @@ LIMITS = (
     "min_stock",
     "fixed",
     "terminal_capacity",
+    "ramp",
 )
 """Constraints that are limits of the economy (ranked in the bottleneck report), as opposed
 to balances and targets; labour's limit is its balance row (kind labour)."""

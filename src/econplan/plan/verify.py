@@ -245,6 +245,7 @@ def verify(economy: Economy, tables: dict[str, pd.DataFrame]) -> Verification:
     # capacity: activity <= facilities open + investments ready - renovated away
     record_capacity(e, tables, record)
     record_terminal(e, tables, record)
+    record_ramp(e, tables, record)
 
     # investment: at most max_units of each option, started in allowed years
     investment = tables["investment"]
@@ -406,6 +407,68 @@ def record_terminal(e: Economy, tables: dict[str, pd.DataFrame], record) -> None
         np.maximum(need.abs(), have.abs()),
         pd.Series([f"{p} {after}" for p in processes], index=processes),
     )
+
+
+def record_ramp(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  # type: ignore[no-untyped-def]
+    """With a ramp, each process's activity in a region rises from one year to the next (the
+    base year before the first) by at most the ramp's share of its capacity the year before,
+    besides the capacity that comes into use: activity[t] - activity[t - 1] <=
+    capacity[t] - (1 - ramp) capacity[t - 1]; a year a re-plan holds as facts is exempt."""
+    share = e.settings.ramp
+    if share is None:
+        return
+    facilities = e.tables["facilities"]
+    options = e.tables["investments"]
+    region = options["region"].copy()
+    renovates = options["facility"].notna()
+    region[renovates] = (
+        facilities.set_index("id")["region"].reindex(options.loc[renovates, "facility"]).to_numpy()
+    )
+    pairs = pd.MultiIndex.from_frame(
+        pd.concat(
+            [
+                facilities[["process", "region"]],
+                pd.DataFrame({"process": options["process"], "region": region}),
+            ]
+        ).drop_duplicates()
+    )
+    base = e.settings.base_year
+    years = (base, *e.years)
+    capacity = capacity_in(e, tables, years).groupby(level=["process", "region", "year"]).sum()
+    activity = tables["activity"].groupby(["process", "region", "year"])["activity"].sum()
+    base_activity = (
+        pd.Series(e.base_output.to_numpy(dtype=float), index=facilities.index)
+        .groupby([facilities["process"], facilities["region"]])
+        .sum()
+    )
+    facts = tables.get("fixed_activity")
+    held = (
+        set()
+        if facts is None
+        else set(
+            map(
+                tuple,
+                facts.loc[facts["lower"] == facts["upper"], ["process", "region", "year"]]
+                .astype({"year": int})
+                .to_numpy(dtype=object)
+                .tolist(),
+            )
+        )
+    )
+    excess, size, labels = [], [], []
+    for process, where in pairs:
+        was_active = float(base_activity.get((process, where), 0.0))
+        was_capacity = float(capacity.get((process, where, base), 0.0))
+        for year in e.years:
+            now_active = float(activity.get((process, where, year), 0.0))
+            now_capacity = float(capacity.get((process, where, year), 0.0))
+            if (process, where, year) not in held:
+                room = now_capacity - (1.0 - share) * was_capacity
+                excess.append(now_active - was_active - room)
+                size.append(max(now_capacity, abs(now_active), abs(was_active), 1e-9))
+                labels.append(f"{process} {where} {year}")
+            was_active, was_capacity = now_active, now_capacity
+    record("ramp", pd.Series(excess, dtype=float), pd.Series(size, dtype=float), pd.Series(labels))
 
 
 def capacity_in(e: Economy, tables: dict[str, pd.DataFrame], years: Iterable[int]) -> pd.Series:

@@ -153,6 +153,7 @@ def build_economy(typed: TypedTables, schema: Schema) -> Economy:
         objective=s["objective"],
         consumption_growth=s.get("consumption_growth"),
         terminal_growth=s.get("terminal_growth"),
+        ramp=s.get("ramp"),
     )
     return Economy.from_tables(settings, typed.tables, schema)
 
