@@ -92,3 +92,21 @@ def test_the_setting_is_written_back(tmp_path: Path) -> None:
     assert economy.settings.ramp == 0.25
     again = load_economy(write_economy(economy, tmp_path / "copy"))
     assert again.settings.ramp == 0.25
+
+
+def test_reported_facts_are_not_ramped(tmp_path: Path) -> None:
+    """A re-plan holding 2021's activity at a reported 10 (above the 6.5 a ramp would allow)
+    still plans: the fact has no ramp row, and 2022 ramps from it."""
+    import pandas as pd
+
+    from econplan.plan.fixed import Fixed
+
+    economy = load_economy(ramp_economy(tmp_path / "ramp", 0.25))
+    facts = pd.DataFrame(
+        {"process": ["px"], "region": ["r"], "year": [2021], "lower": [10.0], "upper": [10.0]}
+    )
+    plan = make_plan(economy, tolerance=TIGHT, fixed=Fixed(activity=facts))
+    assert plan.ok, plan.info["verification"]
+    assert produced(plan.tables, 2021) == pytest.approx(10.0, rel=1e-12)
+    assert produced(plan.tables, 2022) == pytest.approx(10.0, rel=1e-8)
+    assert plan.info["objectives"]["tier1"] == pytest.approx(0.0, abs=1e-9)
