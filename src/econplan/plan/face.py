@@ -10,8 +10,9 @@ each plan on the face keeps every objective as the stages found it. The face is 
 further, where the same choice over every plan within the stages' tolerance ran for minutes
 (docs/planning.md, "The reference stage").
 
-Everything here is in HiGHS's scaled units (econplan.plan.scaling): the face is read from
-HiGHS's own values, fixed at what HiGHS holds, so that it is feasible in HiGHS's arithmetic.
+Everything here is in the scaled units the solver's backend holds (econplan.plan.scaling):
+the face is read from the backend's own values, fixed at what it holds, so that it is feasible
+in its arithmetic. The choices on the face are solved by HiGHS, whatever the backend.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """``--solver auto``: which solver a plan problem is given, by its size and by what is
-installed, and why (plan.json's ``solver.picked``, the summary's last lines).
+installed, and why (plan.json's ``solver``: ``asked``, ``method`` and ``why``; the summary's
+stage line).
 
 The rule is the measurement in ``bench/methods.py`` (results in bench/results/methods.md and
 docs/performance.md, "Which solver"): the whole stage sequence, verified, with each of HiGHS's
