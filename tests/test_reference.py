@@ -183,3 +183,44 @@ def test_the_built_in_economy_against_a_reference_off_its_plan(builtin_plan_dir:
     assert record["matched"] == len(table)
     assert 0 < record["distance"] <= record["distance_before"]
     assert near.info["objectives"] == pytest.approx(plan.info["objectives"], rel=1e-9, abs=1e-12)
+
+
+def test_going_on_from_the_face_basis_finds_the_same_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference stage starts primal simplex from the face's basis, its deviations taking
+    up the gaps; from scratch (dual simplex after presolve) it comes to the same distance."""
+    from econplan.generate import generate_economy
+    from econplan.plan import reference as module
+    from econplan.plan.face import optimal
+
+    economy = generate_economy(products=40, inputs=4, regions=2, years=3, seed=7)
+    starts: list[bool] = []
+    first_runs: list[bool] = []
+    real_start, real_run = module._start, module.run
+
+    def start(*args: object) -> object:
+        found = real_start(*args)  # type: ignore[arg-type]
+        starts.append(found is not None)
+        return found
+
+    def run(highs: object) -> bool:
+        highs.run()  # type: ignore[attr-defined]
+        first_runs.append(optimal(highs))  # type: ignore[arg-type]
+        return real_run(highs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_start", start)
+    monkeypatch.setattr(module, "run", run)
+    base = make_plan(economy)
+    table = base.tables["activity"]
+    off = dataclasses.replace(
+        base, tables={**base.tables, "activity": table.assign(activity=table["activity"] * 1.05)}
+    )
+    started = make_plan(economy, reference=Reference.of(off, economy, "5% above"))
+    assert starts == [True] and first_runs == [True]  # went on from the basis, and finished
+    monkeypatch.setattr(module, "_start", lambda *_: None)
+    scratch = make_plan(economy, reference=Reference.of(off, economy, "5% above"))
+    for plan in (started, scratch):
+        assert plan.ok and plan.info["reference"]["applied"] is True, plan.info["reference"]
+    assert started.info["reference"]["distance"] == pytest.approx(
+        scratch.info["reference"]["distance"], rel=1e-9
+    )
+    assert started.info["reference"]["distance"] < started.info["reference"]["distance_before"]

@@ -23,7 +23,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from econplan.plan.highs import highs_lp, new_highs, pass_model, set_basis
+from econplan.plan.highs import basis_of, highs_lp, new_highs, pass_model, set_basis
 from econplan.plan.solve import Solution, Solver
 
 ZERO = 1e-9
@@ -47,8 +47,10 @@ class Face:
     col_scale: np.ndarray
     feasibility: float
     basis: tuple[np.ndarray, np.ndarray] | None = None
-    """An optimal basis of the point the face was read at (column and row statuses), which
-    a choice on the face starts from (``highs``); None once rows were added after it."""
+    """An optimal basis at ``point`` (column and row statuses), which a choice on the face
+    starts from (``highs``); None where none is known."""
+    point: np.ndarray | None = None
+    """The plan (scaled columns) the face was read at, or the last choice on it found."""
 
     @classmethod
     def of(cls, solver: Solver) -> Face | None:
@@ -76,22 +78,28 @@ class Face:
             solver.col_scale,
             solver.feasibility,
             basis,
+            x,
         )
 
     @property
     def n(self) -> int:
         return int(self.matrix.shape[1])
 
-    def holding(self, coefs: np.ndarray, most: float) -> Face:
+    def holding(self, coefs: np.ndarray, most: float, highs: highspy.Highs | None = None) -> Face:
         """The face with one more row: ``coefs`` . x (scaled columns) at most ``most``; how a
-        choice made on the face is kept by the next one."""
+        choice made on the face is kept by the next one. ``highs``: where that choice was
+        solved, whose optimal basis (the new row's slack basic) and plan the next starts from."""
         row = sp.csc_matrix(coefs.reshape(1, -1))
+        found = basis_of(highs) if highs is not None else None
         return replace(
             self,
             matrix=sp.vstack([self.matrix, row]).tocsc(),
             row_lower=np.append(self.row_lower, -np.inf),
             row_upper=np.append(self.row_upper, most),
-            basis=None,
+            basis=None if found is None else (found[0], np.append(found[1], 1).astype(np.int8)),
+            point=None
+            if highs is None
+            else np.asarray(highs.getSolution().col_value, dtype=float)[: self.n],
         )
 
     def highs(
@@ -101,10 +109,13 @@ class Face:
         extra_cost: np.ndarray | None = None,
         extra_rows: tuple[np.ndarray, np.ndarray] | None = None,
         time_limit: float | None = None,
+        start: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> highspy.Highs:
         """HiGHS holding the face with ``cost`` on its columns, and optionally ``extra``
         columns (nonnegative, costing ``extra_cost``) in ``extra`` rows of their own, with
-        those rows' bounds: the rows are [face columns | extra columns]."""
+        those rows' bounds: the rows are [face columns | extra columns]. ``start``: a primal
+        feasible basis of that problem to go on from (the face's own where there is no
+        ``extra``)."""
         matrix, lower, upper = self.matrix, self.col_lower, self.col_upper
         row_lower, row_upper = self.row_lower, self.row_upper
         costs = cost
@@ -123,11 +134,13 @@ class Face:
         if time_limit is not None:
             highs.setOptionValue("time_limit", max(time_limit, 1.0))
         pass_model(highs, highs_lp(matrix, costs, (lower, upper), (row_lower, row_upper)))
-        if self.basis is not None and extra is None:
+        if start is None and extra is None:
+            start = self.basis
+        if start is not None:
             # the last stage's optimal basis is primal feasible on the face (its point is on
             # it): primal simplex goes on from it. Measured at 300 generated products: 0.15 s,
             # where dual simplex from scratch after presolve took 15.8 s (the same waste)
-            set_basis(highs, *self.basis)
+            set_basis(highs, *start)
             highs.setOptionValue("simplex_strategy", 4)
         else:
             # dual simplex from scratch, after presolve removes what the face fixed: a
@@ -146,3 +159,16 @@ class Face:
 
 def optimal(highs: highspy.Highs) -> bool:
     return bool(highs.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+
+def run(highs: highspy.Highs) -> bool:
+    """Solve a choice on the face (``Face.highs``); where going on from the start basis ends
+    without an optimum, once more from scratch with dual simplex after presolve. Whether it
+    found one."""
+    highs.run()
+    if optimal(highs):
+        return True
+    highs.clearSolver()
+    highs.setOptionValue("simplex_strategy", 1)
+    highs.run()
+    return optimal(highs)

@@ -120,6 +120,17 @@ def pass_model(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
         )
 
 
+def basis_of(highs: highspy.Highs) -> tuple[np.ndarray, np.ndarray] | None:
+    """HiGHS's basis now as column and row statuses, or None without a valid one."""
+    basis = highs.getBasis()
+    if not basis.valid:
+        return None
+    return (
+        np.fromiter((int(v) for v in basis.col_status), dtype=np.int8),
+        np.fromiter((int(v) for v in basis.row_status), dtype=np.int8),
+    )
+
+
 def set_basis(highs: highspy.Highs, col_status: np.ndarray, row_status: np.ndarray) -> None:
     """Start HiGHS's next run from this basis. HiGHS takes it as an alien basis: one whose
     count of basic variables is off, or whose basic columns are dependent, is completed with
@@ -349,13 +360,7 @@ class HighsBackend:
         return text
 
     def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
-        basis = self.highs.getBasis()
-        if not basis.valid:
-            return None
-        return (
-            np.fromiter((int(v) for v in basis.col_status), dtype=np.int8),
-            np.fromiter((int(v) for v in basis.row_status), dtype=np.int8),
-        )
+        return basis_of(self.highs)
 
     def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
         set_basis(self.highs, col_status, row_status)

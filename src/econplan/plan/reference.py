@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from econplan.errors import UsageError
 from econplan.model.economy import Economy
 from econplan.plan.assemble import PlanProblem
-from econplan.plan.face import Face, optimal
+from econplan.plan.face import Face, run
 from econplan.plan.output import Plan
 from econplan.plan.solve import Solution
 
@@ -109,6 +109,24 @@ def matched(problem: PlanProblem, reference: Reference) -> Matched:
     return Matched(block.index[has], amounts, sizes)
 
 
+def _start(
+    face: Face, cols: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A primal feasible basis of the face with its deviation pairs, from the face's own: for
+    each matched column, the deviation that takes up the gap to the reference basic (d- where
+    the plan is below it, d+ above), the other at zero, and each deviation row at its bound."""
+    if face.basis is None or face.point is None:
+        return None
+    col_status, row_status = face.basis
+    below = target - face.point[cols] >= 0  # d- = reference - plan
+    plus = np.where(below, 0, 1).astype(np.int8)
+    minus = np.where(below, 1, 0).astype(np.int8)
+    return (
+        np.concatenate([col_status, plus, minus]),
+        np.concatenate([row_status, np.zeros(len(cols), dtype=np.int8)]),
+    )
+
+
 def closest(
     problem: PlanProblem,
     face: Face | None,
@@ -146,9 +164,9 @@ def closest(
         extra_cost=np.concatenate([weight, weight]),
         extra_rows=(target, target),
         time_limit=time_limit,
+        start=_start(face, cols, target),
     )
-    highs.run()
-    if not optimal(highs):
+    if not run(highs):
         status = highs.modelStatusToString(highs.getModelStatus())
         return solution, {
             **record,

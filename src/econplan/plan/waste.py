@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from econplan.plan.assemble import PlanProblem
-from econplan.plan.face import Face, optimal
+from econplan.plan.face import Face, run
 from econplan.plan.solve import Solution
 
 COUNTED = ("good", "service")
@@ -99,8 +99,7 @@ def least_waste(
     }
     scaled = coefs * face.col_scale
     highs = face.highs(scaled, time_limit=time_limit)
-    highs.run()
-    if not optimal(highs):
+    if not run(highs):
         status = highs.modelStatusToString(highs.getModelStatus())
         why = f"HiGHS stopped on the optimal face: {status}"
         seconds = time.perf_counter() - began
@@ -113,7 +112,7 @@ def least_waste(
         kept_record = {**record, "applied": True, "after": before, "moved": False}
         return solution, face, {**kept_record, "seconds": time.perf_counter() - began}
     least = float(scaled @ np.asarray(highs.getSolution().col_value)[: face.n])
-    kept = face.holding(scaled, least + KEPT * max(1.0, abs(least)))
+    kept = face.holding(scaled, least + KEPT * max(1.0, abs(least)), highs)
     return (
         found,
         kept,
