@@ -432,43 +432,44 @@ def record_ramp(e: Economy, tables: dict[str, pd.DataFrame], record) -> None:  #
             ]
         ).drop_duplicates()
     )
-    base = e.settings.base_year
-    years = (base, *e.years)
+    years = (e.settings.base_year, *e.years)
+    grid = pairs.to_frame(index=False).merge(pd.DataFrame({"year": years}), how="cross")
+    at = pd.MultiIndex.from_frame(grid)
+    shape = (len(pairs), len(years))
     capacity = capacity_in(e, tables, years).groupby(level=["process", "region", "year"]).sum()
+    cap = capacity.reindex(at).fillna(0.0).to_numpy(dtype=float).reshape(shape)
     activity = tables["activity"].groupby(["process", "region", "year"])["activity"].sum()
+    act = activity.reindex(at).fillna(0.0).to_numpy(dtype=float, copy=True).reshape(shape)
+    # before the first plan year: the base year's activity, its facilities' base output
     base_activity = (
         pd.Series(e.base_output.to_numpy(dtype=float), index=facilities.index)
         .groupby([facilities["process"], facilities["region"]])
         .sum()
     )
+    act[:, 0] = base_activity.reindex(pairs).fillna(0.0).to_numpy(dtype=float)
+    room = cap[:, 1:] - (1.0 - share) * cap[:, :-1]
+    excess = act[:, 1:] - act[:, :-1] - room
+    size = np.maximum.reduce([cap[:, 1:], np.abs(act[:, 1:]), np.abs(act[:, :-1])])
+    planned = grid[grid["year"] != years[0]].reset_index(drop=True)
     facts = tables.get("fixed_activity")
-    held = (
-        set()
-        if facts is None
-        else set(
-            map(
-                tuple,
-                facts.loc[facts["lower"] == facts["upper"], ["process", "region", "year"]]
-                .astype({"year": int})
-                .to_numpy(dtype=object)
-                .tolist(),
+    if facts is not None:
+        held = facts.loc[facts["lower"] == facts["upper"], ["process", "region", "year"]]
+        planned = planned.assign(
+            held=pd.MultiIndex.from_frame(planned).isin(
+                pd.MultiIndex.from_frame(held.astype({"year": int}))
             )
         )
+    else:
+        planned = planned.assign(held=False)
+    keep = ~planned["held"].to_numpy(dtype=bool)
+    labels = planned["process"].astype(str) + " " + planned["region"].astype(str)
+    labels = labels + " " + planned["year"].astype(str)
+    record(
+        "ramp",
+        pd.Series(excess.ravel()[keep]),
+        pd.Series(np.maximum(size.ravel()[keep], 1e-9)),
+        labels[keep].reset_index(drop=True),
     )
-    excess, size, labels = [], [], []
-    for process, where in pairs:
-        was_active = float(base_activity.get((process, where), 0.0))
-        was_capacity = float(capacity.get((process, where, base), 0.0))
-        for year in e.years:
-            now_active = float(activity.get((process, where, year), 0.0))
-            now_capacity = float(capacity.get((process, where, year), 0.0))
-            if (process, where, year) not in held:
-                room = now_capacity - (1.0 - share) * was_capacity
-                excess.append(now_active - was_active - room)
-                size.append(max(now_capacity, abs(now_active), abs(was_active), 1e-9))
-                labels.append(f"{process} {where} {year}")
-            was_active, was_capacity = now_active, now_capacity
-    record("ramp", pd.Series(excess, dtype=float), pd.Series(size, dtype=float), pd.Series(labels))
 
 
 def capacity_in(e: Economy, tables: dict[str, pd.DataFrame], years: Iterable[int]) -> pd.Series:
