@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from econplan import load_economy, technology_matrix, validate, write_economy
-from econplan.generate import generate_economy, perron_root
+from econplan.generate import (
+    CORE,
+    SectorTable,
+    expand_table,
+    generate_economy,
+    perron_root,
+    significant,
+)
 from econplan.io.write import TableFormat
 from econplan.model.economy import Economy
 from econplan.model.technology import spectral_radius
+from econplan.plan import make_plan
 from econplan.schema import load_schema
 
 
@@ -105,8 +116,6 @@ def test_a_productive_economy_beyond_the_dense_limit_passes(tmp_path: Path) -> N
 
 
 def test_perron_root_of_a_two_cycle() -> None:
-    import scipy.sparse as sp
-
     # periodic: power iteration with A alone would oscillate
     A = sp.csr_matrix(np.array([[0.0, 0.5], [2.0, 0.0]]))
     assert perron_root(A) == pytest.approx(1.0, abs=1e-12)
@@ -125,3 +134,93 @@ def test_perron_root_of_a_two_cycle() -> None:
 def test_impossible_arguments(arguments: dict[str, Any], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         generate_economy(**arguments)
+
+
+# -- a published table expanded to products ---------------------------------------------------
+@pytest.fixture(scope="module")
+def ibge_table() -> SectorTable:
+    """IBGE's (Brazil) 2019 table at 20 sectors, as iotbr builds it: A = Z / x with x the
+    table's total output, final demand the row sums of its final-demand columns."""
+    with warnings.catch_warnings():  # iotbr reads its files with a deprecated importlib call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        io_system = pytest.importorskip("iotbr.io_system")
+        tru = pytest.importorskip("iotbr.tru")
+        system = io_system.system("2019", "20", "t")
+        va = tru.read_var("2019", "20", "VA_table", "t")
+    x = va["Valor da produção"].to_numpy(dtype=float)
+    return SectorTable(
+        tuple(str(s).split("\n")[-1].strip() for s in system.mZ.index),
+        system.mZ.to_numpy(dtype=float) / x,
+        x,
+        system.mY.to_numpy(dtype=float).sum(axis=1),
+        name="IBGE 2019",
+    )
+
+
+def made_technology(economy: Economy) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The made products' positions and their technology matrix (labour and ore left out)."""
+    technology = technology_matrix(economy, year=economy.settings.base_year)
+    made = economy.product_ids.get_indexer(technology.products)
+    return made, technology.A.tocsr()
+
+
+def test_an_expanded_table_aggregates_back_to_the_table(ibge_table: SectorTable) -> None:
+    """Summed by sector, every product's inputs are its sector's column of the table (its
+    significant coefficients: 1% of the column or more); so the spectral radius is the
+    table's, and the gross output by sector is the table's Leontief solution for the final
+    demand summed by sector."""
+    economy = expand_table(ibge_table, products=700, inputs=10, regions=2, years=2, seed=4)
+    kept = significant(ibge_table)
+    dropped = 1 - kept.sum() / ibge_table.coefficients.sum()
+    assert 0 < dropped < 0.05  # the table's small coefficients, a few percent of the whole
+    made, A = made_technology(economy)
+    S = len(ibge_table.sectors)
+    names = economy.products["sector"].to_numpy()[made]
+    sector = pd.Index(ibge_table.sectors).get_indexer(names)
+    assert (sector >= 0).all() and np.bincount(sector).min() >= CORE
+    G = sp.csr_matrix((np.ones(len(made)), (sector, np.arange(len(made)))), shape=(S, len(made)))
+    np.testing.assert_allclose((G @ A).toarray(), kept @ G.toarray(), rtol=1e-12, atol=1e-15)
+    table_radius = np.max(np.abs(np.linalg.eigvals(kept)))
+    assert spectral_radius(A) == pytest.approx(table_radius, rel=1e-9)
+    facilities = economy.tables["facilities"]
+    output = facilities.set_index("process")["base_output"]
+    # one process per product, in the products' order: process i makes product made[i]
+    x = output.to_numpy(dtype=float)
+    final = x - A @ x
+    by_sector = np.linalg.solve(np.eye(S) - kept, G @ final)
+    np.testing.assert_allclose(G @ x, by_sector, rtol=1e-9)
+    # and the final demand has the table's sector shares
+    shares = np.clip(ibge_table.final, 0.0, None)
+    np.testing.assert_allclose(G @ final / (G @ final).sum(), shares / shares.sum(), rtol=1e-9)
+
+
+def test_an_expanded_table_is_layered_like_supply_chains(ibge_table: SectorTable) -> None:
+    """Cycles run only through each sector's basic products: every other product is a group
+    of its own in the input graph (unlike generate_economy's, where all are one group)."""
+    economy = expand_table(ibge_table, products=500, inputs=8, regions=1, years=2, seed=9)
+    _, A = made_technology(economy)
+    groups, labels = csgraph.connected_components(A, directed=True, connection="strong")
+    sizes = np.bincount(labels)
+    assert sizes.max() <= CORE * len(ibge_table.sectors)
+    assert groups >= A.shape[0] - CORE * len(ibge_table.sectors)
+    inputs = np.diff(sp.csc_matrix(A).indptr)
+    assert inputs.mean() >= 8  # about as many as asked, one at least from each main supplier
+
+
+def test_an_expanded_table_validates_and_plans(tmp_path: Path, ibge_table: SectorTable) -> None:
+    economy = expand_table(ibge_table, products=120, inputs=6, regions=2, years=2, seed=2)
+    report = validate(write_economy(economy, tmp_path / "expanded"))
+    assert report.ok, [str(p) for p in report.problems[:5]]
+    plan = make_plan(economy)
+    assert plan.ok
+    assert expand_table(ibge_table, 120, 6, 2, 2, seed=2) == economy  # same seed, same economy
+
+
+def test_a_table_that_cannot_be_expanded_says_why() -> None:
+    table = SectorTable(("a", "b"), np.array([[0.5, 0.6], [0.6, 0.5]]), np.ones(2), np.ones(2))
+    with pytest.raises(ValueError, match=r"spectral radius 1\.1"):
+        expand_table(table, products=10, inputs=2)
+    with pytest.raises(ValueError, match="at least 4"):
+        expand_table(table, products=3, inputs=2)
+    with pytest.raises(ValueError, match="S x S"):
+        SectorTable(("a",), np.zeros((2, 2)), np.ones(1), np.ones(1))

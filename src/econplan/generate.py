@@ -11,11 +11,16 @@ consumption norms, trade and transport links: every table, and every check passi
 
 Everything is built with whole-array numpy operations, so 10^6 products with 20 inputs each
 (2.2 * 10^7 coefficients) take seconds; the same seed always gives the same economy.
+
+``expand_table`` builds the technology from a published input-output table instead
+(:class:`SectorTable`): its sectors split into products, the products layered as supply chains
+are, so that the structure is a real economy's and not a random one's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sized
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -75,6 +80,109 @@ def generate_economy(
     return Economy.from_tables(settings, built.tables())
 
 
+@dataclass(frozen=True)
+class SectorTable:
+    """A published input-output table as ``expand_table`` reads it: sector names, technical
+    coefficients A (input of row sector per unit of the column sector's output), gross output
+    and final demand by sector, in the table's own units."""
+
+    sectors: tuple[str, ...]
+    coefficients: np.ndarray
+    output: np.ndarray
+    final: np.ndarray
+    name: str = "an input-output table"
+
+    def __post_init__(self) -> None:
+        s = len(self.sectors)
+        if self.coefficients.shape != (s, s) or self.output.shape != (s,):
+            raise ValueError("a SectorTable needs an S x S matrix and S outputs for S sectors")
+        if self.final.shape != (s,):
+            raise ValueError("a SectorTable needs a final demand for each sector")
+        if (self.coefficients < 0).any() or not (self.output > 0).all():
+            raise ValueError("coefficients must be non-negative and outputs positive")
+
+
+SIGNIFICANT = 0.01
+"""A sector's coefficient in a column below this share of the column's sum is left out of the
+expansion: a product buys from the sectors its sector buys much from, not from every one."""
+
+CORE = 2
+"""Basic products of each sector (its first ones: electricity, fuel, freight): every product
+may use them, and they use one another, so the economy's cycles run through them. Every other
+product uses only basic products and products earlier in the supply chain than itself."""
+
+
+def significant(table: SectorTable) -> np.ndarray:
+    """The coefficients of ``table`` that an expansion keeps (``SIGNIFICANT``), the rest 0."""
+    A = table.coefficients
+    return np.where(SIGNIFICANT * A.sum(axis=0) <= A, A, 0.0)
+
+
+def expand_table(
+    table: SectorTable,
+    products: int,
+    inputs: int,
+    regions: int = 1,
+    years: int = 5,
+    seed: int = 0,
+) -> Economy:
+    """An economy of ``products`` products whose technology is ``table`` split into products,
+    with about ``inputs`` inputs each; the rest (regions, facilities, investments, targets,
+    trade, links) as ``generate_economy`` makes it.
+
+    Each sector gets products in proportion to its gross output (at least ``CORE``). A product
+    draws its inputs from the sectors its sector buys from, their number in proportion to the
+    table's coefficients (at least one from each sector whose coefficient is 1% of the column's
+    sum or more: ``significant``; smaller ones are left out), among that sector's basic
+    products (``CORE``) and its products upstream of the product (a random place in the supply
+    chain). The coefficients of the inputs drawn from a sector share the table's coefficient
+    at random, so every product's inputs sum, by sector, to its sector's column of the
+    significant table: the economy aggregated by sector is that table exactly (weighted by any
+    outputs), its spectral radius is that table's, and its gross output by sector is that
+    table's Leontief solution for the same final demand (tests check all three). Final demand
+    is the table's, shared at random among each sector's products and scaled to about 500
+    units a product.
+
+    >>> table = SectorTable(("a", "b"), np.array([[0.2, 0.3], [0.1, 0.4]]),
+    ...                     np.array([10.0, 5.0]), np.array([5.0, 2.0]))
+    >>> economy = expand_table(table, products=20, inputs=3, seed=1)
+    >>> economy.counts()["products"]
+    22
+    """
+    sectors = len(table.sectors)
+    if products < CORE * sectors:
+        raise ValueError(
+            f"products must be at least {CORE * sectors} ({CORE} for each of the table's "
+            f"{sectors} sectors), not {products}"
+        )
+    if inputs < 1:
+        raise ValueError(f"inputs must be at least 1, not {inputs}")
+    if regions < 1 or years < 1:
+        raise ValueError("regions and years must be at least 1")
+    radius = float(np.max(np.abs(np.linalg.eigvals(significant(table)))))
+    if radius >= 1:
+        raise ValueError(
+            f"{table.name}: its coefficients have spectral radius {radius:.3g}; an economy "
+            "that yields a net surplus needs it below 1"
+        )
+    rng = np.random.default_rng(seed)
+    last_year = BASE_YEAR + years
+    built = _Builder(rng, products, inputs, regions, last_year, radius, table)
+    settings = Settings(
+        name=f"{table.name} expanded to {products} products (about {inputs} inputs, seed {seed})",
+        description=(
+            "Generated by econplan.generate.expand_table: the sectors of a published "
+            "input-output table split into products layered as supply chains, for "
+            "benchmarks on a real economy's structure."
+        ),
+        base_year=BASE_YEAR,
+        first_year=BASE_YEAR + 1,
+        last_year=last_year,
+        currency="XXX",
+    )
+    return Economy.from_tables(settings, built.tables())
+
+
 def ids(prefix: str, count: int, width: int | None = None) -> np.ndarray:
     """``prefix`` and 1..count, zero-padded so that sorting the text sorts the numbers."""
     width = width or len(str(count))
@@ -113,6 +221,7 @@ class _Builder:
         regions: int,
         last_year: int,
         radius: float,
+        table: SectorTable | None = None,
     ) -> None:
         self.rng, self.n, self.k, self.last_year = rng, n, k, last_year
         width = max(7, len(str(n)))
@@ -120,11 +229,17 @@ class _Builder:
         self.processes = ids("m", n, width)
         self.facilities = ids("f", n, width)
         self.regions = ids("r", regions, max(2, len(str(regions))))
-        self.sector_count = int(np.clip(round(np.sqrt(n)), 1, 1000))
-        self.sectors = ids("s", self.sector_count, max(3, len(str(self.sector_count))))
-        self.sector_of = rng.integers(0, self.sector_count, n)
         self.years = np.arange(BASE_YEAR, last_year + 1)
-        self._technology(radius)
+        self.table = table
+        if table is None:
+            self.sector_count = int(np.clip(round(np.sqrt(n)), 1, 1000))
+            self.sectors = ids("s", self.sector_count, max(3, len(str(self.sector_count))))
+            self.sector_of = rng.integers(0, self.sector_count, n)
+            self._technology(radius)
+        else:
+            self.sector_count = len(table.sectors)
+            self.sectors = np.asarray(table.sectors, dtype=object)
+            self._expand(table)
 
     # -- technology ----------------------------------------------------------------------------
     def _technology(self, radius: float) -> None:
@@ -144,12 +259,75 @@ class _Builder:
         A = sp.csc_matrix((coefficients, used, columns), shape=(n, n))
         A.data *= radius / perron_root(A)
         self.A = A
-        self.input_rows = (made, used, A.data)
         self.labour = rng.uniform(0.001, 0.01, n)
         self.uses_resource = rng.random(n) < 0.1
         self.resource = rng.uniform(0.1, 1.0, n)
         self.final = rng.uniform(10.0, 1000.0, n)
         self.output = self._gross_output(radius)
+
+    def _expand(self, table: SectorTable) -> None:
+        """The technology of ``table`` split into products (see ``expand_table``)."""
+        n, rng = self.n, self.rng
+        S = len(table.sectors)
+        share = table.output / table.output.sum()
+        # products by sector in proportion to output, at least CORE each (largest remainders)
+        spare = n - CORE * S
+        wanted = spare * share
+        count = CORE + np.floor(wanted).astype(np.int64)
+        count[np.argsort(-(wanted - np.floor(wanted)), kind="stable")[: n - count.sum()]] += 1
+        first = np.concatenate([[0], np.cumsum(count)[:-1]])
+        self.sector_of = np.repeat(np.arange(S), count)
+        within = np.arange(n) - first[self.sector_of]
+        core = within < CORE
+        # a place in the supply chain: 0 for basic products, at random in (0, 1) otherwise
+        depth = np.where(core, 0.0, rng.uniform(0.0, 1.0, n))
+        # each sector's products ordered by depth (basic ones first): the candidates a product
+        # may draw from a sector are a prefix of that order
+        order = [
+            first[s] + np.argsort(depth[first[s] : first[s] + count[s]], kind="stable")
+            for s in range(S)
+        ]
+        sorted_depth = [depth[o] for o in order]
+        kept = significant(table)
+        column_sum = kept.sum(axis=0)
+        made_parts, used_parts, value_parts = [], [], []
+        for s in range(S):  # the supplying sector
+            a = kept[s, self.sector_of]  # its coefficient in each product's column
+            total = column_sum[self.sector_of]
+            taken = a > 0
+            share = np.divide(a, total, out=np.zeros(n), where=taken)
+            draws = np.where(taken, np.maximum(1, np.round(self.k * share)), 0).astype(np.int64)
+            # candidates: the sector's basic products and those upstream of the product
+            upstream = np.searchsorted(sorted_depth[s], depth, side="left")
+            available = np.maximum(upstream, CORE)
+            own = (self.sector_of == s) & core  # a basic product does not take itself in
+            available = available - own
+            made = np.repeat(np.arange(n), draws)
+            pick = np.floor(rng.random(len(made)) * np.repeat(available, draws)).astype(np.int64)
+            pick += own[made] & (pick >= within[made])  # skip the product itself
+            used = order[s][pick]
+            weight = rng.uniform(0.2, 1.0, len(made))
+            drawn = np.bincount(made, weights=weight, minlength=n)
+            made_parts.append(made)
+            used_parts.append(used)
+            value_parts.append(weight / drawn[made] * a[made])
+        made = np.concatenate(made_parts)
+        used = np.concatenate(used_parts)
+        # the same input drawn twice is one input: its coefficients add up (csc sums them)
+        A = sp.csc_matrix((np.concatenate(value_parts), (used, made)), shape=(n, n))
+        A.sum_duplicates()
+        A.sort_indices()
+        self.A = A
+        self.labour = rng.uniform(0.001, 0.01, n)
+        self.uses_resource = rng.random(n) < 0.1
+        self.resource = rng.uniform(0.1, 1.0, n)
+        weights = rng.uniform(0.5, 1.5, n)
+        by_sector = np.bincount(self.sector_of, weights=weights, minlength=S)
+        final = (
+            np.clip(table.final, 0.0, None)[self.sector_of] * weights / by_sector[self.sector_of]
+        )
+        self.final = final * (500.0 * n / final.sum())
+        self.output = self._gross_output(0.0)  # the table's radius is below 1 (checked)
 
     def _gross_output(self, radius: float) -> np.ndarray:
         """x = d + A x by its Neumann series: the output that meets final demand d."""
@@ -259,38 +437,47 @@ class _Builder:
         return pd.concat([primary, made], ignore_index=True)
 
     def _process_io(self) -> pd.DataFrame:
-        """Every process's rows, already in key order (process, product, year): labour, its
-        lower figure in the last year for a few processes (technical progress), the
-        resource, then the made products it takes in or gives out, in the order of their ids.
-
-        Each process has a slot for each of these; the rows are the slots in use, read row
-        by row, so no sort is needed.
-        """
-        n, k, rng = self.n, self.k, self.rng
-        _, used, amounts = self.input_rows
-        # the made products of each process (its own output and its inputs), sorted by id
-        products = np.column_stack([np.arange(n), used.reshape(n, k)])
-        amount = np.column_stack([np.ones(n), amounts.reshape(n, k)])
-        order = np.argsort(products, axis=1, kind="stable")
-        products = np.take_along_axis(products, order, axis=1)
-        amount = np.take_along_axis(amount, order, axis=1)
+        """Every process's rows, in key order (process, product, year): labour, its lower
+        figure in the last year for a few processes (technical progress), the resource, then
+        the made products it takes in or gives out (column j of A and product j itself), in
+        the order of their ids."""
+        n, rng = self.n, self.rng
+        A = sp.csc_matrix(self.A)
+        per = np.diff(A.indptr)
         progress = rng.random(n) < 0.01
         # product codes index [labour, ore, p...], which sorts like the ids
-        codes = np.column_stack([np.zeros(n), np.zeros(n), np.ones(n), products + 2])
-        amount = np.column_stack([self.labour, self.labour * 0.9, self.resource, amount])
-        present = np.column_stack([np.ones(n, bool), progress, self.uses_resource])
-        present = np.column_stack([present, np.ones((n, k + 1), bool)])
-        dated = np.zeros_like(present)
-        dated[:, 1] = True
-        process = np.broadcast_to(np.arange(n)[:, None], present.shape)
-        process, codes, amount, dated = (a[present] for a in (process, codes, amount, dated))
+        every = np.arange(n)
+        process = np.concatenate(
+            [every, every[progress], every[self.uses_resource], every, np.repeat(every, per)]
+        )
+        codes = np.concatenate(
+            [
+                np.zeros(n, np.int64),
+                np.zeros(int(progress.sum()), np.int64),
+                np.ones(int(self.uses_resource.sum()), np.int64),
+                every + 2,
+                A.indices.astype(np.int64) + 2,
+            ]
+        )
+        amount = np.concatenate(
+            [
+                self.labour,
+                self.labour[progress] * 0.9,
+                self.resource[self.uses_resource],
+                np.ones(n),
+                A.data,
+            ]
+        )
+        dated = np.zeros(len(process), dtype=bool)
+        dated[n : n + int(progress.sum())] = True
+        order = np.lexsort((dated, codes, process))
+        process, codes, amount, dated = (a[order] for a in (process, codes, amount, dated))
         flow = (codes == process + 2).astype(np.int8)
         year = pd.arrays.IntegerArray(np.where(dated, self.last_year, 0), ~dated)
         return _frame(
             process=pd.Categorical.from_codes(process, categories=_text(self.processes)),
             product=pd.Categorical.from_codes(
-                codes.astype(np.int64),
-                categories=_text(np.concatenate([[LABOUR, RESOURCE], self.products])),
+                codes, categories=_text(np.concatenate([[LABOUR, RESOURCE], self.products]))
             ),
             flow=pd.Categorical.from_codes(flow, categories=_text(np.array(["input", "output"]))),
             amount=amount,

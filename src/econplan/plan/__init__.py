@@ -20,7 +20,7 @@ from econplan.plan.face import Face
 from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash, jsonable
-from econplan.plan.pick import AUTO, pick_method
+from econplan.plan.pick import AUTO, pick_method, pick_start
 from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
 from econplan.plan.problem import Stage, StageProblem
 from econplan.plan.reference import Reference, ReferenceError, closest, matched
@@ -140,8 +140,9 @@ def make_plan(
     say(f"  {rows:,} rows, {cols:,} columns, {problem.matrix.nnz:,} nonzeros")
     asked = method
     method, why = pick_method(problem, asked)
-    say(f"solver: HiGHS {method} ({why})")
-    picked = {"asked": asked, "why": why}
+    leontief, start_why = pick_start(problem, method)
+    say(f"solver: HiGHS {method} ({why}; {start_why})")
+    picked = {"asked": asked, "why": why, "leontief_start": leontief, "start_why": start_why}
     started = previous.tables["investment"] if previous is not None else None
     near = matched(problem, reference) if reference is not None else None
     records: dict[int, dict[str, dict[str, object]]] = {}
@@ -149,7 +150,9 @@ def make_plan(
     second solve)."""
 
     def solved(feasibility: float) -> tuple[Solution, dict[str, object] | None]:
-        solver = Solver(problem, method, left(), feasibility=feasibility, settle=settle)
+        solver = Solver(
+            problem, method, left(), feasibility=feasibility, settle=settle, leontief=leontief
+        )
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
             solution, whole = solve_whole(problem, solver, say, integer, started, mip_seconds)

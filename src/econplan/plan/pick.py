@@ -47,3 +47,30 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
         f"auto: {columns:,} columns, past the largest size measured ({MEASURED_UP_TO:,}), "
         "where simplex was the only method that finished"
     )
+
+
+LEONTIEF_FROM = 30_000
+"""Columns from which simplex starts the first stage from the Leontief basis
+(:mod:`econplan.plan.start`) rather than from HiGHS's own start after its presolve. Measured
+(docs/performance.md, "The Leontief start"), ``make_plan`` whole: the built-in economy (24,568
+columns) 9.9 s from HiGHS's start and 20 s from the Leontief basis (its presolve removes much of
+that problem, and the changed path sent the labour stage to the interior-point fallback); a
+generated economy of 1,000 products (50,325 columns) 75 s and 8.1 s, of 3,000 (150,343)
+more than 900 s and XXX s. Between the two sizes nothing was measured."""
+
+
+def pick_start(problem: StageProblem, method: str) -> tuple[bool, str]:
+    """Whether simplex starts the first stage of ``problem`` from the Leontief basis, and why
+    (the rule in ``LEONTIEF_FROM``)."""
+    columns = problem.shape[1]
+    if method != "simplex":
+        return False, f"{method} takes no starting basis"
+    if columns >= LEONTIEF_FROM:
+        return True, (
+            f"first stage from the Leontief basis: {columns:,} columns, from "
+            f"{LEONTIEF_FROM:,} it was measured 9 times faster than HiGHS's own start"
+        )
+    return False, (
+        f"first stage from HiGHS's own start: {columns:,} columns, below {LEONTIEF_FROM:,} "
+        "its presolve was measured faster than the Leontief basis"
+    )
