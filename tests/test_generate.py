@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
+from click.testing import CliRunner
 
 from econplan import load_economy, technology_matrix, validate, write_economy
+from econplan.cli import main
 from econplan.generate import (
     CORE,
     SectorTable,
@@ -224,3 +226,38 @@ def test_a_table_that_cannot_be_expanded_says_why() -> None:
         expand_table(table, products=3, inputs=2)
     with pytest.raises(ValueError, match="S x S"):
         SectorTable(("a",), np.zeros((2, 2)), np.ones(1), np.ones(1))
+
+
+def test_generate_splits_a_table_file_into_products(tmp_path: Path) -> None:
+    """`econplan generate --table`: Miller and Blair's two-sector table split into 40
+    products; summed by sector the products' technology is the table's (every coefficient is
+    significant there), and the economy validates and plans."""
+    table = tmp_path / "miller_blair.csv"
+    table.write_text(
+        "sector,agriculture,manufacturing,households,total_output\n"
+        "agriculture,150,500,350,1000\n"
+        "manufacturing,200,100,1700,2000\n"
+        "value_added,650,1400,,\n"
+    )
+    out = tmp_path / "expanded"
+    arguments = ["--products", "40", "--inputs", "3", "--regions", "2", "--years", "2"]
+    result = CliRunner().invoke(
+        main, ["generate", *arguments, "--table", str(table), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    report = validate(out)
+    assert report.ok, [str(p) for p in report.problems[:5]]
+    economy = report.economy
+    made, A = made_technology(economy)
+    sector = pd.Index(["agriculture", "manufacturing"]).get_indexer(
+        economy.products["sector"].to_numpy()[made]
+    )
+    G = sp.csr_matrix((np.ones(len(made)), (sector, np.arange(len(made)))), shape=(2, len(made)))
+    textbook = np.array([[0.15, 0.25], [0.2, 0.05]])
+    np.testing.assert_allclose((G @ A).toarray(), textbook @ G.toarray(), rtol=1e-12)
+    assert make_plan(economy).ok
+    result = CliRunner().invoke(
+        main, ["generate", "--products", "3", "--table", str(table), "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 2 and "at least 4" in result.output
+    assert not (tmp_path / "x").exists()

@@ -101,6 +101,30 @@ class SectorTable:
         if (self.coefficients < 0).any() or not (self.output > 0).all():
             raise ValueError("coefficients must be non-negative and outputs positive")
 
+    @classmethod
+    def of_economy(cls, economy: Economy) -> SectorTable:
+        """The table an economy read from an input-output table stands for: its made products
+        as sectors, the base year's technical coefficients, gross output (the base year's
+        activity) and final demand (x - A x, what the gross output leaves over)."""
+        from econplan.model.technology import technology_matrix
+
+        base = economy.settings.base_year
+        technology = technology_matrix(economy, year=base)
+        made = economy.product_ids.get_indexer(technology.products)
+        gross = economy.outputs(base) @ economy.base_activity.to_numpy(dtype=float)
+        output = np.asarray(gross, dtype=float).ravel()[made]
+        A = technology.A.toarray()
+        if not (output > 0).all():
+            idle = ", ".join(map(str, technology.products[output <= 0][:5]))
+            raise ValueError(f"{economy.settings.name}: no base-year output of {idle}")
+        return cls(
+            tuple(map(str, technology.products)),
+            A,
+            output,
+            output - A @ output,
+            name=economy.settings.name,
+        )
+
 
 SIGNIFICANT = 0.01
 """A sector's coefficient in a column below this share of the column's sum is left out of the

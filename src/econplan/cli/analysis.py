@@ -582,6 +582,14 @@ def _requirements(
     show_default=True,
     help="auto: Parquet from 100,000 products on, CSV below.",
 )
+@click.option(
+    "--table",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="An input-output table (what `analyse` reads): its sectors split into the products, "
+    "layered as supply chains, instead of a random structure (--spectral-radius is then the "
+    "table's).",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A new folder.")
 def generate(
     n: int,
@@ -591,22 +599,34 @@ def generate(
     seed: int,
     spectral_radius: float,
     table_format: str,
+    table: Path | None,
     out: Path,
 ) -> None:
-    """Write a synthetic economy of any size: a random sparse input structure with cycles."""
-    from econplan.generate import generate_economy
+    """Write a synthetic economy of any size: a random sparse input structure with cycles, or
+    the sectors of a published input-output table split into products (--table)."""
+    from econplan.generate import SectorTable, expand_table, generate_economy
     from econplan.io.write import write_economy
 
-    if inputs >= n:
+    if inputs >= n and table is None:
         fail(f"--inputs {inputs} must be below --products {n}: a process takes other products")
     if out.exists():
         fail(f"{out} already exists: choose a new folder")
     chosen = table_format if table_format != "auto" else ("parquet" if n >= 100_000 else "csv")
-    with console.status(f"generating {n:,} products"):
-        economy = generate_economy(
-            products=n, inputs=inputs, regions=regions, years=years, seed=seed,
-            spectral_radius=spectral_radius,
-        )  # fmt: skip
+    if table is not None:
+        source = validated(table, as_json=False).economy
+        assert source is not None
+        try:
+            sectors = SectorTable.of_economy(source)
+            with console.status(f"splitting {table.name} into {n:,} products"):
+                economy = expand_table(sectors, n, inputs, regions, years, seed)
+        except ValueError as error:
+            fail(f"{table}: {error}")
+    else:
+        with console.status(f"generating {n:,} products"):
+            economy = generate_economy(
+                products=n, inputs=inputs, regions=regions, years=years, seed=seed,
+                spectral_radius=spectral_radius,
+            )  # fmt: skip
     with console.status(f"writing {out} ({chosen})"):
         try:
             write_economy(economy, out, table_format=chosen)  # type: ignore[arg-type]
