@@ -72,8 +72,23 @@ def build(
     return folder
 
 
-def plan_of(folder: Path) -> Plan:
-    plan = make_plan(load_economy(folder), tolerance=TIGHT)
+METHODS = ("simplex", "ipm")
+"""The backends every oracle test below runs on (``oracle``). HiGHS's PDLP is not among them:
+on these economies it ran past a minute on Kantorovich's three machines and on the foreign
+exchange case, found tier 2 infeasible after holding tier 1 (the tiers case), and left a link
+7e-7 short of its capacity (docs/performance.md, "Which solver")."""
+
+
+@pytest.fixture(params=METHODS)
+def oracle(request: pytest.FixtureRequest) -> str:
+    """The backend an oracle test runs on: each must give the textbook's plan within the
+    plan's tolerance."""
+    method: str = request.param
+    return method
+
+
+def plan_of(folder: Path, method: str = "auto") -> Plan:
+    plan = make_plan(load_economy(folder), tolerance=TIGHT, method=method)
     assert plan.status == "optimal", plan.diagnosis
     assert plan.info["verification"]["valid"], plan.info["verification"]
     assert plan.info["verification"]["max_violation"] <= 1e-6
@@ -121,9 +136,9 @@ def leontief_economy(folder: Path) -> Path:
     )
 
 
-def test_leontief_closed_form(tmp_path: Path) -> None:
+def test_leontief_closed_form(tmp_path: Path, oracle: str) -> None:
     folder = leontief_economy(tmp_path / "leontief")
-    plan = plan_of(folder)
+    plan = plan_of(folder, oracle)
     gross = np.linalg.solve(np.eye(3) - A, DEMAND)
     expected = 2 * float(LABOUR @ gross)
     assert [s["name"] for s in plan.info["stages"]] == ["labour"]
@@ -164,8 +179,8 @@ def kantorovich(folder: Path) -> Path:
     )
 
 
-def test_kantorovich_excavators(tmp_path: Path) -> None:
-    plan = plan_of(kantorovich(tmp_path / "k"))
+def test_kantorovich_excavators(tmp_path: Path, oracle: str) -> None:
+    plan = plan_of(kantorovich(tmp_path / "k"), oracle)
     assert plan.info["objectives"]["tier1"] == pytest.approx(0.295067, abs=1e-6)
     for p in "ABC":
         row = target(plan, f"{p}_2021")
@@ -180,8 +195,11 @@ def test_kantorovich_excavators(tmp_path: Path) -> None:
     }
     for (process, rate), share in shares.items():
         assert activity(plan, process, 2021) / rate == pytest.approx(share, abs=1e-6)
+    # none, within what the held optimum leaves free: tier 1 is held within TIGHT of its
+    # value, and interior point's crossover lands on another vertex of that sliver (6.3e-7
+    # of B made on m3, where simplex makes none)
     for process in ("m1_C", "m2_A", "m3_A", "m3_B"):
-        assert activity(plan, process, 2021) == pytest.approx(0.0, abs=1e-9)
+        assert activity(plan, process, 2021) == pytest.approx(0.0, abs=1e-6)
     draws = plan.tables["resources"].set_index("product")["draw"]
     assert draws.to_numpy() == pytest.approx([1.0, 1.0, 1.0])
 
@@ -189,7 +207,7 @@ def test_kantorovich_excavators(tmp_path: Path) -> None:
 # -- 3. Tiers in order ----------------------------------------------------------------------
 
 
-def test_tiers_lexicographic(tmp_path: Path) -> None:
+def test_tiers_lexicographic(tmp_path: Path, oracle: str) -> None:
     """100 t of ore; X takes 1 t a unit, Y 0.5 t. Per ton of ore Y fulfils its target faster
     (1/25 against 1/80), yet tier 1 (X >= 80) comes first: X = 80, Y gets the 20 t left."""
     folder = build(
@@ -212,7 +230,7 @@ def test_tiers_lexicographic(tmp_path: Path) -> None:
             x_tier1,X,2021,80,tier1
         """,
     )
-    plan = plan_of(folder)
+    plan = plan_of(folder, oracle)
     names = [s["name"] for s in plan.info["stages"]]
     assert names.index("tier1") < names.index("tier1_total") < names.index("tier2")
     assert plan.info["objectives"]["tier1"] == pytest.approx(0.0, abs=1e-12)
@@ -252,8 +270,8 @@ LEAD_TARGETS = """
 """
 
 
-def test_investment_lead_time(tmp_path: Path) -> None:
-    plan = plan_of(lead_time_economy(tmp_path / "lead", LEAD_TARGETS))
+def test_investment_lead_time(tmp_path: Path, oracle: str) -> None:
+    plan = plan_of(lead_time_economy(tmp_path / "lead", LEAD_TARGETS), oracle)
     # 2021 and 2022 have only the old 10: shortfalls 2/3 and 5/6; 2023 has the new 50
     assert plan.info["objectives"]["tier1"] == pytest.approx(5 / 6, abs=1e-9)
     assert plan.info["objectives"]["tier1_total"] == pytest.approx(2 / 3 + 5 / 6, abs=1e-9)
@@ -388,7 +406,7 @@ def test_a_whole_option_needs_whole_max_units(tmp_path: Path) -> None:
 # -- 5. Renewable stock ---------------------------------------------------------------------
 
 
-def test_renewable_stock_at_its_minimum(tmp_path: Path) -> None:
+def test_renewable_stock_at_its_minimum(tmp_path: Path, oracle: str) -> None:
     """Stock 1,000 growing 10% a year, minimum 800: at most 1,100 - 800 = 300 caught."""
     folder = build(
         tmp_path / "fish",
@@ -401,7 +419,7 @@ def test_renewable_stock_at_its_minimum(tmp_path: Path) -> None:
         "r,fish,renewable,1000,0.1,800\n",
         targets="id,product,year,amount,kind\nfood_2021,food,2021,500,tier1\n",
     )
-    plan = plan_of(folder)
+    plan = plan_of(folder, oracle)
     assert target(plan, "food_2021")["planned"] == pytest.approx(300.0, abs=1e-7)
     assert plan.info["objectives"]["tier1"] == pytest.approx(0.4, abs=1e-9)
     fish = plan.tables["resources"].set_index("product").loc["fish"]
@@ -419,7 +437,7 @@ def test_renewable_stock_at_its_minimum(tmp_path: Path) -> None:
     assert min_stock.max() == pytest.approx(1 / 500, rel=1e-6)
 
 
-def test_deposit_drawn_as_used(tmp_path: Path) -> None:
+def test_deposit_drawn_as_used(tmp_path: Path, oracle: str) -> None:
     """A deposit of 1,000 t of ore, 2 t to a t of metal, 100 t wanted: 200 t are taken and
     800 t stay in the ground (any draw up to 1,000 would balance if nature could be thrown
     away)."""
@@ -435,7 +453,7 @@ def test_deposit_drawn_as_used(tmp_path: Path) -> None:
         resources="region,product,kind,stock\nr,ore,deposit,1000\n",
         targets="id,product,year,amount,kind\nmetal_2021,metal,2021,100,tier1\n",
     )
-    plan = plan_of(folder)
+    plan = plan_of(folder, oracle)
     ore = plan.tables["resources"].set_index("year")
     assert ore.loc[2021, "draw"] == pytest.approx(200.0, abs=1e-7)
     assert ore.loc[2021, "stock"] == pytest.approx(800.0, abs=1e-7)
@@ -450,7 +468,7 @@ def test_deposit_drawn_as_used(tmp_path: Path) -> None:
 # -- 6. Foreign exchange --------------------------------------------------------------------
 
 
-def test_foreign_exchange_limits_imports(tmp_path: Path) -> None:
+def test_foreign_exchange_limits_imports(tmp_path: Path, oracle: str) -> None:
     """Oil at 50 a unit; X exported at 100, at most 20 made; credit 1,000: oil imports at
     most (1,000 + 20 * 100) / 50 = 60."""
     folder = build(
@@ -463,7 +481,7 @@ def test_foreign_exchange_limits_imports(tmp_path: Path) -> None:
         trade="product,import_price,export_price\noil,50,\nX,,100\n",
         targets="id,product,year,measure,amount,kind\noil_in,oil,2021,imports,100,tier1\n",
     )
-    plan = plan_of(folder)
+    plan = plan_of(folder, oracle)
     assert target(plan, "oil_in")["planned"] == pytest.approx(60.0, abs=1e-6)
     assert plan.info["objectives"]["tier1"] == pytest.approx(0.4, abs=1e-9)
     trade = plan.tables["trade"].set_index("product")
@@ -496,12 +514,12 @@ def link_economy(folder: Path, facilities: str) -> Path:
     )
 
 
-def test_link_at_capacity(tmp_path: Path) -> None:
+def test_link_at_capacity(tmp_path: Path, oracle: str) -> None:
     # a closed mill in b (capacity 0) gives b an activity column: see the next test
     folder = link_economy(
         tmp_path / "link", "id,region,process,capacity\nworks,a,mill,1000\nidle,b,mill,0\n"
     )
-    plan = plan_of(folder)
+    plan = plan_of(folder, oracle)
     row = target(plan, "steel_b")
     assert row["planned"] == pytest.approx(30.0, abs=1e-6)
     assert plan.info["objectives"]["tier1"] == pytest.approx(0.7, abs=1e-9)
@@ -519,9 +537,9 @@ def test_link_at_capacity(tmp_path: Path) -> None:
     assert link.iloc[0]["valuation"] == pytest.approx(1 / 100, rel=1e-6)
 
 
-def test_final_use_target_in_a_region_that_makes_nothing(tmp_path: Path) -> None:
+def test_final_use_target_in_a_region_that_makes_nothing(tmp_path: Path, oracle: str) -> None:
     folder = link_economy(tmp_path / "link", "id,region,process,capacity\nworks,a,mill,1000\n")
-    plan = plan_of(folder)
+    plan = plan_of(folder, oracle)
     assert target(plan, "steel_b")["planned"] == pytest.approx(30.0, abs=1e-6)
 
 
