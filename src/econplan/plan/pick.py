@@ -54,9 +54,10 @@ LEONTIEF_FROM = 30_000
 (:mod:`econplan.plan.start`) rather than from HiGHS's own start after its presolve. Measured
 (docs/performance.md, "The Leontief start"), ``make_plan`` whole: the built-in economy (24,568
 columns) 9.9 s from HiGHS's start and 20 s from the Leontief basis (its presolve removes much of
-that problem, and the changed path sent the labour stage to the interior-point fallback); a
-generated economy of 1,000 products (50,325 columns) 75 s and 8.1 s, of 3,000 (150,343)
-more than 900 s and XXX s. Between the two sizes nothing was measured."""
+that problem, and the changed path sent the labour stage to the interior-point fallback); at
+1,000 products (about 50,000 columns) 89.5 s and 9.5 s on a generated economy, 40.5 s and
+5.9 s on IBGE's table split into products; at 3,000 products on that table more than 300 s and
+18 s (bench/results/plan.md). Between 24,568 and 50,325 columns nothing was measured."""
 
 
 def pick_start(problem: StageProblem, method: str) -> tuple[bool, str]:
@@ -68,7 +69,7 @@ def pick_start(problem: StageProblem, method: str) -> tuple[bool, str]:
     if columns >= LEONTIEF_FROM:
         return True, (
             f"first stage from the Leontief basis: {columns:,} columns, from "
-            f"{LEONTIEF_FROM:,} it was measured 9 times faster than HiGHS's own start"
+            f"{LEONTIEF_FROM:,} it was measured 7 to 17 times faster than HiGHS's own start"
         )
     return False, (
         f"first stage from HiGHS's own start: {columns:,} columns, below {LEONTIEF_FROM:,} "
