@@ -22,6 +22,10 @@ MEASURED_UP_TO = 50_325
 """Columns of the largest problem ``bench/methods.py`` measured every method on (1,000
 generated products, 3 regions, 5 years)."""
 
+SIMPLEX_UP_TO = 500_332
+"""Columns of the largest problem on which simplex (from the Leontief basis) finished the whole
+plan, verified (``bench/plan.py``: IBGE's table split into 10,000 products, 114 s)."""
+
 
 def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
     """The method to solve ``problem`` with, and why: the one asked for, or by the rule.
@@ -31,8 +35,10 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
     simplex 35 s, interior point 47 s, PDLP failed) and 1,000 (50,325 columns: simplex
     257 s; interior point and PDLP did not finish in 400 s). OR-Tools' PDLP, started each
     stage from the last one's point, did not finish the imports stage of a 100-product
-    economy in 90 s (docs/performance.md, "Which solver"), and is no backend yet. So auto
-    gives simplex and says why, and past the measured size it says that too."""
+    economy in 90 s (docs/performance.md, "Which solver"), and is no backend yet. Past 1,000
+    products only simplex was measured on the whole plan (bench/plan.py): from the Leontief
+    basis it finished up to 10,000 products (``SIMPLEX_UP_TO``). So auto gives simplex and
+    says why, and past the measured sizes it says that too."""
     if asked != AUTO:
         if asked not in CHOICES:
             raise ValueError(f"unknown solver {asked!r}; use one of {', '.join(CHOICES)}")
@@ -43,8 +49,13 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
             f"auto: {columns:,} columns; simplex was the fastest method at every size "
             f"measured, up to {MEASURED_UP_TO:,} columns"
         )
+    if columns <= SIMPLEX_UP_TO:
+        return "simplex", (
+            f"auto: {columns:,} columns; past {MEASURED_UP_TO:,} only simplex was measured on "
+            f"the whole plan, and it finished up to {SIMPLEX_UP_TO:,} columns"
+        )
     return "simplex", (
-        f"auto: {columns:,} columns, past the largest size measured ({MEASURED_UP_TO:,}), "
+        f"auto: {columns:,} columns, past the largest size measured ({SIMPLEX_UP_TO:,}), "
         "where simplex was the only method that finished"
     )
 
