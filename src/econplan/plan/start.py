@@ -82,6 +82,8 @@ def leontief_basis(problem: StageProblem) -> tuple[np.ndarray, np.ndarray] | Non
     if shipments is not None and shipments.size:
         rows, cols = _supplies(matrix, balance, [shipments])
         origin = _origins(balance, shipments)[cols - shipments.start]
+        known = origin >= 0
+        rows, cols, origin = rows[known], cols[known], origin[known]
         regions = balance.labels["region"].nunique()
         for _ in range(max(regions - 1, 1)):
             reached = row_taken[origin] & ~unmatchable[origin]
@@ -125,14 +127,16 @@ def _supplies(
 
 
 def _origins(balance: Block, shipments: Block) -> np.ndarray:
-    """The balance row each shipment leaves from: its product's in its origin and year."""
+    """The balance row each shipment leaves from: its product's in its origin and year (-1
+    where there is none)."""
     where = pd.MultiIndex.from_frame(balance.labels[["product", "region", "year"]])
     leaving = pd.MultiIndex.from_frame(
         shipments.labels[["product", "origin", "year"]].set_axis(
             ["product", "region", "year"], axis=1
         )
     )
-    return np.asarray(where.get_indexer(leaving), dtype=np.int64) + balance.start
+    found = np.asarray(where.get_indexer(leaving), dtype=np.int64)
+    return np.where(found >= 0, found + balance.start, -1)
 
 
 def _match(
