@@ -27,36 +27,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from children import source, watch
+
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("simplex", "ipm", "pdlp")
 """simplex first: the baseline the others are compared with."""
 MARGIN = 120.0
 """Seconds past the limit before a case is killed (generating the economy is not limited)."""
-SIZE = re.compile(r"([\d,]+) rows, ([\d,]+) columns, ([\d,]+) nonzeros")
-STAGE = re.compile(r"^stage \d+/\d+: (\S+)")
-SOLVED = re.compile(r"\(([\d.]+) s, (\d+) iterations")
-
-
-def stages_said(progress: list[str]) -> list[dict[str, Any]]:
-    """The stages a case finished, from its progress lines (for a case that failed later)."""
-    done: list[dict[str, Any]] = []
-    name = ""
-    for line in progress:
-        if started := STAGE.match(line):
-            name = started.group(1)
-        elif (solved := SOLVED.search(line)) and name:
-            done.append({"name": name, "seconds": float(solved[1]), "iterations": int(solved[2])})
-            name = ""
-    return done
 
 
 def machine() -> dict[str, Any]:
@@ -123,73 +106,29 @@ def measure(
     """One case in a child process, killed (and reported as not finished) ``MARGIN`` seconds
     past its limit; peak memory from the child's own VmHWM, or its rusage when it died."""
     result = workdir / f"{method}-{n}.json"
-    log = result.with_suffix(".log")
     command = [sys.executable, __file__, "--child", method, str(n), str(limit), str(result)]
-    with (workdir / f"{method}-{n}.err").open("w+") as err:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        started = time.monotonic()
-        killed = False
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - started > limit + MARGIN:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                killed = True
-                break
-            time.sleep(0.2)
-        wall = time.monotonic() - started
-        err.seek(0)
-        stderr = err.read().strip().splitlines()
-    progress = log.read_text().splitlines() if log.exists() else []
-    size = next((m for m in map(SIZE.search, progress) if m), None)
-    counts = [int(g.replace(",", "")) for g in size.groups()] if size else None
-    problem = dict(zip(("rows", "columns", "nonzeros"), counts, strict=True)) if counts else None
-    reached = next((m[1] for m in map(STAGE.match, reversed(progress)) if m), "")
-    if killed or status != 0 or not result.exists():
-        why = f"> {limit + MARGIN:.0f} s (killed)" if killed else f"exit status {status}"
-        if not killed and stderr:
-            why = stderr[-1][:200]
+    ran = watch(command, env, limit, MARGIN, result)
+    progress = ran.progress
+    if ran.killed or ran.status != 0 or not result.exists():
+        why = f"> {limit + MARGIN:.0f} s (killed)" if ran.killed else f"exit status {ran.status}"
+        if not ran.killed and ran.stderr:
+            why = ran.stderr[-1][:200]
         return {
             "finished": False,
             "why": why,
-            "seconds": wall,
-            "reached": reached,
-            "problem": problem,
-            "peak_bytes": usage.ru_maxrss * 1024,
-            "stages_done": stages_said(progress),
+            "seconds": ran.seconds,
+            "reached": ran.reached,
+            "problem": ran.problem,
+            "peak_bytes": ran.usage.ru_maxrss * 1024,
+            "stages_done": ran.stages(),
             "progress": progress,
         }
     info: dict[str, Any] = json.loads(result.read_text())
     info["finished"] = "why" not in info
     info["progress"] = progress
     if not info["finished"]:
-        info |= {"reached": reached, "problem": problem, "stages_done": stages_said(progress)}
+        info |= {"reached": ran.reached, "problem": ran.problem, "stages_done": ran.stages()}
     return info
-
-
-def source(commit: str, into: Path) -> tuple[dict[str, str], dict[str, Any]]:
-    """The environment the children run in and what code they measure: the working tree, or
-    ``src`` of ``commit`` unpacked into ``into`` and put first on PYTHONPATH."""
-    env = dict(os.environ)
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    if not commit:
-        dirty = bool(git("status", "--porcelain", "--", "src"))
-        return env, {"commit": git("rev-parse", "HEAD"), "src": "working tree", "dirty": dirty}
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", commit, "src"], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(into / "src"), env.get("PYTHONPATH", "")) if p
-    )
-    return env, {"commit": git("rev-parse", commit), "src": f"git archive {commit}"}
 
 
 def compare(run: dict[str, Any]) -> None:
