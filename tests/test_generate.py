@@ -224,6 +224,9 @@ def test_a_table_that_cannot_be_expanded_says_why() -> None:
         expand_table(table, products=10, inputs=2)
     with pytest.raises(ValueError, match="at least 4"):
         expand_table(table, products=3, inputs=2)
+    idle = SectorTable(("a", "b"), np.array([[0.1, 0.2], [0.2, 0.1]]), np.ones(2), -np.ones(2))
+    with pytest.raises(ValueError, match="no sector has a positive final demand"):
+        expand_table(idle, products=10, inputs=2)
     with pytest.raises(ValueError, match="S x S"):
         SectorTable(("a",), np.zeros((2, 2)), np.ones(1), np.ones(1))
 

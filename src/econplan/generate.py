@@ -183,6 +183,8 @@ def expand_table(
         raise ValueError(f"inputs must be at least 1, not {inputs}")
     if regions < 1 or years < 1:
         raise ValueError("regions and years must be at least 1")
+    if not np.clip(table.final, 0.0, None).sum() > 0:
+        raise ValueError(f"{table.name}: no sector has a positive final demand to share out")
     radius = float(np.max(np.abs(np.linalg.eigvals(significant(table)))))
     if radius >= 1:
         raise ValueError(

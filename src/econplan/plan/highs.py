@@ -276,7 +276,10 @@ class HighsBackend:
                 pass
         except KeyboardInterrupt:
             highs.cancelSolve()
-            highs.wait(2.0)  # PDLP has no interrupt callback: leave it running, and go
+            # simplex and IPM stop at their next iteration; PDLP has no interrupt callback, and
+            # nothing stops HiGHS inside a factorisation (45 s at 3,000 generated products):
+            # leave it running and go (measured: 3.6 s from Ctrl-C to exit with 2 s here)
+            highs.wait(0.5)
             raise
         status: highspy.HighsModelStatus = highs.getModelStatus()
         return status
