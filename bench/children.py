@@ -46,6 +46,13 @@ def source(commit: str, into: Path) -> tuple[dict[str, str], dict[str, Any]]:
     return env, {"commit": git("rev-parse", commit), "src": f"git archive {commit}"}
 
 
+def measured(code: dict[str, Any]) -> str:
+    """What ``source`` said the children ran, in words for a results table."""
+    if code["src"] != "working tree":
+        return f"src of commit {code['commit'][:10]} (git archive)"
+    return f"the working tree at {code['commit'][:10]}" + (" (src modified)" * code["dirty"])
+
+
 @dataclass(frozen=True)
 class Watched:
     """How a child ended: killed at its limit, its exit status, its resource usage (peak

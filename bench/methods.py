@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from children import source, watch
+from children import measured, source, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("simplex", "ipm", "pdlp")
@@ -166,16 +166,11 @@ def ratio_text(case: dict[str, Any], base: dict[str, Any]) -> str:
 
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
-    code = result["code"]
-    measured = (
-        f"src of commit {code['commit'][:10]} (git archive)"
-        if code["src"] != "working tree"
-        else f"the working tree at {code['commit'][:10]}" + (" (src modified)" * code["dirty"])
-    )
+    code = measured(result["code"])
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, shared with another engineer running tests "
         "while this ran (timings are indicative, not clean); HiGHS "
-        f"{m['highs']}; code: {measured}. Generated economies, 3 "
+        f"{m['highs']}; code: {code}. Generated economies, 3 "
         "regions, 5 years, 5 inputs per product (seed n); `make_plan(method=...)` whole "
         "(assemble, every stage, waste stage, tables, verification), one case at a time, each "
         f"in its own process, limit {result['limit']:.0f} s per case (`time_limit`; killed "

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from children import source, watch
+from children import measured, source, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = 3
@@ -568,17 +568,12 @@ def target_line(result: dict[str, Any], kind: str, n: int, target: float) -> str
 
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
-    code = result["code"]
     limit = result["limit"]
-    measured = (
-        f"src of commit {code['commit'][:10]} (git archive)"
-        if code["src"] != "working tree"
-        else f"the working tree at {code['commit'][:10]}" + (" (src modified)" * code["dirty"])
-    )
+    code = measured(result["code"])
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_bytes'] / 2**30:.0f} GiB, shared "
         "with another engineer running tests while this ran (timings indicative, not clean); "
-        f"Python {m['python']}, HiGHS {m['highs']}, linopy {m['linopy']}; code: {measured}. "
+        f"Python {m['python']}, HiGHS {m['highs']}, linopy {m['linopy']}; code: {code}. "
         "Economies with 3 regions, 5 years, seed n: generated (`generate_economy`, 5 inputs per "
         "product) and ibge68 (IBGE's 2019 table of Brazil at 68 sectors split by `expand_table`, "
         "8 inputs per product); generating them is not timed. The whole sequence, one case at a "
