@@ -41,7 +41,7 @@ from econplan.plan import (
 from econplan.plan.disk import plan_folder_problem
 from econplan.plan.pick import AUTO, CHOICES, pick_method
 from econplan.plan.plausibility import plausibility
-from econplan.plan.solve import Solver
+from econplan.plan.solve import HOLDS, Solver
 from econplan.plan.target_cost import costed, target_costs, with_target_costs
 from econplan.plan.verify import verify
 from econplan.plan.whole import STAGE_SECONDS
@@ -227,6 +227,15 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     help="How far below its optimum an earlier stage may fall for the later ones (relative).",
 )
 @click.option(
+    "--hold",
+    type=click.Choice(HOLDS),
+    default="slack",
+    show_default=True,
+    help="How each stage's optimum is kept by the later stages: within --tolerance (slack), "
+    "which a later stage may spend, or exactly, by the stage's optimal face (face: the "
+    "exact lexicographic optimum, the same whatever path the solver takes).",
+)
+@click.option(
     "--integer",
     type=click.Choice(["auto", "exact", "round"]),
     default="auto",
@@ -275,6 +284,7 @@ def plan_command(
     method: str,
     time_limit: float | None,
     tolerance: float,
+    hold: str,
     integer: str,
     mip_seconds: float,
     reference_dir: Path | None,
@@ -325,6 +335,7 @@ def plan_command(
             integer=integer,
             reference=reference,
             mip_seconds=mip_seconds,
+            hold=hold,
         )
     except ReferenceError as error:
         fail(f"--reference: {error}")
@@ -354,7 +365,13 @@ def plan_command(
 
         def replan(lowered: Economy) -> Plan:
             return make_plan(
-                lowered, method, time_limit, tolerance, integer=integer, mip_seconds=mip_seconds
+                lowered,
+                method,
+                time_limit,
+                tolerance,
+                integer=integer,
+                mip_seconds=mip_seconds,
+                hold=hold,
             )
 
         plan = with_target_costs(plan, target_costs(economy, plan, replan, progress))

@@ -99,6 +99,7 @@ def make_plan(
     starts: dict[str, Basis] | None = None,
     settle: bool = True,
     mip_seconds: float = STAGE_SECONDS,
+    hold: str = "slack",
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
     status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.
@@ -118,7 +119,9 @@ def make_plan(
     whose activity is nearest the reference's (see :mod:`econplan.plan.reference`); plan.json
     records the reference and the distance. ``starts``: stage bases of a like problem to
     start from (see ``Solver.solve``), an ensemble member's from its base plan. ``settle``:
-    see ``Solver``."""
+    see ``Solver``. ``hold``: how each stage's optimum is kept by the stages after it,
+    ``slack`` (within ``tolerance``) or ``face`` (exactly, by its optimal face; see
+    ``Solver``); plan.json records it."""
     say = progress or (lambda _: None)
     times: dict[str, float] = {}
     start = began = time.perf_counter()
@@ -142,7 +145,13 @@ def make_plan(
     method, why = pick_method(problem, asked)
     leontief, start_why = pick_start(problem, method)
     say(f"solver: HiGHS {method} ({why}; {start_why})")
-    picked = {"asked": asked, "why": why, "leontief_start": leontief, "start_why": start_why}
+    picked = {
+        "asked": asked,
+        "why": why,
+        "leontief_start": leontief,
+        "start_why": start_why,
+        "hold": hold,
+    }
     started = previous.tables["investment"] if previous is not None else None
     near = matched(problem, reference) if reference is not None else None
     records: dict[int, dict[str, dict[str, object]]] = {}
@@ -151,7 +160,13 @@ def make_plan(
 
     def solved(feasibility: float) -> tuple[Solution, dict[str, object] | None]:
         solver = Solver(
-            problem, method, left(), feasibility=feasibility, settle=settle, leontief=leontief
+            problem,
+            method,
+            left(),
+            feasibility=feasibility,
+            settle=settle,
+            leontief=leontief,
+            hold=hold,
         )
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -41,6 +42,18 @@ class Status(enum.Enum):
     UNSETTLED = "unsettled"
     """Ended without saying whether the problem has an optimum (numerical trouble, the
     backend giving up), after whatever recovery the backend knows."""
+
+
+@dataclass(frozen=True)
+class Refined:
+    """What ``Backend.refine`` did to a stage's optimum: the iterations it took, and whether it
+    reached the tighter optimality test (``finished``) or stopped at its budget of iterations
+    (the optimum then as found at the backend's own test, a little further on)."""
+
+    iterations: int = 0
+    finished: bool = True
+    applied: bool = False
+    """False where the backend has nothing to refine with (no basis: PDLP, whole units)."""
 
 
 class Backend(Protocol):
@@ -121,6 +134,10 @@ class Backend(Protocol):
 
     def set_start(self, x: np.ndarray) -> None:
         """A plan to start the next MIP from (whole where it must be)."""
+
+    def refine(self, deadline: float | None, say: Progress) -> Refined:
+        """Take the last solve's optimum closer to the true one before the driver holds it
+        (a tighter optimality test from the optimal point); what it did."""
 
     def polish(self, deadline: float | None, say: Progress) -> None:
         """Make the last solve's point as exact as the backend can (a vertex recomputed from

@@ -20,7 +20,7 @@ from econplan.model.economy import Economy
 if TYPE_CHECKING:
     from econplan.plan.assemble import PlanProblem
     from econplan.plan.diagnose import Diagnosis
-    from econplan.plan.solve import Solution
+    from econplan.plan.solve import Solution, StageResult
     from econplan.plan.verify import Verification
 
 TARGET_FIELDS = [
@@ -150,6 +150,7 @@ class Plan:
                 "objective": _tidy(r.value),
                 "held_within": [float(r.held[0]), float(r.held[1])],
                 "iterations": r.iterations,
+                **_face_record(r),
             }
             for r in solution.stages
         ]
@@ -177,3 +178,20 @@ class Plan:
         failing = diagnosis.targets
         info["targets"] = _records(failing.assign(kind="hard", met=False)[TARGET_FIELDS])
         return cls(jsonable(info), {}, {"times": times}, jsonable(diagnosis.to_dict()))
+
+
+def _face_record(result: StageResult) -> dict[str, Any]:
+    """How a stage held by its optimal face was held (``hold="face"``): the refine of its
+    optimum and what the face fixed; nothing for a stage held by the slack alone."""
+    if result.face is None:
+        return {}
+    refined = result.refined
+    return {
+        "held_by": "face",
+        "face": {"columns": result.face[0], "rows": result.face[1]},
+        "refined": {
+            "applied": refined.applied,
+            "finished": refined.finished,
+            "iterations": refined.iterations,
+        },
+    }

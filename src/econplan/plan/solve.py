@@ -21,11 +21,27 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from econplan.plan.backend import Backend, InfeasibleError, Progress, SolveError, Status
+from econplan.plan.backend import (
+    Backend,
+    InfeasibleError,
+    Progress,
+    Refined,
+    SolveError,
+    Status,
+)
 from econplan.plan.highs import METHODS, HighsBackend, highs_lp, new_highs, pass_model
 from econplan.plan.problem import HOLD_TARGETS, Stage, StageProblem
 from econplan.plan.scaling import geometric_scaling
 from econplan.plan.start import leontief_basis
+
+AT_LOWER, AT_UPPER = 0, 2
+"""A nonbasic column's or row's status in a basis (``Basis``): at its lower or upper bound."""
+
+FACE_ZERO = 1e-9
+"""A reduced cost or valuation (scaled, of the stage's objective as the problem states it)
+above this puts its column or row on the face's list (``Solver._hold_face``). Read from a
+refined basis (dual feasible to 1e-9), faces from two solver paths on the built-in economy
+gave the same later optima to 6e-6."""
 
 __all__ = [
     "METHODS",
@@ -37,6 +53,10 @@ __all__ = [
     "Solver",
     "StageResult",
 ]
+
+
+HOLDS = ("slack", "face")
+"""How a stage's optimum is held for the stages after it (``Solver``)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,18 @@ class StageResult:
     valuation with it (NaN where HiGHS gave no basis to range)."""
     basis: Basis | None = field(default=None, repr=False)
     """The stage's optimal basis, to start the same stage of a like problem from."""
+    refined: Refined = field(default_factory=Refined)
+    """What refining the stage's optimum before holding it did (``Backend.refine``)."""
+    faced_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    """Rows an earlier stage's optimal face held at their bound when this stage was solved
+    (``hold="face"``): their valuation here is not a price of the limit (see ``Solver``)."""
+    faced_columns: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False
+    )
+    """The same for columns (their reduced costs)."""
+    face: tuple[int, int] | None = None
+    """How many columns and rows this stage's optimal face fixed for the stages after it;
+    None where it was held by the slack alone."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +138,7 @@ class Solver:
         stage_budget: float | None = None,
         backend: Backend | None = None,
         leontief: bool = False,
+        hold: str = "slack",
     ) -> None:
         """``integer``: solve every stage as a MIP with the problem's integer columns whole
         (branch and cut; no valuations then: see :mod:`econplan.plan.whole`); ``settle``: a
@@ -116,7 +149,19 @@ class Solver:
         which and how far from optimal they stopped). ``backend``: the solver the stages
         run on (HiGHS with ``method``, ``threads`` and ``settle`` when not given).
         ``leontief``: simplex starts the first stage from the Leontief basis
-        (:mod:`econplan.plan.start`) rather than from the solver's own start."""
+        (:mod:`econplan.plan.start`) rather than from the solver's own start.
+
+        ``hold``: how each stage's optimum is kept by the stages after it. ``slack``: its
+        column within the problem's relative tolerance of the optimum found, which a later
+        stage may spend. ``face``: as well, its optimal face, read from the stage's basis
+        once refined (``Backend.refine``): every column with a reduced cost and every row
+        with a valuation fixed at the bound it sits at, so that the later stages choose
+        among the stage's optimal plans only (the exact lexicographic optimum, the same
+        whatever path the solver took; docs/planning.md 4.2). Where the backend keeps no
+        basis, or with whole units, ``face`` holds by the slack alone."""
+        if hold not in HOLDS:
+            raise ValueError(f"unknown hold {hold!r}; use one of {', '.join(HOLDS)}")
+        self.hold = hold
         self.backend: Backend = backend or HighsBackend(method, threads, settle)
         self.problem = problem
         self.method = self.backend.method
@@ -159,6 +204,11 @@ class Solver:
             feasibility,
         )
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
+        self._base_row_bounds = (row_lower.copy(), row_upper.copy())
+        self._faced_cols = np.zeros(0, dtype=np.int64)
+        """Columns and rows the optimal faces of this solve's stages fixed (``_hold_face``),
+        freed at the next solve."""
+        self._faced_rows = np.zeros(0, dtype=np.int64)
 
     @property
     def highs(self) -> highspy.Highs:
@@ -172,6 +222,8 @@ class Solver:
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """New bounds (right-hand sides) of rows, for the next ``solve``."""
         rows = np.asarray(rows, dtype=np.int64)
+        self._base_row_bounds[0][rows] = lower
+        self._base_row_bounds[1][rows] = upper
         scale = self.row_scale[rows]
         self.backend.set_row_bounds(
             rows, np.asarray(lower, dtype=float) * scale, np.asarray(upper, dtype=float) * scale
@@ -280,8 +332,17 @@ class Solver:
         held = np.concatenate(
             [[s.column for s in problem.stages], shortfalls[shortfalls >= 0]]
         ).astype(np.int64)
+        held = np.union1d(held, self._faced_cols)
         if len(held):
             self._col_bounds(held, self._base_col_bounds[0][held], self._base_col_bounds[1][held])
+        if len(self._faced_rows):
+            rows = self._faced_rows
+            self.backend.set_row_bounds(
+                rows,
+                self._base_row_bounds[0][rows] * self.row_scale[rows],
+                self._base_row_bounds[1][rows] * self.row_scale[rows],
+            )
+        self._faced_cols = self._faced_rows = np.zeros(0, dtype=np.int64)
         # and from scratch: the last solve's final basis (optimal for its last stage) was
         # measured to send the first stage's dual simplex on for minutes, and a fresh start
         # makes a re-solve give what a first solve gives
@@ -332,6 +393,13 @@ class Solver:
                     f"{backend.method} stopped in stage {name}: {backend.status_text()}"
                 )
             iterations = backend.iterations()
+            refined = Refined()
+            faced = (self._faced_rows, self._faced_cols)
+            if self.hold == "face" and stage is not None and number < len(stages):
+                # its face is read from its basis: the optimum as exact as the backend can
+                refined = backend.refine(deadline, say)
+                iterations += refined.iterations
+                seconds = time.perf_counter() - began
             x = backend.values() * self.col_scale
             scaled_row_dual, scaled_col_dual = backend.duals()
             row_dual = scaled_row_dual * self.row_scale * self.objective_scale
@@ -363,6 +431,9 @@ class Solver:
             holds = self._hold(stage, value)
             if stage.hold == HOLD_TARGETS and stage.tier is not None:
                 self._hold_targets(stage.tier, x)
+            face = None
+            if self.hold == "face" and number < len(stages):
+                face = self._hold_face(scaled_row_dual, scaled_col_dual)
             results.append(
                 StageResult(
                     stage,
@@ -376,6 +447,9 @@ class Solver:
                     down,
                     up,
                     basis,
+                    refined,
+                    *faced,
+                    face,
                 )
             )
             say(
@@ -485,6 +559,36 @@ class Solver:
         short = x[cols]
         upper = np.where(short <= 1e-9, 0.0, short * (1.0 + self.problem.tolerance))
         self._col_bounds(cols, np.zeros(len(cols)), upper)
+
+    def _hold_face(self, row_dual: np.ndarray, col_dual: np.ndarray) -> tuple[int, int] | None:
+        """Hold the stage just solved by its optimal face: each column with a reduced cost,
+        and each row with a valuation (the backend's scaled duals), fixed at the bound its
+        basis has it at. By complementary slackness every plan that keeps them has the
+        stage's optimum, so the stages after it choose among its optimal plans only, with no
+        tolerance to spend. Rows and columns that are basic, or free at zero, stay as they
+        are. How many columns and rows it fixed; None without a basis to read it from."""
+        basis = self.backend.basis()
+        if basis is None or self.integer:
+            return None
+        col_status, row_status = basis
+        col_lower, col_upper, row_lower, row_upper = self.backend.bounds()
+        cols = np.flatnonzero(
+            (np.abs(col_dual) * self.objective_scale > FACE_ZERO)
+            & ((col_status == AT_LOWER) | (col_status == AT_UPPER))
+            & (col_lower < col_upper)
+        )
+        at = np.where(col_status[cols] == AT_LOWER, col_lower[cols], col_upper[cols])
+        self.backend.set_column_bounds(cols, at, at)
+        rows = np.flatnonzero(
+            (np.abs(row_dual) * self.objective_scale > FACE_ZERO)
+            & ((row_status == AT_LOWER) | (row_status == AT_UPPER))
+            & (row_lower < row_upper)
+        )
+        at = np.where(row_status[rows] == AT_LOWER, row_lower[rows], row_upper[rows])
+        self.backend.set_row_bounds(rows, at, at)
+        self._faced_cols = np.union1d(self._faced_cols, cols)
+        self._faced_rows = np.union1d(self._faced_rows, rows)
+        return len(cols), len(rows)
 
     def _hold(self, stage: Stage, value: float) -> tuple[float, float]:
         """Hold a stage's objective for the stages after it: exactly when it is zero (a met

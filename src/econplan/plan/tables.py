@@ -299,7 +299,7 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
                     continue
                 # a column bound: the reduced cost is what relaxing it is worth
                 dual = result.col_dual[block.start : block.stop]
-                value = dual.copy()
+                value = _unfaced(dual.copy(), result.faced_columns, block.start)
                 labels = block.labels
             elif name == "fixed":
                 if problem.fixed is None:
@@ -312,6 +312,7 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
                 )
                 at = at[at >= 0]
                 value = np.abs(result.col_dual[block.start + at])
+                value[np.isin(block.start + at, result.faced_columns)] = np.nan
                 labels = block.labels.iloc[at]
             else:
                 block = lp.rows.get(name)
@@ -319,7 +320,7 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
                     continue
                 dual = result.row_dual[block.start : block.stop]
                 lower_only = ~np.isfinite(row_upper[block.start : block.stop])
-                value = np.where(lower_only, dual, -dual)
+                value = _unfaced(np.where(lower_only, dual, -dual), result.faced_rows, block.start)
                 low, high, room = _ranges(result, block.start, block.stop, row_lower, row_upper)
                 if name == "target":
                     value = value / row_scale  # per product unit
@@ -373,6 +374,16 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
         na_position="first",
     )
     return table[columns].reset_index(drop=True)
+
+
+def _unfaced(value: np.ndarray, faced: np.ndarray, start: int) -> np.ndarray:
+    """``value`` (a block's valuations from ``start``) without those an earlier stage's
+    optimal face holds at their bound (``hold="face"``): NaN, since such a valuation prices a
+    move that keeps the limit binding and every earlier optimum exact, not the limit itself;
+    the limit's price is in the stage whose face fixed it."""
+    at = faced[(faced >= start) & (faced < start + len(value))] - start
+    value[at] = np.nan
+    return value
 
 
 def _ranges(
