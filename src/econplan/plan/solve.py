@@ -577,7 +577,9 @@ class Solver:
             & ((col_status == AT_LOWER) | (col_status == AT_UPPER))
             & (col_lower < col_upper)
         )
-        at = np.where(col_status[cols] == AT_LOWER, col_lower[cols], col_upper[cols])
+        # at the value the stage left it at (its bound then): ``_hold`` may have moved the
+        # stage column's own bound since
+        at = self.backend.values()[cols]
         self.backend.set_column_bounds(cols, at, at)
         rows = np.flatnonzero(
             (np.abs(row_dual) * self.objective_scale > FACE_ZERO)
