@@ -175,6 +175,13 @@ def stage_lines(plan: Plan) -> list[str]:
     how = f"HiGHS {solver['method']}" + (f", {solver['why']}" if "why" in solver else "")
     if "start_why" in solver:  # plans written before the Leontief start do not say
         how += f"; {solver['start_why']}"
+    if solver.get("hold") == "face":
+        short = [
+            s["name"] for s in plan.info["stages"] if s.get("refined", {}).get("finished") is False
+        ]
+        how += "; each stage held exactly by its optimal face"
+        if short:
+            how += f" (not refined within its budget: {', '.join(short)})"
     return wrap(f"Stages ({how}): " + "; ".join(parts) + ".")
 
 
