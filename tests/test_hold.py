@@ -166,7 +166,8 @@ def test_the_cli_holds_by_the_face_when_asked(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     info = json.loads((out / "plan.json").read_text())
     assert info["solver"]["hold"] == "face"
-    assert "each stage held exactly by its optimal face" in " ".join(result.stdout.split())
+    said = " ".join(result.stdout.split())
+    assert "each stage held exactly by its optimal face" in said
     assert target(load_plan(out), "y_tier2")["planned"] == pytest.approx(0.0, abs=1e-9)
     bad = CliRunner().invoke(main, ["plan", str(folder), "--out", str(out), "--hold", "exact"])
     assert bad.exit_code == 2

@@ -179,7 +179,10 @@ def stage_lines(plan: Plan) -> list[str]:
         short = [
             s["name"] for s in plan.info["stages"] if s.get("refined", {}).get("finished") is False
         ]
+        given = [s["name"] for s in plan.info["stages"][:-1] if "held_by" not in s]
         how += "; each stage held exactly by its optimal face"
+        if given:
+            how += f" except {' and '.join(given)} (within the tolerance)"
         if short:
             how += f" (not refined within its budget: {', '.join(short)})"
     return wrap(f"Stages ({how}): " + "; ".join(parts) + ".")

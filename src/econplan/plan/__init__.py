@@ -14,6 +14,7 @@ import pandas as pd
 from econplan.model.economy import Economy
 from econplan.plan.assemble import PlanProblem, assemble
 from econplan.plan.claims import claim_table
+from econplan.plan.cross_hauling import least_cross_hauling
 from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
 from econplan.plan.face import Face
@@ -176,8 +177,8 @@ def make_plan(
         return on_the_face(solver, solution), whole
 
     def on_the_face(solver: Solver, solution: Solution) -> Solution:
-        """The choices among equally good plans: least waste, then (with a reference) the
-        plan closest to it, on the last stage's optimal face."""
+        """The choices among equally good plans: least waste, least cross-hauling, then (with a
+        reference) the plan closest to it, on the last stage's optimal face."""
         face = Face.of(solver) if _holds(solver, solution) else None
         if face is None:
             records[id(solution)] = {"waste": {"applied": False, "why": NO_FACE}}
@@ -190,6 +191,14 @@ def make_plan(
                 else f"  not applied: {left_over['why']}"
             )
             records[id(solution)] = {"waste": left_over}
+            say("cross-hauling stage: the least shipped both ways among them")
+            solution, face, both = least_cross_hauling(problem, face, solution, left())
+            say(
+                f"  shipped both ways {both['before']:.6g} -> {both['after']:.6g}"
+                if both["applied"]
+                else f"  not applied: {both['why']}"
+            )
+            records[id(solution)] = {"waste": left_over, "cross_hauling": both}
         if near is not None:
             say("reference stage: the plan closest to the reference among the optimal ones")
             before = records.get(id(solution), {})
@@ -257,6 +266,10 @@ def make_plan(
         # the seconds go to run.json: plan.json is the same, byte for byte, on every run
         plan.run["times"]["waste"] = least.pop("seconds", 0.0)
         plan.info["waste"] = jsonable(least)
+    if "cross_hauling" in chosen:
+        both = dict(chosen["cross_hauling"])
+        plan.run["times"]["cross_hauling"] = both.pop("seconds", 0.0)
+        plan.info["cross_hauling"] = jsonable(both)
     if reference is not None:
         closeness = dict(chosen.get("reference", {}))
         plan.run["times"]["reference"] = closeness.pop("seconds", 0.0)

@@ -362,22 +362,23 @@ def unused_flags(
 ) -> pd.DataFrame:
     """Unused output and end stocks above UNUSED_SHARE of the region's sources; the reason is
     a production target that asks for the product there, or the process it is a joint product
-    of."""
+    of (in that year: an end stock is the last year's output carried out)."""
     joint = _joint_makers(economy, tables)
     targets = _production_targets(economy, tables)
     scopes = [(_target_scope(economy, t), t) for t in records(targets)]
     rows = []
     for row in unused[unused["share"] > UNUSED_SHARE].to_dict(orient="records"):
         key = (row["product"], row["region"], int(row["year"]))
-        reasons = []
-        if row["kind"] == "surplus":
-            reasons += [
-                f"target {t['id']} asks for it"
-                for (products, regions), t in scopes
-                if int(t["year"]) == key[2] and key[0] in products and key[1] in regions
-            ]
-            if key in joint:
-                reasons.append(f"joint product of {', '.join(joint[key])}")
+        # the same reasons for output left unused and for output carried past the last year
+        # in stock: the waste stage counts both alike, and which of the two a plan shows is
+        # a tie among its optimal plans
+        reasons = [
+            f"target {t['id']} asks for it"
+            for (products, regions), t in scopes
+            if int(t["year"]) == key[2] and key[0] in products and key[1] in regions
+        ]
+        if key in joint:
+            reasons.append(f"joint product of {', '.join(joint[key])}")
         rows.append(
             {
                 "kind": "unused_output" if row["kind"] == "surplus" else "end_stock",

@@ -89,14 +89,30 @@ def least_waste(
     """The plan on ``face`` with least waste, the face holding that least waste for the next
     choice, and what plan.json records. Where HiGHS finds no optimum the plan stays as solved
     and the record says why."""
-    began = time.perf_counter()
     coefs, constant = waste_weights(problem)
+    measure = (
+        "unused output and stocks left after the last year, each product as a share of its "
+        "base-year output"
+    )
+    return least_on_face(problem, face, solution, coefs, constant, measure, time_limit)
+
+
+def least_on_face(
+    problem: PlanProblem,
+    face: Face,
+    solution: Solution,
+    coefs: np.ndarray,
+    constant: float,
+    measure: str,
+    time_limit: float | None = None,
+) -> tuple[Solution, Face, dict[str, Any]]:
+    """The plan on ``face`` with the least ``coefs @ x - constant`` (a measure in the
+    problem's units, ``measure`` in words), the face holding that least for the next choice,
+    and what plan.json records. Where HiGHS finds no optimum the plan stays as solved and the
+    record says why."""
+    began = time.perf_counter()
     before = float(coefs @ solution.x) - constant
-    record: dict[str, Any] = {
-        "measure": "unused output and stocks left after the last year, each product as a share "
-        "of its base-year output",
-        "before": before,
-    }
+    record: dict[str, Any] = {"measure": measure, "before": before}
     scaled = coefs * face.col_scale
     highs = face.highs(scaled, time_limit=time_limit)
     if not run(highs):
@@ -107,7 +123,7 @@ def least_waste(
     found = face.solution(highs, solution, problem.matrix)
     after = float(coefs @ found.x) - constant
     if before - after <= GAIN * max(1.0, abs(before)):
-        # no waste worth the move: the plan stays the vertex the stages found, rather than
+        # nothing worth the move: the plan stays the vertex the stages found, rather than
         # one a hair away along columns whose reduced costs are below the face's zero
         kept_record = {**record, "applied": True, "after": before, "moved": False}
         return solution, face, {**kept_record, "seconds": time.perf_counter() - began}
