@@ -130,7 +130,7 @@ def test_the_built_in_plan_is_the_same_from_either_start() -> None:
     """Held by the slack, the built-in plan's imports came out 1,354 or 1,330 m USD from HiGHS's
     own start or the Leontief basis, 1.8% apart (docs/performance.md). Held by faces, the
     stages up to the consumption stages agree to 1e-8, and the imports and labour stages,
-    steep in the consumption level the slack leaves, to 1e-4."""
+    steep in the consumption level the give leaves, to 1e-4; held exactly, all to 1e-8."""
     problem = assemble(load_economy(), 1e-6)
     own = Solver(problem, hold="face").solve()
     leontief = Solver(problem, hold="face", leontief=True).solve()
@@ -142,21 +142,27 @@ def test_the_built_in_plan_is_the_same_from_either_start() -> None:
     held = {r.stage.kind: r.face for r in own.stages}
     assert held["consumption"] is None and held["consumption_average"] is None  # the slack
     assert held["imports"] is not None and held["imports"][0] > 0  # its face
+    # held exactly, every stage agrees to 1e-8, and imports are the exact priority's 1,790
+    own = Solver(problem, hold="exact").solve()
+    leontief = Solver(problem, hold="exact", leontief=True).solve()
+    for a, b in zip(own.stages, leontief.stages, strict=True):
+        assert a.value == pytest.approx(b.value, rel=1e-8, abs=1e-9), a.stage.name
+    assert own.stages[-2].value == pytest.approx(1.79e9, rel=1e-3)
 
 
-def test_the_consumption_stages_keep_the_slack_unless_the_tolerance_is_zero(
+def test_the_consumption_stages_keep_the_slack_held_by_faces_not_held_exactly(
     tmp_path: Path,
 ) -> None:
     """The tolerance is the planner's price on the consumption level: held by faces, the
     consumption stages still give it to the stages after them, from their refined optimum
-    (level 1 here, at the norms); at a tolerance of 0 they are held by their faces too."""
+    (level 1 here, at the norms); held exactly, they are held by their faces too."""
     economy = load_economy(stored_grain(tmp_path / "grain", None))
-    for tolerance, by_face in ((1e-6, False), (0.0, True)):
-        solution = Solver(assemble(economy, tolerance), hold="face").solve()
+    for hold, by_face in (("face", False), ("exact", True)):
+        solution = Solver(assemble(economy, 1e-6), hold=hold).solve()
         stages = {r.stage.kind: r for r in solution.stages}
         assert stages["consumption"].value == pytest.approx(1.0, rel=1e-12)
         assert (stages["consumption"].face is not None) is by_face
-        assert stages["consumption"].held[0] == pytest.approx(1.0 - tolerance, rel=1e-12)
+        assert stages["consumption"].held[0] == pytest.approx(1.0 - 1e-6, rel=1e-12)
 
 
 def test_the_cli_holds_by_the_face_when_asked(tmp_path: Path) -> None:
@@ -169,6 +175,6 @@ def test_the_cli_holds_by_the_face_when_asked(tmp_path: Path) -> None:
     said = " ".join(result.stdout.split())
     assert "each stage held exactly by its optimal face" in said
     assert target(load_plan(out), "y_tier2")["planned"] == pytest.approx(0.0, abs=1e-9)
-    bad = CliRunner().invoke(main, ["plan", str(folder), "--out", str(out), "--hold", "exact"])
+    bad = CliRunner().invoke(main, ["plan", str(folder), "--out", str(out), "--hold", "exactly"])
     assert bad.exit_code == 2
-    assert "'exact' is not one of 'slack', 'face'" in bad.output
+    assert "'exactly' is not one of 'slack', 'face', 'exact'" in bad.output

@@ -232,8 +232,9 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     default="slack",
     show_default=True,
     help="How each stage's optimum is kept by the later stages: within --tolerance (slack), "
-    "which a later stage may spend, or exactly, by the stage's optimal face (face: the "
-    "exact lexicographic optimum, the same whatever path the solver takes).",
+    "which a later stage may spend; exactly, by the stage's optimal face, the consumption "
+    "stages within --tolerance (face); or every stage exactly (exact). face and exact give "
+    "the same optima whatever path the solver takes.",
 )
 @click.option(
     "--integer",

@@ -175,13 +175,16 @@ def stage_lines(plan: Plan) -> list[str]:
     how = f"HiGHS {solver['method']}" + (f", {solver['why']}" if "why" in solver else "")
     if "start_why" in solver:  # plans written before the Leontief start do not say
         how += f"; {solver['start_why']}"
-    if solver.get("hold") == "face":
+    if solver.get("hold") in ("face", "exact"):
         short = [
             s["name"] for s in plan.info["stages"] if s.get("refined", {}).get("finished") is False
         ]
         given = [s["name"] for s in plan.info["stages"][:-1] if "held_by" not in s]
-        how += "; each stage held exactly by its optimal face"
-        if given:
+        if len(given) == len(plan.info["stages"][:-1]):
+            how += "; held by the slack: no optimal face to read (no basis, or whole units)"
+        else:
+            how += "; each stage held exactly by its optimal face"
+        if given and len(given) < len(plan.info["stages"][:-1]):
             how += f" except {' and '.join(given)} (within the tolerance)"
         if short:
             how += f" (not refined within its budget: {', '.join(short)})"

@@ -55,14 +55,15 @@ __all__ = [
 ]
 
 
-HOLDS = ("slack", "face")
+HOLDS = ("slack", "face", "exact")
 """How a stage's optimum is held for the stages after it (``Solver``)."""
 
 GIVES = frozenset({"consumption", "consumption_average"})
-"""The kinds of stage that keep the slack when the others are held by their faces: the
-planner's tolerance is a price on the consumption level, which the stages after it may
-spend. Held exactly as well, the built-in economy's least imports were 1,790 m USD, against
-1,389 with the level allowed 1e-6 below its optimum (docs/planning.md 4.2)."""
+"""The kinds of stage that keep the slack when the others are held by their faces (``hold=
+"face"``): the planner's tolerance is a price on the consumption level, which the stages
+after it may spend. Held exactly as well (``hold="exact"``), the built-in economy's least
+imports were 1,790 m USD, against 1,389 with the level allowed 1e-6 below its optimum
+(docs/planning.md 4.2)."""
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,13 @@ class Solver:
 
         ``hold``: how each stage's optimum is kept by the stages after it. ``slack``: its
         column within the problem's relative tolerance of the optimum found, which a later
-        stage may spend. ``face``: each optimum refined first (``Backend.refine``); the
-        consumption stages (``GIVES``) keep the slack, from their refined optimum, unless
-        the tolerance is 0; every other stage is held exactly, by its optimal face read
-        from its basis: every column with a reduced cost and every row with a valuation
-        fixed where the stage left it, so that the later stages choose among its optimal
-        plans only. The plan is then the same whatever path the solver took (docs/planning.md
-        4.2). Where the backend keeps no basis, or with whole units, ``face`` holds by the
-        slack alone."""
+        stage may spend. ``exact``: each optimum refined first (``Backend.refine``), then
+        held by its optimal face read from its basis as well: every column with a reduced
+        cost and every row with a valuation fixed where the stage left it, so that the later
+        stages choose among its optimal plans only, the same whatever path the solver took.
+        ``face``: so, except the consumption stages (``GIVES``), which keep the slack from
+        their refined optimum (docs/planning.md 4.2). Where the backend keeps no basis, or
+        with whole units, every stage is held by the slack alone."""
         if hold not in HOLDS:
             raise ValueError(f"unknown hold {hold!r}; use one of {', '.join(HOLDS)}")
         self.hold = hold
@@ -403,7 +403,7 @@ class Solver:
             iterations = backend.iterations()
             refined = Refined()
             faced = (self._faced_rows, self._faced_cols)
-            if self.hold == "face" and stage is not None and number < len(stages):
+            if self.hold != "slack" and stage is not None and number < len(stages):
                 # its face is read from its basis: the optimum as exact as the backend can
                 refined = backend.refine(deadline, say)
                 iterations += refined.iterations
@@ -440,8 +440,8 @@ class Solver:
             if stage.hold == HOLD_TARGETS and stage.tier is not None:
                 self._hold_targets(stage.tier, x)
             face = None
-            gives = stage.kind in GIVES and self.problem.tolerance > 0
-            if self.hold == "face" and number < len(stages) and not gives:
+            gives = self.hold == "face" and stage.kind in GIVES
+            if self.hold != "slack" and number < len(stages) and not gives:
                 face = self._hold_face(scaled_row_dual, scaled_col_dual)
             results.append(
                 StageResult(
