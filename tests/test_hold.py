@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from econplan import load_economy
 from econplan.cli import main
 from econplan.plan import Plan, Solver, assemble, load_plan, make_plan
-from test_plan import METHODS, activity, build, kantorovich, stored_grain, target
+from test_plan import METHODS, activity, kantorovich, ore_economy, stored_grain, target
 
 ORE = 100.0
 """Tonnes of ore a year: X takes 1 t a unit, Y 0.5 t."""
@@ -25,21 +25,9 @@ ORE = 100.0
 def short_of_ore(folder: Path) -> Path:
     """Tier 1 asks 120 of X, which the 100 t of ore cannot give: X gets all of it, short by
     1/6. Tier 2 asks 50 of Y, from what ore tier 1 leaves."""
-    return build(
+    return ore_economy(
         folder,
-        products="id,unit,sector,kind\nX,t,s,good\nY,t,s,good\nore,t,s,resource\n"
-        "labour,person-year,s,labour\n",
-        processes="id,sector,main_product\npx,s,X\npy,s,Y\n",
-        process_io="""
-            process,product,flow,amount
-            px,X,output,1
-            px,ore,input,1
-            py,Y,output,1
-            py,ore,input,0.5
-        """,
-        facilities="id,region,process,capacity\nfx,r,px,1000000\nfy,r,py,1000000\n",
-        resources=f"region,product,kind,yearly_limit\nr,ore,flow,{ORE}\n",
-        targets="""
+        """
             id,product,year,amount,kind
             x_tier1,X,2021,120,tier1
             y_tier2,Y,2021,50,tier2

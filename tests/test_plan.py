@@ -207,11 +207,10 @@ def test_kantorovich_excavators(tmp_path: Path, oracle: str) -> None:
 # -- 3. Tiers in order ----------------------------------------------------------------------
 
 
-def test_tiers_lexicographic(tmp_path: Path, oracle: str) -> None:
-    """100 t of ore; X takes 1 t a unit, Y 0.5 t. Per ton of ore Y fulfils its target faster
-    (1/25 against 1/80), yet tier 1 (X >= 80) comes first: X = 80, Y gets the 20 t left."""
-    folder = build(
-        tmp_path / "tiers",
+def ore_economy(folder: Path, targets: str) -> Path:
+    """100 t of ore a year; X takes 1 t a unit, Y 0.5 t; ``targets`` on them."""
+    return build(
+        folder,
         products="id,unit,sector,kind\nX,t,s,good\nY,t,s,good\nore,t,s,resource\n"
         "labour,person-year,s,labour\n",
         processes="id,sector,main_product\npx,s,X\npy,s,Y\n",
@@ -224,7 +223,16 @@ def test_tiers_lexicographic(tmp_path: Path, oracle: str) -> None:
         """,
         facilities="id,region,process,capacity\nfx,r,px,1000000\nfy,r,py,1000000\n",
         resources="region,product,kind,yearly_limit\nr,ore,flow,100\n",
-        targets="""
+        targets=targets,
+    )
+
+
+def test_tiers_lexicographic(tmp_path: Path, oracle: str) -> None:
+    """100 t of ore; X takes 1 t a unit, Y 0.5 t. Per ton of ore Y fulfils its target faster
+    (1/25 against 1/80), yet tier 1 (X >= 80) comes first: X = 80, Y gets the 20 t left."""
+    folder = ore_economy(
+        tmp_path / "tiers",
+        """
             id,product,year,amount,kind
             y_tier2,Y,2021,50,tier2
             x_tier1,X,2021,80,tier1

@@ -72,6 +72,21 @@ __all__ = [
 ]
 
 
+CHOICES = {
+    "waste": (
+        "waste stage: the least output left unused among the optimal plans",
+        "waste",
+        least_waste,
+    ),
+    "cross_hauling": (
+        "cross-hauling stage: the least shipped both ways among them",
+        "shipped both ways",
+        least_cross_hauling,
+    ),
+}
+"""The choices made on the optimal face after the last stage, in order (plan.json's key: what
+the progress says, what it measures, the choice)."""
+
 NO_FACE = "the last stage left no basis (PDLP), or its values are not the plan's"
 
 
@@ -183,22 +198,17 @@ def make_plan(
         if face is None:
             records[id(solution)] = {"waste": {"applied": False, "why": NO_FACE}}
         else:
-            say("waste stage: the least output left unused among the optimal plans")
-            solution, face, left_over = least_waste(problem, face, solution, left())
-            say(
-                f"  waste {left_over['before']:.6g} -> {left_over['after']:.6g}"
-                if left_over["applied"]
-                else f"  not applied: {left_over['why']}"
-            )
-            records[id(solution)] = {"waste": left_over}
-            say("cross-hauling stage: the least shipped both ways among them")
-            solution, face, both = least_cross_hauling(problem, face, solution, left())
-            say(
-                f"  shipped both ways {both['before']:.6g} -> {both['after']:.6g}"
-                if both["applied"]
-                else f"  not applied: {both['why']}"
-            )
-            records[id(solution)] = {"waste": left_over, "cross_hauling": both}
+            chosen: dict[str, dict[str, object]] = {}
+            for key, (what, measured, choose) in CHOICES.items():
+                say(what)
+                solution, face, record = choose(problem, face, solution, left())
+                say(
+                    f"  {measured} {record['before']:.6g} -> {record['after']:.6g}"
+                    if record["applied"]
+                    else f"  not applied: {record['why']}"
+                )
+                chosen[key] = record
+            records[id(solution)] = chosen
         if near is not None:
             say("reference stage: the plan closest to the reference among the optimal ones")
             before = records.get(id(solution), {})
@@ -261,15 +271,12 @@ def make_plan(
     if whole is not None:
         plan.info["integer"] = jsonable(whole)
     chosen = records.get(id(solution), {})
-    if "waste" in chosen:
-        least = dict(chosen["waste"])
-        # the seconds go to run.json: plan.json is the same, byte for byte, on every run
-        plan.run["times"]["waste"] = least.pop("seconds", 0.0)
-        plan.info["waste"] = jsonable(least)
-    if "cross_hauling" in chosen:
-        both = dict(chosen["cross_hauling"])
-        plan.run["times"]["cross_hauling"] = both.pop("seconds", 0.0)
-        plan.info["cross_hauling"] = jsonable(both)
+    for key in CHOICES:
+        if key in chosen:
+            least = dict(chosen[key])
+            # the seconds go to run.json: plan.json is the same, byte for byte, on every run
+            plan.run["times"][key] = least.pop("seconds", 0.0)
+            plan.info[key] = jsonable(least)
     if reference is not None:
         closeness = dict(chosen.get("reference", {}))
         plan.run["times"]["reference"] = closeness.pop("seconds", 0.0)
