@@ -403,3 +403,25 @@ def test_apply_writes_the_changed_economy(tmp_path: Path) -> None:
     economy = load_economy(out)
     assert economy.targets.at["cement_2025", "amount"] == 10_000_000.0
     assert economy == apply_scenario("cement_10mt").economy
+
+
+def test_a_scenario_held_by_faces_against_its_base(small: Path, tmp_path: Path) -> None:
+    """`scenario run --hold face --reference BASE`: the plan is held by faces (plan.json says
+    so), stays as close to its base as the objectives allow, and a scenario that changes
+    nothing reproduces its base plan exactly."""
+    base = tmp_path / "base"
+    result = CliRunner().invoke(main, ["plan", str(small), "--out", str(base), "--hold", "face"])
+    assert result.exit_code == 0, result.output
+    path = scenario(small, '[[change]]\nkind = "targets"\nid = "steel_2022"\nscale = 1\n')
+    out = tmp_path / "same"
+    command = ["scenario", "run", str(path), "--out", str(out), "--hold", "face"]
+    result = CliRunner().invoke(main, [*command, "--reference", str(base)])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "plan.json").read_text())
+    assert info["solver"]["hold"] == "face"
+    assert info["reference"]["applied"] and info["reference"]["distance"] == pytest.approx(
+        0.0, abs=1e-9
+    )
+    assert info["objectives"] == pytest.approx(
+        json.loads((base / "plan.json").read_text())["objectives"], rel=1e-9, abs=1e-12
+    )

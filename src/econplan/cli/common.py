@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from econplan.errors import MoreProblems, printable
+from econplan.plan.solve import HOLDS
 from econplan.validate import Report, validate
 
 if TYPE_CHECKING:
@@ -39,7 +40,19 @@ reference_option = click.option(
     type=click.Path(path_type=Path),
     default=None,
     help="A plan (folder) to stay close to: among the plans that keep every stage's optimum, "
-    "the one whose activity is nearest this plan's (a scenario's base plan, last year's plan).",
+    "the one whose activity and trade are nearest this plan's (a scenario's base plan, last "
+    "year's plan).",
+)
+
+hold_option = click.option(
+    "--hold",
+    type=click.Choice(HOLDS),
+    default="slack",
+    show_default=True,
+    help="How each stage's optimum is kept by the later stages: within --tolerance (slack), "
+    "which a later stage may spend; exactly, by the stage's optimal face, the consumption "
+    "stages within the tolerance (face); or every stage exactly (exact). face and exact give "
+    "the same optima whatever path the solver takes.",
 )
 
 

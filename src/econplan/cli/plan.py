@@ -16,6 +16,7 @@ from econplan.cli.common import (
     console,
     errors,
     fail,
+    hold_option,
     io_table_options,
     json_option,
     main,
@@ -41,7 +42,7 @@ from econplan.plan import (
 from econplan.plan.disk import plan_folder_problem
 from econplan.plan.pick import AUTO, CHOICES, pick_method
 from econplan.plan.plausibility import plausibility
-from econplan.plan.solve import HOLDS, Solver
+from econplan.plan.solve import Solver
 from econplan.plan.target_cost import costed, target_costs, with_target_costs
 from econplan.plan.verify import verify
 from econplan.plan.whole import STAGE_SECONDS
@@ -226,16 +227,7 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     show_default=True,
     help="How far below its optimum an earlier stage may fall for the later ones (relative).",
 )
-@click.option(
-    "--hold",
-    type=click.Choice(HOLDS),
-    default="slack",
-    show_default=True,
-    help="How each stage's optimum is kept by the later stages: within --tolerance (slack), "
-    "which a later stage may spend; exactly, by the stage's optimal face, the consumption "
-    "stages within --tolerance (face); or every stage exactly (exact). face and exact give "
-    "the same optima whatever path the solver takes.",
-)
+@hold_option
 @click.option(
     "--integer",
     type=click.Choice(["auto", "exact", "round"]),

@@ -11,6 +11,7 @@ import click
 from econplan.cli.common import (
     errors,
     fail,
+    hold_option,
     json_option,
     main,
     print_json,
@@ -116,6 +117,7 @@ def apply_command(file: str, out: Path) -> None:
     "problem's size.",
 )
 @click.option("--time-limit", type=float, default=None, help="Seconds the plan may take.")
+@hold_option
 @reference_option
 @click.option("--csv", "csv", is_flag=True, help="Write CSV copies of the tables too.")
 @json_option
@@ -124,13 +126,15 @@ def run_command(
     out: Path,
     method: str,
     time_limit: float | None,
+    hold: str,
     reference_dir: Path | None,
     csv: bool,
     as_json: bool,
 ) -> None:
     """Apply the scenario, validate, plan and write the plan to --out, with the scenario's
     name and hash (and its base economy's hash) in plan.json. With --reference (the base
-    plan), the plan that keeps every objective and moves least from it.
+    plan), the plan that keeps every objective and moves least from it; with --hold face as
+    well, only what the scenario changes moves (docs/planning.md 4.2).
 
     Exit 0: a verified optimal plan. 2: a bad scenario (every problem is listed). 3: the hard
     targets cannot all hold (the diagnosis is written). 4: no plan for another reason.
@@ -150,7 +154,12 @@ def run_command(
 
     try:
         plan = make_plan(
-            applied.economy, method, time_limit, progress=progress, reference=reference
+            applied.economy,
+            method,
+            time_limit,
+            progress=progress,
+            reference=reference,
+            hold=hold,
         )
     except ReferenceError as error:
         fail(f"--reference: {error}")
