@@ -166,3 +166,31 @@ def test_the_cli_holds_by_the_face_when_asked(tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, ["plan", str(folder), "--out", str(out), "--hold", "exactly"])
     assert bad.exit_code == 2
     assert "'exactly' is not one of 'slack', 'face', 'exact'" in bad.output
+
+
+def test_a_refine_that_fails_leaves_the_optimum_as_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should primal simplex end unsettled at the refined test, the stage's optimal basis is
+    restored and held as HiGHS's own test found it: the plan is the same, the record says the
+    refine did not finish. (The failure is simulated: every run at the refined test ends
+    "Unknown" at once.)"""
+    import highspy
+
+    from econplan.plan import highs as backend
+
+    real = backend.HighsBackend._run
+
+    def run(self: backend.HighsBackend, deadline: float | None) -> highspy.HighsModelStatus:
+        if self.highs.getOptionValue("dual_feasibility_tolerance")[1] < backend.DUAL_TOLERANCE:
+            return highspy.HighsModelStatus.kUnknown
+        return real(self, deadline)
+
+    problem = assemble(load_economy(short_of_ore(tmp_path / "ore")), 1e-6)
+    expected = Solver(problem, hold="face").solve()
+    monkeypatch.setattr(backend.HighsBackend, "_run", run)
+    failed = Solver(problem, hold="face").solve()
+    assert [r.value for r in failed.stages] == pytest.approx([r.value for r in expected.stages])
+    assert np.allclose(failed.x, expected.x, atol=1e-9)
+    assert all(not r.refined.finished for r in failed.stages[:-1])
+    assert all(r.face is not None for r in failed.stages[:-1])

@@ -286,6 +286,7 @@ class HighsBackend:
             return Refined()
         budget = max(REFINE_ITERATIONS, REFINE_SHARE * self._most)
         unlimited = highs.getOptionValue("simplex_iteration_limit")[1]
+        optimum = highs.getBasis()
         # simplex whatever the method: interior point would start again from scratch
         highs.setOptionValue("solver", "simplex")
         highs.setOptionValue("simplex_strategy", 4)
@@ -298,9 +299,16 @@ class HighsBackend:
                 return Refined(taken, True, True)
             if status == highspy.HighsModelStatus.kTimeLimit:
                 raise SolveError("the time limit ran out while refining a stage's optimum")
-            say(f"  the refined test not reached in {budget:,} iterations: the optimum as found")
             highs.setOptionValue("dual_feasibility_tolerance", DUAL_TOLERANCE)
             highs.setOptionValue("simplex_iteration_limit", unlimited)
+            if status == highspy.HighsModelStatus.kIterationLimit:
+                say(f"  the refined test not reached in {budget:,} iterations: on from there")
+            else:
+                # primal simplex lost its way at the tighter test: back to the stage's
+                # optimal basis, which HiGHS's own test accepts again at once
+                say(f"  refining ended {highs.modelStatusToString(status)}: the optimum as found")
+                highs.clearSolver()
+                highs.setBasis(optimum)
             status = self._run(deadline)
         finally:
             highs.setOptionValue("dual_feasibility_tolerance", DUAL_TOLERANCE)
