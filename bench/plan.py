@@ -1,5 +1,6 @@
 """Benchmark: the whole plan at 10^3 to 10^4 products, side by side in one run: HiGHS simplex
-from its own start (the baseline), from the Leontief basis, and the same LP in linopy.
+from its own start (the baseline), from the Leontief basis (each stage held within its tolerance,
+or by its optimal face), and the same LP in linopy.
 
 The issue's target: the whole sequence (every tier, consumption, weighted, imports, labour),
 every stage held within its tolerance, the plan verified (<= 1e-6), 3,000 products x 5 years x
@@ -10,6 +11,8 @@ process of its own (peak memory: the child's VmHWM), under a time limit per case
   ``LEONTIEF_FROM`` set past any size, so the first stage starts from HiGHS's own start (what
   a user got before the Leontief start);
 - ``leontief``: the same with ``LEONTIEF_FROM = 0``: the first stage from the Leontief basis;
+- ``face``: ``leontief`` with ``make_plan(..., hold="face")``: each stage's optimum held by
+  faces (docs/planning.md 4.2) rather than within the tolerance;
 - ``linopy``: the LP ``assemble`` gives, written with linopy's modelling API (one variable per
   column block of ``problem.lp``, with its bounds; one constraint per row block and sense, its
   left-hand side a ``LinearExpression`` built from the rows of the same sparse matrix) and
@@ -59,9 +62,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REGIONS = 3
 YEARS = 5
 KINDS = ("generated", "ibge68")
-CASES = ("leontief", "pdlp-first", "baseline", "linopy")
-"""The order they run in at each size: the new path first, the cheap PDLP figure next."""
-SHOWN = ("baseline", "leontief", "linopy")
+CASES = ("leontief", "face", "pdlp-first", "baseline", "linopy")
+"""The order they run in at each size: the new path first (then held by faces), the cheap PDLP
+figure next."""
+SHOWN = ("baseline", "leontief", "face", "linopy")
 """The whole-sequence cases, in the table's order."""
 NEVER = 10**15
 """``LEONTIEF_FROM`` for the baseline: no problem has that many columns."""
@@ -70,6 +74,15 @@ MARGIN = 90.0
 verification, and linopy's writing of LP files are not all under HiGHS's limit)."""
 VALID = 1e-6
 """The issue's bound on the verified plan's largest violation."""
+VERIFIED = ("baseline", "leontief", "face")
+"""The cases whose plan is verified (``make_plan`` whole)."""
+RATIOS = {
+    "baseline": ("baseline", "leontief"),
+    "face": ("baseline", "face"),
+    "linopy": ("linopy", "leontief"),
+}
+"""Each ratio's key in a run (``KEY_ratio``) and the two cases whose seconds it divides, in the
+table's order."""
 TARGETS = {3_000: 60.0, 10_000: 600.0}
 BEGIN, END = "<!-- plan-bench:start -->", "<!-- plan-bench:end -->"
 
@@ -124,15 +137,18 @@ def failure(error: BaseException) -> str:
 
 def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, Any]:
     """``make_plan`` whole with simplex, the first stage from HiGHS's own start (baseline) or
-    from the Leontief basis."""
+    from the Leontief basis; each stage held by its optimal face (face) or within the
+    tolerance (the others)."""
     import econplan
     import econplan.plan.pick as pick
     from econplan.plan import make_plan
 
     pick.LEONTIEF_FROM = NEVER if case == "baseline" else 0
+    # only the face case passes hold: the others run on code from before it was a parameter
+    held = {"hold": "face"} if case == "face" else {}
     start = time.perf_counter()
     try:
-        plan = make_plan(built, method="simplex", time_limit=limit, progress=say)
+        plan = make_plan(built, method="simplex", time_limit=limit, progress=say, **held)
     except Exception as error:
         return {"seconds": time.perf_counter() - start, "why": failure(error)}
     seconds = time.perf_counter() - start
@@ -143,6 +159,7 @@ def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, An
         "status": plan.status,
         "problem": plan.info["problem"],
         "leontief_start": plan.info["solver"].get("leontief_start"),
+        "hold": plan.info["solver"].get("hold", "slack"),
         "verified": bool(verification.get("valid")) and plan.status == "optimal",
         "max_violation": verification.get("max_violation"),
         "parts": {k: v for k, v in times.items() if k != "stages"},
@@ -152,6 +169,7 @@ def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, An
                 "value": s["objective"],
                 "seconds": times.get("stages", {}).get(s["name"]),
                 "iterations": s["iterations"],
+                **({"held_by": s["held_by"], "refined": s["refined"]} if "held_by" in s else {}),
             }
             for s in plan.info.get("stages", [])
         ],
@@ -380,7 +398,7 @@ def measure(
         info["reached"] = reached
         if not info.get("stages"):
             info["stages"] = ran.stages()
-    elif case in ("baseline", "leontief") and not (
+    elif case in VERIFIED and not (
         info["verified"] and (info["max_violation"] or 0.0) <= VALID
     ):
         info["why"] = f"not verified (largest violation {info['max_violation']:.1e})"
@@ -402,25 +420,25 @@ def machine() -> dict[str, Any]:
 
 
 def compare(run: dict[str, Any]) -> None:
-    """Ratios to the leontief case and the linopy and PDLP stage objectives' largest relative
+    """Ratios (``RATIOS``: baseline and linopy to the leontief case, baseline to the face
+    case) and the linopy, PDLP, baseline and face stage objectives' largest relative
     difference from econplan's (leontief's, else baseline's)."""
     cases = run["cases"]
-    new = cases.get("leontief", {})
     reference = next(
         (cases[c] for c in ("leontief", "baseline") if cases.get(c, {}).get("finished")), None
     )
-    for name in ("baseline", "linopy"):
-        case = cases.get(name, {})
+    for key, (name, over) in RATIOS.items():
+        case, new = cases.get(name, {}), cases.get(over, {})
         if not new.get("finished") or not case or case.get("skipped"):
             continue
         if case.get("finished"):
-            run[f"{name}_ratio"] = case["seconds"] / new["seconds"]
+            run[f"{key}_ratio"] = case["seconds"] / new["seconds"]
         elif case.get("timed_out"):
-            run[f"{name}_ratio_above"] = case["seconds"] / new["seconds"]
+            run[f"{key}_ratio_above"] = case["seconds"] / new["seconds"]
     if reference is None:
         return
     values = {s["name"]: s["value"] for s in reference["stages"]}
-    for name in ("linopy", "pdlp-first", "baseline"):
+    for name in ("linopy", "pdlp-first", "baseline", "face"):
         case = cases.get(name, {})
         if case is reference or not case.get("stages") or "value" not in case["stages"][0]:
             continue
@@ -547,7 +565,7 @@ def target_line(result: dict[str, Any], kind: str, n: int, target: float) -> str
         return None
     parts = []
     limit = result["limit"]
-    for case in ("leontief", "baseline"):
+    for case in ("leontief", "face", "baseline"):
         f = run["cases"].get(case, {})
         if f.get("finished"):
             how = "within" if f["seconds"] <= target else "over"
@@ -583,10 +601,16 @@ def markdown(result: dict[str, Any]) -> str:
         "stage, tables, verification; linopy: assemble, build, every solve); peak: the case's "
         "VmHWM in GiB.",
         "",
-        "| economy | n | rows | columns | nonzeros | baseline s | leontief s | linopy s | "
-        "verified (largest violation): baseline / leontief | baseline / leontief | "
-        "linopy / leontief | peak baseline | peak leontief | peak linopy |",
-        "|---" * 14 + "|",
+        "| economy | n | rows | columns | nonzeros | "
+        + " | ".join(f"{case} s" for case in SHOWN)
+        + " | verified (largest violation): "
+        + " / ".join(VERIFIED)
+        + " | "
+        + " | ".join(" / ".join(RATIOS[key]) for key in RATIOS)
+        + " | "
+        + " | ".join(f"peak {case}" for case in SHOWN)
+        + " |",
+        "|---" * (5 + 2 * len(SHOWN) + 1 + len(RATIOS)) + "|",
     ]
     for run in result["runs"]:
         c = run["cases"]
@@ -597,8 +621,11 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {run['kind']} | {run['n']:,} | {numbers} | "
             + " | ".join(seconds_cell(c.get(case, {}), limit) for case in SHOWN)
-            + f" | {verified_cell(c.get('baseline', {}))} / {verified_cell(c.get('leontief', {}))}"
-            + f" | {ratio_cell(run, 'baseline')} | {ratio_cell(run, 'linopy')} | "
+            + " | "
+            + " / ".join(verified_cell(c.get(case, {})) for case in VERIFIED)
+            + " | "
+            + " | ".join(ratio_cell(run, key) for key in RATIOS)
+            + " | "
             + " | ".join(peak_cell(c.get(case, {})) for case in SHOWN)
             + " |"
         )
@@ -640,7 +667,7 @@ def markdown(result: dict[str, Any]) -> str:
     differences = [
         (run["kind"], run["n"], case, difference_text(run["cases"][case]))
         for run in result["runs"]
-        for case in ("linopy", "baseline")
+        for case in ("linopy", "baseline", "face")
         if run["cases"].get(case, {}).get("objective_difference") is not None
     ]
     if differences:

@@ -34,8 +34,8 @@ from econplan.plan.solve import Solution
 from econplan.plan.waste import least_on_face, output_size
 
 MEASURE = (
-    "shipments of what is shipped both ways between two regions in a year, each product's as "
-    "a share of its base-year output"
+    "shipments of each product shipped both ways between two regions in some year, as a "
+    "share of its base-year output"
 )
 
 SHIPPED = 1e-9
