@@ -78,7 +78,7 @@ VERIFIED = ("baseline", "leontief", "face")
 """The cases whose plan is verified (``make_plan`` whole)."""
 RATIOS = {
     "baseline": ("baseline", "leontief"),
-    "face": ("baseline", "face"),
+    "baseline_face": ("baseline", "face"),
     "linopy": ("linopy", "leontief"),
 }
 """Each ratio's key in a run (``KEY_ratio``) and the two cases whose seconds it divides, in the
@@ -398,9 +398,7 @@ def measure(
         info["reached"] = reached
         if not info.get("stages"):
             info["stages"] = ran.stages()
-    elif case in VERIFIED and not (
-        info["verified"] and (info["max_violation"] or 0.0) <= VALID
-    ):
+    elif case in VERIFIED and not (info["verified"] and (info["max_violation"] or 0.0) <= VALID):
         info["why"] = f"not verified (largest violation {info['max_violation']:.1e})"
     info["finished"] = "why" not in info
     return info
