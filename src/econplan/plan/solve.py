@@ -42,7 +42,8 @@ FACE_ZERO = 1e-9
 above this puts its column or row on the face's list (``Solver._hold_face``). Read from a
 refined basis (dual feasible to 1e-9), faces from two solver paths on the built-in economy
 gave the same later optima to 1e-10 (``hold="exact"``); from bases at HiGHS's own test
-(1e-7), imports 2,361 and 1,847 m USD. A larger zero (1e-7, 1e-5) changed nothing there."""
+(1e-7), imports 2,361 and 1,847 m USD. A larger zero (1e-7, 1e-5) left the plausibility
+report of the built-in plan held exactly as it was."""
 
 __all__ = [
     "METHODS",
