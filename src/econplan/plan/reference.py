@@ -25,7 +25,9 @@ typhoon scenario 7,266 of 25,316 columns free, 0.2 s with dual simplex), where t
 distance over every plan within the stages' tolerance did not finish in minutes
 (docs/planning.md, "The reference stage", has the measurements).
 
-Activity and trade are matched by their labels; what the reference does not have is free.
+Activity and trade are matched by their labels; activity the reference does not have is free,
+and trade it does not list is matched at zero (the trade table lists only what a plan imports
+or exports).
 """
 
 from __future__ import annotations
@@ -118,8 +120,9 @@ def matched(problem: PlanProblem, reference: Reference) -> Matched:
     export columns by (product, region, year)."""
     parts = [_matched(problem, "activity", KEY, reference.activity, "activity")]
     if reference.trade is not None:
+        # the trade table leaves out what a plan neither imports nor exports: none of it
         parts += [
-            _matched(problem, flow, TRADE_KEY, reference.trade, flow)
+            _matched(problem, flow, TRADE_KEY, reference.trade, flow, absent=0.0)
             for flow in FLOWS
             if flow in problem.lp.columns
         ]
@@ -131,12 +134,20 @@ def matched(problem: PlanProblem, reference: Reference) -> Matched:
 
 
 def _matched(
-    problem: PlanProblem, block_name: str, key: list[str], table: pd.DataFrame, amount: str
+    problem: PlanProblem,
+    block_name: str,
+    key: list[str],
+    table: pd.DataFrame,
+    amount: str,
+    absent: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One column block's matched columns, the reference's amounts and their sizes (the
-    module's formula, grouped by the key's first label)."""
+    module's formula, grouped by the key's first label). ``absent``: the amount of a column
+    the reference's table has no row for (None: the column is not matched)."""
     block = problem.lp.columns[block_name]
     joined = block.labels[key].merge(table[[*key, amount]], on=key, how="left")
+    if absent is not None:
+        joined[amount] = joined[amount].fillna(absent)
     has = joined[amount].notna().to_numpy()
     amounts = joined[amount].to_numpy(dtype=float)[has]
     item = joined[key[0]].to_numpy(dtype=object)[has]
