@@ -139,6 +139,18 @@ EXIT_INTERRUPTED = 130
 """128 + SIGINT, as shells report a command stopped by Ctrl-C."""
 
 
+def exit_if_a_solve_runs_on() -> None:
+    """After Ctrl-C, with the outputs already cleaned up: where a HiGHS run would not stop
+    (inside a factorisation, seconds at thousands of products), end the process now with exit
+    130. Python's teardown would destroy the running solver, and C++ would then abort the
+    process (seen as exit -6 under load)."""
+    solver = sys.modules.get("econplan.plan.highs")  # loaded only where a solve ran
+    if solver is not None and solver.left_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+
 class Commands(click.Group):
     """The command group; Ctrl-C anywhere ends the command with one line and exit 130 (click
     itself would say "Aborted!" and exit 1). Writers clean up on the way out: nothing is left
@@ -149,6 +161,7 @@ class Commands(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             errors.print("interrupted: nothing half-written was left", style="bold red")
+            exit_if_a_solve_runs_on()
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from econplan.cli.common import EXIT_INTERRUPTED, errors, fail, json_option, main, print_json
+from econplan.cli.common import (
+    EXIT_INTERRUPTED,
+    errors,
+    exit_if_a_solve_runs_on,
+    fail,
+    json_option,
+    main,
+    print_json,
+)
 from econplan.cli.scenario import exit_with_problems
 from econplan.ensemble import read_ensemble, run_ensemble, shipped_ensembles
 from econplan.errors import UsageError
@@ -89,6 +97,7 @@ def ensemble_command(
             "run the same command again to go on",
             style="bold red",
         )
+        exit_if_a_solve_runs_on()
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     if as_json:
         print_json(result.info)

@@ -160,6 +160,19 @@ def set_basis(highs: highspy.Highs, col_status: np.ndarray, row_status: np.ndarr
     highs.setBasis(basis)
 
 
+_LEFT_RUNNING: list[highspy.Highs] = []
+"""HiGHS objects whose run was interrupted and had not stopped when the interrupt went on up
+(inside a factorisation). Held so that none is destroyed while its thread runs: C++ then ends
+the process with "terminate called without an active exception" (SIGABRT, where the user
+was promised exit 130)."""
+
+
+def left_running() -> bool:
+    """Whether an interrupted HiGHS run is still going: the process must then end without
+    Python's teardown (``os._exit``), which would destroy it mid-run (see ``_LEFT_RUNNING``)."""
+    return any(not highs.wait(0.0)[0] for highs in _LEFT_RUNNING)
+
+
 class HighsBackend:
     """HiGHS holding one scaled problem (the :class:`~econplan.plan.backend.Backend`
     protocol)."""
@@ -354,7 +367,8 @@ class HighsBackend:
             # nothing stops HiGHS inside a factorisation (45 s at 3,000 generated products):
             # leave it running and go (measured there: the interrupt surfaced 2.0 s after
             # Ctrl-C when this waited 2 s, 0.5 s now)
-            highs.wait(0.5)
+            if not highs.wait(0.5)[0]:
+                _LEFT_RUNNING.append(highs)
             raise
         status: highspy.HighsModelStatus = highs.getModelStatus()
         return status
