@@ -240,7 +240,7 @@ def _depth(sector: str, parents: pd.Series) -> int:
 
 def capacity_units(economy: Economy, investment: pd.DataFrame) -> pd.DataFrame:
     """Every unit's capacity by process, region and year, as the plan counted it
-    (:func:`econplan.plan.verify.record_capacity`): ``facility, process, region, year, tier,
+    (:func:`econplan.plan.families.capacity.capacity_in`): ``facility, process, region, year, tier,
     capacity`` with tier ``existing`` (facilities open in the year, less what renovations
     convert to another process) or ``added`` (investments ready by the year)."""
     e = economy

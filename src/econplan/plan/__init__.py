@@ -13,11 +13,11 @@ import pandas as pd
 
 from econplan.model.economy import Economy
 from econplan.plan.assemble import PlanProblem, assemble
-from econplan.plan.claims import claim_table
 from econplan.plan.cross_hauling import least_cross_hauling
 from econplan.plan.diagnose import Diagnosis, diagnose
 from econplan.plan.disk import PlanError, load_plan, write_plan
 from econplan.plan.face import Face
+from econplan.plan.families.claims import claim_table
 from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash, jsonable

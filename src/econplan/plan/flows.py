@@ -14,8 +14,8 @@ import pandas as pd
 from econplan.analysis.balance import Flows
 from econplan.analysis.demand import final_demand_claims
 from econplan.model.economy import Economy
-from econplan.plan.assemble import CONSUMPTION, shippable
-from econplan.plan.claims import delivered
+from econplan.plan.families.assembly import CONSUMPTION, shippable
+from econplan.plan.families.claims import delivered
 
 KEY = ["product", "region", "year"]
 

@@ -25,10 +25,27 @@ class Block:
     labels: pd.DataFrame
     unit: str = ""
     """What one unit of the column (or of the row's right-hand side) is measured in."""
+    shape: tuple[int, ...] = ()
+    """Where the block is a full grid over its dimensions (year by pair, year by region by
+    product): their sizes, outermost first, so that ``at`` finds an entry by its indices.
+    Empty for a block of listed entries."""
 
     @property
     def size(self) -> int:
         return len(self.labels)
+
+    def at(self, *index: np.ndarray | int) -> np.ndarray:
+        """Positions in the problem of the entries at ``index`` (one index array per
+        dimension of ``shape``, broadcast together): the block's layout in one place, so that
+        no family writes an offset by hand, and an index out of its dimension is an error
+        rather than another block's entry."""
+        if len(index) != len(self.shape):
+            raise ValueError(
+                f"block {self.name} has {len(self.shape)} dimensions, not {len(index)}"
+            )
+        arrays = np.broadcast_arrays(*(np.asarray(i, dtype=np.int64) for i in index))
+        flat = np.ravel_multi_index(tuple(arrays), self.shape)
+        return self.start + np.atleast_1d(flat)
 
     @property
     def stop(self) -> int:
@@ -60,8 +77,9 @@ class LinearProgram:
         lower: float | np.ndarray = 0.0,
         upper: float | np.ndarray = INF,
         unit: str = "",
+        shape: tuple[int, ...] = (),
     ) -> Block:
-        block = Block(name, self.n_columns, labels.reset_index(drop=True), unit)
+        block = _block(name, self.n_columns, labels, unit, shape)
         self.columns[name] = block
         _extend(self.col_lower, self.col_upper, lower, upper, block.size)
         self.n_columns += block.size
@@ -74,8 +92,9 @@ class LinearProgram:
         lower: float | np.ndarray = -INF,
         upper: float | np.ndarray = INF,
         unit: str = "",
+        shape: tuple[int, ...] = (),
     ) -> Block:
-        block = Block(name, self.n_rows, labels.reset_index(drop=True), unit)
+        block = _block(name, self.n_rows, labels, unit, shape)
         self.rows[name] = block
         _extend(self.row_lower, self.row_upper, lower, upper, block.size)
         self.n_rows += block.size
@@ -133,6 +152,13 @@ class LinearProgram:
 
     def row_labels(self) -> list[str]:
         return _names(self.rows, "r")
+
+
+def _block(name: str, start: int, labels: pd.DataFrame, unit: str, shape: tuple[int, ...]) -> Block:
+    """A block whose labels are laid out as ``shape`` says (when it says)."""
+    if shape and int(np.prod(shape)) != len(labels):
+        raise ValueError(f"block {name}: {len(labels)} labels do not fill a grid of {shape}")
+    return Block(name, start, labels.reset_index(drop=True), unit, tuple(int(n) for n in shape))
 
 
 def _extend(

@@ -9,61 +9,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from econplan.plan.assemble import PlanProblem
+from econplan.plan.families.registry import CONSTRAINTS, DECLARED, LIMITS
 from econplan.plan.solve import Solution, StageResult
 
 ZERO = 1e-9
 """Amounts smaller than this (in the product's unit) are solver noise, written as zero."""
-
-# What one unit more of each kind of limit means, and the unit the valuation is per.
-CONSTRAINTS: dict[str, tuple[str, str]] = {
-    "balance": ("one more unit of the product available in the region and year", "product unit"),
-    "capacity": (
-        "one more unit of capacity of the process in the region and year",
-        "main product unit",
-    ),
-    "investment_limit": ("one more unit of the investment option allowed", "unit of the option"),
-    "link": ("one more t (grid: MWh) of link capacity in the direction and year", "t or MWh"),
-    "imports_cap": ("one more unit allowed in by the import cap", "product unit"),
-    "exports_cap": ("one more unit allowed out by the export cap", "product unit"),
-    "foreign_exchange": ("one more unit of foreign currency in the year", "foreign currency"),
-    "resource_yearly": ("one more unit of the resource's yearly limit", "product unit"),
-    "deposit": ("one more unit in the deposit", "product unit"),
-    "regrowth": ("one more unit of the renewable stock at the start of the plan", "product unit"),
-    "min_stock": ("one unit less of the renewable stock's minimum", "product unit"),
-    "target": (
-        "one more unit of room in the target (a lower floor, a higher ceiling)",
-        "product unit",
-    ),
-    "fixed": (
-        "one more unit of room in the activity held fixed (below its floor, above its ceiling)",
-        "main product unit",
-    ),
-    "terminal_capacity": (
-        "one unit less of capacity the process must leave for the year after the horizon",
-        "main product unit",
-    ),
-    "ramp": (
-        "one more unit of room for the process's output to rise in the region and year",
-        "main product unit",
-    ),
-}
-
-LIMITS = (
-    "capacity",
-    "investment_limit",
-    "link",
-    "imports_cap",
-    "exports_cap",
-    "foreign_exchange",
-    "resource_yearly",
-    "deposit",
-    "min_stock",
-    "fixed",
-    "terminal_capacity",
-    "ramp",
-)
-"""Constraints that are limits of the economy (ranked in the bottleneck report), as opposed
-to balances and targets; labour's limit is its balance row (kind labour)."""
 
 
 def _values(problem: PlanProblem, x: np.ndarray, block: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -338,7 +288,7 @@ def valuation_table(problem: PlanProblem, stages: tuple[StageResult, ...]) -> pd
             if result.stage.sense == "max":
                 pass  # the stage minimised minus its column: the sign is already a gain
             frame["valuation"] = _clean(value)
-            if name in ("min_stock", "fixed"):  # column bounds: not ranged
+            if DECLARED[name].bound:  # column bounds: not ranged
                 low = high = room = np.full(len(frame), np.nan)
             frame["range_low"], frame["range_high"] = low, high
             frame["gain"] = np.abs(frame["valuation"].to_numpy()) * room

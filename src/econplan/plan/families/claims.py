@@ -21,6 +21,10 @@ import pandas as pd
 
 from econplan.analysis.demand import final_demand_claims
 from econplan.model.economy import Economy
+from econplan.plan.families.assembly import Assembly
+from econplan.plan.families.checking import Record, label
+from econplan.plan.families.family import Family
+from econplan.plan.problem import Stage
 
 if TYPE_CHECKING:
     from econplan.plan.assemble import PlanProblem
@@ -115,3 +119,49 @@ def claim_table(problem: PlanProblem, x: np.ndarray) -> dict[str, pd.DataFrame]:
     short = np.where(np.abs(short) < ZERO, 0.0, short) + 0.0
     table = block.labels.assign(claimed=claims["claimed"].to_numpy(dtype=float), shortfall=short)
     return {BLOCK: table[COLUMNS].reset_index(drop=True)}
+
+
+def assemble(a: Assembly) -> None:
+    """Soft claims (final_demand rows with a priority) may fall short: a column per
+    product, region, year and priority, the share of the claim left unmet (0 to 1),
+    supplies the balance with that share of the claim (``econplan.plan.claims``)."""
+    e = a.economy
+    table = claimed(e)
+    a.claim_priority = table["priority"].to_numpy(dtype=int)
+    a.claim_amount = table["claimed"].to_numpy(dtype=float)
+    if not len(table):
+        return
+    # the column is the unmet share of the claim, as a target's shortfall is a fraction of
+    # the target: shares of claims of 10 and of 10^9 units are alike for the solver
+    block = a.lp.add_columns(BLOCK, table[KEY], upper=1.0, unit="share of the claim")
+    ti = np.searchsorted(a.years, table["year"].to_numpy(dtype=int))
+    rows = a.balance_row(
+        a.product_positions(table["product"]), a.region_positions(table["region"]), ti
+    )
+    a.lp.add(rows, block.index, a.claim_amount)
+
+
+def stage(a: Assembly, priority: int) -> Stage:
+    """Least unmet share of the soft claims of ``priority``, summed over claims."""
+    picked = np.flatnonzero(a.claim_priority == priority)
+    cols = a.lp.columns[BLOCK].start + picked
+    name = stage_name(priority)
+    return Stage(
+        name,
+        a.defined(name, cols, np.ones(len(cols))),
+        "min",
+        "fraction",
+        f"sum of the unmet shares of the soft claims of priority {priority}",
+        "claims",
+        int(priority),
+    )
+
+
+def check(e: Economy, tables: dict[str, pd.DataFrame], record: Record) -> None:
+    """A shortfall the plan states is allowed up to the soft claim, no further."""
+    if BLOCK in tables:
+        found = claim_violations(e, tables)
+        record("claim shortfall", found["excess"], found["size"], label(found, KEY))
+
+
+FAMILY = Family("claims", (), assemble, check)
