@@ -1,6 +1,6 @@
 """Benchmark: the whole plan at 10^3 to 10^4 products, side by side in one run: HiGHS simplex
 from its own start (the baseline), from the Leontief basis (each stage held within its tolerance,
-or by its optimal face), and the same LP in linopy.
+by its optimal face, or exactly), and the same LP in linopy.
 
 The issue's target: the whole sequence (every tier, consumption, weighted, imports, labour),
 every stage held within its tolerance, the plan verified (<= 1e-6), 3,000 products x 5 years x
@@ -12,7 +12,9 @@ process of its own (peak memory: the child's VmHWM), under a time limit per case
   a user got before the Leontief start);
 - ``leontief``: the same with ``LEONTIEF_FROM = 0``: the first stage from the Leontief basis;
 - ``face``: ``leontief`` with ``make_plan(..., hold="face")``: each stage's optimum held by
-  faces (docs/planning.md 4.2) rather than within the tolerance;
+  its optimal face (docs/planning.md 4.2), the consumption stages within the tolerance;
+- ``exact``: ``leontief`` with ``make_plan(..., hold="exact")``: every stage held exactly by
+  its optimal face, the consumption stages included (``face`` leaves them their tolerance);
 - ``linopy``: the LP ``assemble`` gives, written with linopy's modelling API (one variable per
   column block of ``problem.lp``, with its bounds; one constraint per row block and sense, its
   left-hand side a ``LinearExpression`` built from the rows of the same sparse matrix) and
@@ -62,10 +64,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REGIONS = 3
 YEARS = 5
 KINDS = ("generated", "ibge68")
-CASES = ("leontief", "face", "pdlp-first", "baseline", "linopy")
-"""The order they run in at each size: the new path first (then held by faces), the cheap PDLP
-figure next."""
-SHOWN = ("baseline", "leontief", "face", "linopy")
+CASES = ("leontief", "face", "exact", "pdlp-first", "baseline", "linopy")
+"""The order they run in at each size: the new path first (then held by faces, then exactly),
+the cheap PDLP figure next."""
+SHOWN = ("baseline", "leontief", "face", "exact", "linopy")
 """The whole-sequence cases, in the table's order."""
 NEVER = 10**15
 """``LEONTIEF_FROM`` for the baseline: no problem has that many columns."""
@@ -74,11 +76,12 @@ MARGIN = 90.0
 verification, and linopy's writing of LP files are not all under HiGHS's limit)."""
 VALID = 1e-6
 """The issue's bound on the verified plan's largest violation."""
-VERIFIED = ("baseline", "leontief", "face")
+VERIFIED = ("baseline", "leontief", "face", "exact")
 """The cases whose plan is verified (``make_plan`` whole)."""
 RATIOS = {
     "baseline": ("baseline", "leontief"),
     "baseline_face": ("baseline", "face"),
+    "baseline_exact": ("baseline", "exact"),
     "linopy": ("linopy", "leontief"),
 }
 """Each ratio's key in a run (``KEY_ratio``) and the two cases whose seconds it divides, in the
@@ -137,15 +140,15 @@ def failure(error: BaseException) -> str:
 
 def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, Any]:
     """``make_plan`` whole with simplex, the first stage from HiGHS's own start (baseline) or
-    from the Leontief basis; each stage held by its optimal face (face) or within the
-    tolerance (the others)."""
+    from the Leontief basis; each stage held by its optimal face (face: the consumption stages
+    within the tolerance; exact: those too) or within the tolerance (the others)."""
     import econplan
     import econplan.plan.pick as pick
     from econplan.plan import make_plan
 
     pick.LEONTIEF_FROM = NEVER if case == "baseline" else 0
-    # only the face case passes hold: the others run on code from before it was a parameter
-    held = {"hold": "face"} if case == "face" else {}
+    # only the face and exact cases pass hold: the others run on code from before it was one
+    held: dict[str, Any] = {"hold": case} if case in ("face", "exact") else {}
     start = time.perf_counter()
     try:
         plan = make_plan(built, method="simplex", time_limit=limit, progress=say, **held)
@@ -418,9 +421,9 @@ def machine() -> dict[str, Any]:
 
 
 def compare(run: dict[str, Any]) -> None:
-    """Ratios (``RATIOS``: baseline and linopy to the leontief case, baseline to the face
-    case) and the linopy, PDLP, baseline and face stage objectives' largest relative
-    difference from econplan's (leontief's, else baseline's)."""
+    """Ratios (``RATIOS``: baseline and linopy to the leontief case, baseline to the face and
+    exact cases) and the linopy, PDLP, baseline, face and exact stage objectives' largest
+    relative difference from econplan's (leontief's, else baseline's)."""
     cases = run["cases"]
     reference = next(
         (cases[c] for c in ("leontief", "baseline") if cases.get(c, {}).get("finished")), None
@@ -436,7 +439,7 @@ def compare(run: dict[str, Any]) -> None:
     if reference is None:
         return
     values = {s["name"]: s["value"] for s in reference["stages"]}
-    for name in ("linopy", "pdlp-first", "baseline", "face"):
+    for name in ("linopy", "pdlp-first", "baseline", "face", "exact"):
         case = cases.get(name, {})
         if case is reference or not case.get("stages") or "value" not in case["stages"][0]:
             continue
@@ -563,7 +566,7 @@ def target_line(result: dict[str, Any], kind: str, n: int, target: float) -> str
         return None
     parts = []
     limit = result["limit"]
-    for case in ("leontief", "face", "baseline"):
+    for case in ("leontief", "face", "exact", "baseline"):
         f = run["cases"].get(case, {})
         if f.get("finished"):
             how = "within" if f["seconds"] <= target else "over"
@@ -665,7 +668,7 @@ def markdown(result: dict[str, Any]) -> str:
     differences = [
         (run["kind"], run["n"], case, difference_text(run["cases"][case]))
         for run in result["runs"]
-        for case in ("linopy", "baseline", "face")
+        for case in ("linopy", "baseline", "face", "exact")
         if run["cases"].get(case, {}).get("objective_difference") is not None
     ]
     if differences:
