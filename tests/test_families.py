@@ -4,6 +4,9 @@ come from the blocks' dimensions, and the declarations are what the valuation ta
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +15,16 @@ import pytest
 
 from econplan.plan import load_plan
 from econplan.plan.assemble import assemble
-from econplan.plan.families.registry import CONSTRAINTS, DECLARED, FAMILIES, LIMITS, RANGED
+from econplan.plan.families.registry import (
+    CONSTRAINTS,
+    DECLARED,
+    FAMILIES,
+    LIMITS,
+    RANGED,
+    out_of_order,
+)
 from econplan.plan.lp import LinearProgram
+from econplan.plan.verify import verify
 from econplan.validate import load_economy
 
 
@@ -110,3 +121,68 @@ def test_every_declared_constraint_is_verified(builtin_plan_dir: Path) -> None:
         missing = [check for check in DECLARED[name].checks if check not in ran]
         assert not missing, (name, missing)
         assert sum(ran[check]["count"] for check in DECLARED[name].checks) > 0, name
+
+
+def test_an_order_that_breaks_a_dependency_is_refused() -> None:
+    """A family run before what it needs would find an empty default and drop its terms
+    without a word (ramp before investment loses the ramp rows' investment terms)."""
+    assert out_of_order(FAMILIES) == []
+    order = {f.name: f for f in FAMILIES}
+    early_ramp = (order["balance"], order["capacity"], order["ramp"], order["investment"])
+    assert out_of_order(early_ramp) == ["ramp needs capacity_terms, given by none before it"]
+    late_claims = (*(f for f in FAMILIES if f.name != "claims"), order["claims"])
+    assert any(p.startswith("stages needs claim_shortfall") for p in out_of_order(late_claims))
+
+
+USES = re.compile(r"""a\.block\("(\w+)"\)|a\.lp\.(?:rows|columns)\["(\w+)"\]|a\.(\w+)""")
+"""What a module uses of the assembly: blocks by name (tried first, so that ``a.block(...)``
+is read for its argument), then attributes."""
+
+
+def test_each_family_declares_what_it_uses_of_the_others() -> None:
+    """What a family's module uses of the published attributes and blocks is what it declares
+    it needs or gives: the declarations the registry checks its order by are the code's."""
+    published = {g for f in FAMILIES for g in f.gives}
+    for family in FAMILIES:
+        module = sys.modules[family.assemble.__module__]
+        source = inspect.getsource(module)
+        used = {name for match in USES.findall(source) for name in match if name}
+        undeclared = (used & published) - set(family.needs) - set(family.gives)
+        assert not undeclared, (family.name, undeclared)
+
+
+def test_check_names_of_the_optional_constraints_are_what_verify_records(
+    builtin_plan_dir: Path,
+) -> None:
+    """The ramp's, a re-plan's fixed bounds' and the soft claims' checks, which the built-in
+    plan does not run, by verifying its tables against an economy with a ramp and with
+    bounds and stated claims added."""
+    plan = load_plan(builtin_plan_dir)
+    economy = load_economy()
+    ramped = dataclasses.replace(economy, settings=dataclasses.replace(economy.settings, ramp=0.25))
+    activity = plan.tables["activity"]
+    investment = plan.tables["investment"]
+    tables = {
+        **plan.tables,
+        "fixed_activity": activity[["process", "region", "year"]].assign(
+            lower=activity["activity"], upper=activity["activity"]
+        ),
+        "fixed_investment": investment[["option", "start_year"]].assign(
+            lower=investment["units"], upper=investment["units"]
+        ),
+        "claim_shortfall": pd.DataFrame(
+            {
+                "product": pd.Series(dtype=object),
+                "region": pd.Series(dtype=object),
+                "year": pd.Series(dtype=int),
+                "priority": pd.Series(dtype=int),
+                "claimed": pd.Series(dtype=float),
+                "shortfall": pd.Series(dtype=float),
+            }
+        ),
+    }
+    ran = verify(ramped, tables).to_dict()["checks"]
+    for name in ("ramp", "fixed", "fixed_investment", "claim_shortfall"):
+        for check in DECLARED[name].checks:
+            assert check in ran, (name, check)
+    assert ran["fixed activity"]["max_violation"] == 0.0

@@ -170,7 +170,8 @@ was promised exit 130)."""
 def left_running() -> bool:
     """Whether an interrupted HiGHS run is still going: the process must then end without
     Python's teardown (``os._exit``), which would destroy it mid-run (see ``_LEFT_RUNNING``)."""
-    return any(not highs.wait(0.0)[0] for highs in _LEFT_RUNNING)
+    _LEFT_RUNNING[:] = [highs for highs in _LEFT_RUNNING if not highs.wait(0.0)[0]]
+    return bool(_LEFT_RUNNING)
 
 
 class HighsBackend:

@@ -36,9 +36,10 @@ class Block:
 
     def at(self, *index: np.ndarray | int) -> np.ndarray:
         """Positions in the problem of the entries at ``index`` (one index array per
-        dimension of ``shape``, broadcast together): the block's layout in one place, so that
-        no family writes an offset by hand, and an index out of its dimension is an error
-        rather than another block's entry."""
+        dimension of ``shape``, broadcast together): the block's layout in one place, and an
+        index out of its dimension an error rather than another block's entry. (A block of
+        listed entries, such as trade's priced products year by year, has no shape; its
+        entries are found through its labels or by position within it.)"""
         if len(index) != len(self.shape):
             raise ValueError(
                 f"block {self.name} has {len(self.shape)} dimensions, not {len(index)}"

@@ -5,7 +5,8 @@ for those after it.
 Each family (a module of :mod:`econplan.plan.families`) adds its columns and rows to
 ``Assembly.lp`` in the order of ``FAMILIES``. What a later family needs of an earlier one is an
 attribute here, set once by the family named beside it, so the dependencies between families
-are written down in one place rather than hidden in offsets:
+are written down in one place rather than hidden in offsets (each family also declares them,
+``Family.needs`` and ``gives``, and the registry refuses an order that breaks them):
 
 - balance: the ``balance`` row block, a grid of year x region x product (``balance_row``);
 - capacity: ``pairs`` (the process-region pairs activity exists for), ``pair_key``,
@@ -14,8 +15,8 @@ are written down in one place rather than hidden in offsets:
 - investment: ``integer`` (whole columns), ``investment_option``, ``investment_start``,
   ``capacity_terms`` (what each capacity row holds of the investment columns);
 - trade: ``import_columns`` (columns and prices, for the imports stage);
-- consumption: ``levels`` (region-year keys of the consumption columns), ``basket``,
-  ``reserve_share``;
+- consumption: ``levels`` (region-year keys of the consumption columns), ``basket``;
+- reserves: ``reserve_share``;
 - claims: ``claim_priority``, ``claim_amount``;
 - balance (in a re-plan): ``discrepancy_weight``;
 - targets: ``targets``; stages: ``stages``.

@@ -90,7 +90,7 @@ def _discrepancy(a: Assembly) -> None:
     block = a.lp.add_columns(
         "discrepancy", labels.iloc[picked].reset_index(drop=True), unit="product unit"
     )
-    a.lp.add(balance.start + picked, block.index, 1.0)
+    a.lp.add(balance.index[picked], block.index, 1.0)
     lower = a.lp.row_lower[list(a.lp.rows).index("balance")][picked]
     a.discrepancy_weight = 1.0 / np.maximum(
         np.abs(np.nan_to_num(lower, posinf=0.0, neginf=0.0)), 1.0
@@ -128,4 +128,5 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    gives=("balance", "discrepancy", "discrepancy_weight"),
 )

@@ -174,4 +174,14 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("balance",),
+    gives=(
+        "activity",
+        "capacity",
+        "pairs",
+        "pair_key",
+        "pair_process",
+        "pair_region",
+        "capacity_of_pair",
+    ),
 )

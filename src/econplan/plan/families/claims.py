@@ -23,7 +23,7 @@ from econplan.analysis.demand import final_demand_claims
 from econplan.model.economy import Economy
 from econplan.plan.families.assembly import Assembly
 from econplan.plan.families.checking import Record, label
-from econplan.plan.families.family import Family
+from econplan.plan.families.family import Constraint, Family
 from econplan.plan.problem import Stage
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def claim_table(problem: PlanProblem, x: np.ndarray) -> dict[str, pd.DataFrame]:
 def assemble(a: Assembly) -> None:
     """Soft claims (final_demand rows with a priority) may fall short: a column per
     product, region, year and priority, the share of the claim left unmet (0 to 1),
-    supplies the balance with that share of the claim (``econplan.plan.claims``)."""
+    supplies the balance with that share of the claim (this module's note)."""
     e = a.economy
     table = claimed(e)
     a.claim_priority = table["priority"].to_numpy(dtype=int)
@@ -144,7 +144,7 @@ def assemble(a: Assembly) -> None:
 def stage(a: Assembly, priority: int) -> Stage:
     """Least unmet share of the soft claims of ``priority``, summed over claims."""
     picked = np.flatnonzero(a.claim_priority == priority)
-    cols = a.lp.columns[BLOCK].start + picked
+    cols = a.lp.columns[BLOCK].index[picked]
     name = stage_name(priority)
     return Stage(
         name,
@@ -164,4 +164,21 @@ def check(e: Economy, tables: dict[str, pd.DataFrame], record: Record) -> None:
         record("claim shortfall", found["excess"], found["size"], label(found, KEY))
 
 
-FAMILY = Family("claims", (), assemble, check)
+FAMILY = Family(
+    "claims",
+    (
+        Constraint(
+            BLOCK,
+            tuple(KEY),
+            "one more share of the soft claim allowed to go unmet",
+            "share of the claim",
+            bound=True,
+            valued=False,
+            checks=("claim shortfall",),
+        ),
+    ),
+    assemble,
+    check,
+    needs=("balance",),
+    gives=("claim_shortfall", "claim_priority", "claim_amount"),
+)

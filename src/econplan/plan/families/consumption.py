@@ -40,8 +40,9 @@ def assemble(a: Assembly) -> None:
         lower=0.0 if level is None else level,
         upper=INF if level is None else level,
         unit="level of the norms (1 = the norms)",
+        shape=(len(levels),),
     )
-    col = block.start + np.searchsorted(levels, key)
+    col = block.at(np.searchsorted(levels, key))
     product = np.concatenate(products)
     a.lp.add(a.balance_row(product, key % a.R, key // a.R), col, -np.concatenate(amounts))
     a.levels = levels
@@ -67,8 +68,8 @@ def growth_rows(a: Assembly, inhabited: np.ndarray, growth: float) -> None:
         unit="level of the norms",
     )
     levels = a.block("consumption")
-    a.lp.add(rows.index, levels.start + later, 1.0)
-    a.lp.add(rows.index, levels.start + before, -(1.0 + growth))
+    a.lp.add(rows.index, levels.at(later), 1.0)
+    a.lp.add(rows.index, levels.at(before), -(1.0 + growth))
 
 
 def check(e: Economy, tables: dict[str, pd.DataFrame], record: Record) -> None:
@@ -147,4 +148,6 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("balance",),
+    gives=("consumption", "levels", "basket"),
 )

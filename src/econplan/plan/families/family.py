@@ -29,6 +29,9 @@ class Constraint:
     ranged: bool = False
     """Its valuations get a range of validity (how far the limit may move)."""
     bound: bool = False
+    """Bounds on a column block rather than rows: valued by the columns' reduced costs, which
+    the valuation table reads for each such constraint by name (``min_stock``, ``fixed``); a
+    new one gets no valuations until it is read there too."""
     valued: bool = True
     """Listed in the plan's valuation table (the growth path's rows are not: the consumption
     stages state what it costs)."""
@@ -47,3 +50,10 @@ class Family:
     check: Check | None = None
     """None where verification has nothing of this family's own to recompute (its columns'
     signs are checked with every table's)."""
+    needs: tuple[str, ...] = ()
+    """What it uses of the families before it: blocks by name, or attributes of
+    :class:`~econplan.plan.families.assembly.Assembly`. The registry refuses an order in
+    which a family comes before what it needs (it would find an empty default and drop its
+    terms without a word)."""
+    gives: tuple[str, ...] = ()
+    """The blocks and attributes it makes, for those after it."""

@@ -86,8 +86,9 @@ def assemble(a: Assembly) -> None:
         a.labels(option=e.ids("investments").to_numpy(dtype=object)),
         upper=units,
         unit="units of the option",
+        shape=(n,),
     )
-    a.lp.add(limit.start + opt, columns, 1.0)
+    a.lp.add(limit.at(opt), columns, 1.0)
     a.investment_start, a.investment_option = begin, opt
 
 
@@ -147,4 +148,13 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("balance", "capacity", "pair_key", "capacity_of_pair"),
+    gives=(
+        "investment",
+        "investment_limit",
+        "integer",
+        "investment_option",
+        "investment_start",
+        "capacity_terms",
+    ),
 )

@@ -121,4 +121,6 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("balance",),
+    gives=("shipment", "link"),
 )

@@ -161,4 +161,6 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("activity", "capacity", "pairs", "pair_key", "capacity_of_pair", "capacity_terms"),
+    gives=("ramp",),
 )

@@ -43,6 +43,22 @@ FAMILIES: tuple[Family, ...] = (
 """In assembly order: a family may use what those before it published (see
 :mod:`econplan.plan.families.assembly`)."""
 
+
+def out_of_order(families: tuple[Family, ...]) -> list[str]:
+    """What a family in ``families`` needs that no family before it gives."""
+    given: set[str] = set()
+    problems = []
+    for family in families:
+        missing = [need for need in family.needs if need not in given]
+        if missing:
+            problems.append(f"{family.name} needs {', '.join(missing)}, given by none before it")
+        given.update(family.gives)
+    return problems
+
+
+if out_of_order(FAMILIES):  # a bug in the registry, not in anyone's data
+    raise RuntimeError("; ".join(out_of_order(FAMILIES)))
+
 DECLARED: dict[str, Constraint] = {c.name: c for f in FAMILIES for c in f.constraints}
 
 CONSTRAINTS: dict[str, tuple[str, str]] = {

@@ -43,4 +43,10 @@ def assemble(a: Assembly) -> None:
         a.lp.add(rows_, a.block("activity").at(ti, out.col), -s * out.data)
 
 
-FAMILY = Family("reserves", (), assemble)
+FAMILY = Family(
+    "reserves",
+    (),
+    assemble,
+    needs=("balance", "activity", "pair_process", "pair_region"),
+    gives=("reserve_share",),
+)

@@ -156,4 +156,6 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("balance",),
+    gives=("draw", "resource_yearly", "deposit", "resource_stock", "regrowth"),
 )

@@ -99,7 +99,7 @@ def _stages(a: Assembly, targets: pd.DataFrame) -> list[Stage]:
         # on a growth path each year's level is held against the first year's grown at
         # the declared rate, so the maximin is the level of the path's first year
         path = (1.0 + (growth or 0.0)) ** (a.levels[inhabited] // a.R)
-        a.lp.add(rows.index, a.block("consumption").start + inhabited, 1.0)
+        a.lp.add(rows.index, a.block("consumption").at(inhabited), 1.0)
         a.lp.add(rows.index, np.full(len(inhabited), least.start), -path)
         if growth is not None:
             growth_rows(a, inhabited, growth)
@@ -118,7 +118,7 @@ def _stages(a: Assembly, targets: pd.DataFrame) -> list[Stage]:
         )
         average = a.defined(
             "consumption_average",
-            a.block("consumption").start + inhabited,
+            a.block("consumption").at(inhabited),
             pop[inhabited] / pop[inhabited].sum(),
         )
         stages.append(
@@ -214,4 +214,20 @@ def _labour_use(a: Assembly) -> tuple[np.ndarray, np.ndarray] | None:
     return cols, use[cols]
 
 
-FAMILY = Family("stages", (), assemble)
+FAMILY = Family(
+    "stages",
+    (),
+    assemble,
+    needs=(
+        "balance",
+        "discrepancy",
+        "discrepancy_weight",
+        "consumption",
+        "levels",
+        "import_columns",
+        "claim_shortfall",
+        "claim_priority",
+        "targets",
+    ),
+    gives=("stages", "consumption_growth"),
+)

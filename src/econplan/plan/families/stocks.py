@@ -39,4 +39,4 @@ def assemble(a: Assembly) -> None:
             a.lp.add(a.balance_row(p, r, ti + 1), cols, 1.0)
 
 
-FAMILY = Family("stocks", (), assemble)
+FAMILY = Family("stocks", (), assemble, needs=("balance",), gives=("stock",))

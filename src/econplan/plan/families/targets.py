@@ -130,11 +130,12 @@ def assemble(a: Assembly) -> None:
         lower=np.where(at_least, goal / row_scale, -INF),
         upper=np.where(at_least, INF, goal / row_scale),
         unit="product unit / row_scale",
+        shape=(len(frame),),
     )
     for i, (cols, coefs) in enumerate(entries):
-        a.lp.add(np.full(len(cols), rows.start + i), cols, coefs / row_scale[i])
+        a.lp.add(rows.at(np.full(len(cols), i)), cols, coefs / row_scale[i])
     sign = np.where(at_least, 1.0, -1.0)
-    a.lp.add(rows.start + soft, shortfall.index, (sign * scale / row_scale)[soft])
+    a.lp.add(rows.at(soft), shortfall.index, (sign * scale / row_scale)[soft])
     frame["row_scale"] = row_scale
     frame["row"] = rows.index
     column = np.full(len(frame), -1)
@@ -177,7 +178,7 @@ def _measure(
             basket = basket[in_regions[basket["key"].to_numpy() % a.R]]
             by_level = basket.groupby("key")["amount"].sum()
             cols_parts.append(
-                a.block("consumption").start + np.searchsorted(a.levels, by_level.index.to_numpy())
+                a.block("consumption").at(np.searchsorted(a.levels, by_level.index.to_numpy()))
             )
             coef_parts.append(by_level.to_numpy(dtype=float))
         return np.concatenate(cols_parts), np.concatenate(coef_parts)
@@ -188,7 +189,7 @@ def _measure(
         & np.isin(a.product_positions(labels["product"]), products)
         & in_regions[a.region_positions(labels["region"])]
     )
-    cols = block.start + np.flatnonzero(pick)
+    cols = block.index[np.flatnonzero(pick)]
     return cols, np.ones(len(cols))
 
 
@@ -286,4 +287,16 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=(
+        "activity",
+        "consumption",
+        "imports",
+        "exports",
+        "pair_process",
+        "pair_region",
+        "levels",
+        "basket",
+        "reserve_share",
+    ),
+    gives=("target", "shortfall", "targets"),
 )

@@ -50,6 +50,7 @@ def _terminal(a: Assembly, growth: float) -> None:
         a.labels(process=e.process_ids.to_numpy(dtype=object)[processes]),
         lower=-standing,
         unit="main product unit",
+        shape=(len(processes),),
     )
     # new capacity ready by the year after the horizon
     opt, begin = a.investment_option, a.investment_start
@@ -57,7 +58,7 @@ def _terminal(a: Assembly, growth: float) -> None:
     lead = inv["lead_time"].fillna(1).to_numpy(dtype=int)
     cap = inv["capacity"].to_numpy(dtype=float)
     ready = begin + lead[opt] <= after
-    a.lp.add(rows.start + row_of[process_of[opt[ready]]], block.index[ready], cap[opt[ready]])
+    a.lp.add(rows.at(row_of[process_of[opt[ready]]]), block.index[ready], cap[opt[ready]])
     # a renovation to another process takes the old facility's share from its process
     facility = e.positions("investments", "facility")
     units = inv["max_units"].fillna(1.0).to_numpy(dtype=float)
@@ -66,12 +67,12 @@ def _terminal(a: Assembly, growth: float) -> None:
     if gone.any():
         kept = open_[facility[opt][gone]]
         share = f_capacity[facility[opt][gone]] / units[opt][gone] * kept
-        a.lp.add(rows.start + row_of[old[gone]], block.index[gone], -share)
+        a.lp.add(rows.at(row_of[old[gone]]), block.index[gone], -share)
     # the last year's activity, grown
     last = a.T - 1
     pairs = np.flatnonzero(row_of[a.pair_process] >= 0)
     a.lp.add(
-        rows.start + row_of[a.pair_process[pairs]],
+        rows.at(row_of[a.pair_process[pairs]]),
         a.block("activity").at(last, pairs),
         -(1.0 + growth),
     )
@@ -113,4 +114,6 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("activity", "investment", "pair_process", "investment_option", "investment_start"),
+    gives=("terminal_capacity",),
 )

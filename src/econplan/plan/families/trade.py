@@ -177,4 +177,13 @@ FAMILY = Family(
     ),
     assemble,
     check,
+    needs=("balance",),
+    gives=(
+        "imports",
+        "exports",
+        "imports_cap",
+        "exports_cap",
+        "foreign_exchange",
+        "import_columns",
+    ),
 )
