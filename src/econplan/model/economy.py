@@ -35,6 +35,17 @@ ID_TABLES = (
 """Tables keyed by a single id column: their pandas views are indexed by it."""
 
 
+def _given(tables: Mapping[str, pd.DataFrame], table: Table) -> pd.DataFrame:
+    """``table`` as given, or empty where an optional table is not (an economy built in code
+    before the table existed, such as a generated one)."""
+    if table.name in tables or table.required:
+        return tables[table.name]
+    text = ("string", "enum")
+    return pd.DataFrame(
+        {c.name: pd.Series(dtype=object if c.type in text else float) for c in table.columns}
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     name: str
@@ -166,7 +177,7 @@ class Economy:
         schema = schema or load_schema()
         names = (*schema.csv_tables, schema[SOURCES_TABLE])
         ordered = {
-            table.name: normalise_table(tables[table.name][list(table.column_names)], table.key)
+            table.name: normalise_table(_given(tables, table)[list(table.column_names)], table.key)
             for table in names
         }
         ids = {
