@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from econplan.errors import EconomyError
 from econplan.plan import verify
 from econplan.validate import load_economy
 from test_plan import METHODS, build, plan_of, target
@@ -78,3 +79,57 @@ def test_verification_finds_a_share_not_met(tmp_path: Path) -> None:
     # 80% of 110 t used is 88 t, of which 80 t were made: 8 t short of 110
     assert checks["self-sufficiency"]["max_violation"] == pytest.approx(8 / 110, rel=1e-9)
     assert checks["self-sufficiency"]["worst"] == "a nation 2021"
+
+
+def test_a_regional_share_counts_shipments_in_and_out(tmp_path: Path) -> None:
+    """Grain made in a for 0.1 person-year a tonne and in b for 1; 100 t wanted in each. The
+    labour stage makes it all in a and ships 100 t to b. At least 60% of b's grain made in b:
+    b makes 60 and receives 40 (its use, 100 = 60 + 40, counted with the shipments in), a makes
+    140; labour 14 + 60 = 74, and each more tonne made in b costs 1 - 0.1 = 0.9."""
+    tables = {
+        "products": "id,unit,sector,kind\ngrain,t,s,good\nlabour,person-year,s,labour\n",
+        # a farm of each kind, one in each region: labour per tonne differs by region
+        "processes": "id,sector,main_product\nfarm_a,s,grain\nfarm_b,s,grain\n",
+        "process_io": "process,product,flow,amount\n"
+        "farm_a,grain,output,1\nfarm_a,labour,input,0.1\n"
+        "farm_b,grain,output,1\nfarm_b,labour,input,1\n",
+        "facilities": "id,region,process,capacity\nfa,a,farm_a,1000\nfb,b,farm_b,1000\n",
+        "links": "id,origin,destination,mode,capacity,two_way\nab,a,b,rail,1000,true\n",
+        "final_demand": "category,product,region,basis,amount\n"
+        "public_services,grain,a,absolute,100\npublic_services,grain,b,absolute,100\n",
+        "targets": "id,product,region,year,measure,amount,kind\n"
+        "grain_b,grain,b,2021,production,0,tier1\n",
+    }
+    free = plan_of(build(tmp_path / "free", objective="labour", regions=("a", "b"), **tables))
+    assert target(free, "grain_b")["planned"] == pytest.approx(0.0, abs=1e-6)
+    tables["self_sufficiency"] = "product,region,share\ngrain,b,0.6\n"
+    folder = build(tmp_path / "share", objective="labour", regions=("a", "b"), **tables)
+    plan = plan_of(folder)
+    assert target(plan, "grain_b")["planned"] == pytest.approx(60.0, abs=1e-6)
+    ship = plan.tables["shipments"]
+    into_b = ship[(ship["destination"] == "b") & (ship["product"] == "grain")]["amount"].sum()
+    assert into_b == pytest.approx(40.0, abs=1e-6)
+    assert plan.info["objectives"]["labour"] == pytest.approx(74.0, abs=1e-6)
+    val = plan.tables["valuations"]
+    row = val[(val["stage"] == "labour") & (val["constraint"] == "self_sufficiency")]
+    assert abs(float(row["valuation"].iloc[0])) == pytest.approx(0.9, rel=1e-6)
+    # shipping 10 t more to b (and 10 t less made there) breaks it: 0.6 * 100 > 50
+    tampered = dict(plan.tables)
+    activity = tampered["activity"].copy()
+    activity.loc[activity["region"] == "b", "activity"] -= 10.0
+    activity.loc[activity["region"] == "a", "activity"] += 10.0
+    shipments = ship.copy()
+    shipments.loc[(shipments["destination"] == "b"), "amount"] += 10.0
+    tampered.update(activity=activity, shipments=shipments)
+    checks = verify(load_economy(folder), tampered).to_dict()["checks"]
+    assert checks["self-sufficiency"]["max_violation"] == pytest.approx(10 / 100, rel=1e-9)
+    assert checks["self-sufficiency"]["worst"] == "grain b 2021"
+
+
+def test_a_share_of_what_nothing_makes_is_refused_by_row(tmp_path: Path) -> None:
+    folder = economy(tmp_path / "labour", "product,share\na,0.5\nlabour,0.5\n")
+    with pytest.raises(EconomyError) as raised:
+        load_economy(folder)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.row, problem.column) == ("self_sufficiency.csv", 3, "product")
+    assert "'labour' is labour, not a good or a service" in problem.message

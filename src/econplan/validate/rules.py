@@ -23,6 +23,7 @@ from econplan.validate.supply import (
     check_links,
     check_observed,
     check_seasonality,
+    check_self_sufficiency,
     check_supplied,
     check_targets,
     check_trade,
@@ -53,5 +54,6 @@ RULES: tuple[Rule, ...] = (
     check_seasonality,
     check_links,
     check_trade,
+    check_self_sufficiency,
     check_supplied,
 )

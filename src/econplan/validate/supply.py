@@ -174,6 +174,27 @@ def check_trade(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
         yield from beyond(typed.file("trade"), price, unpriced)
 
 
+def check_self_sufficiency(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
+    """A self-sufficiency share is of a good or a service: what a process makes and may be
+    bought abroad or shipped, not labour, a natural resource or a primary input."""
+    frame = typed.tables["self_sufficiency"]
+    if len(frame) == 0:
+        return
+    file = typed.file("self_sufficiency")
+    kinds = product_table(typed)["kind"].astype(object)
+    kind = to_object(frame["product"]).map(kinds)
+    made = kind.isin(["good", "service"]) | kind.isna()  # an unknown product is reported already
+    for row, line in shown_rows(frame, ~made):
+        yield Problem(
+            file,
+            row,
+            "product",
+            f"{line['product']!r} is {kinds[line['product']]}, not a good or a service: a "
+            "self-sufficiency share is of what the economy makes; delete the row or name one",
+        )
+    yield from beyond(file, "product", ~made)
+
+
 def check_supplied(typed: TypedTables, schema: Schema) -> Iterator[Problem]:
     """Every product that something uses is produced, imported or endowed by something."""
     io = typed.tables["process_io"]
