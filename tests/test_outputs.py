@@ -303,6 +303,39 @@ def test_ctrl_c_during_a_solve_exits_130_and_writes_nothing(tmp_path: Path) -> N
     assert snapshot(out) == before and not leftovers(tmp_path)
 
 
+SOLVER_STILL_RUNNING = """
+import sys
+import econplan.plan.highs as highs
+
+class Solver:  # a HiGHS run interrupted inside a factorisation: not finished
+    def __init__(self, finished):
+        self.finished = finished
+    def wait(self, seconds):
+        return (self.finished, None)
+
+highs._LEFT_RUNNING.extend([Solver(True), Solver(sys.argv[1] == "finished")])
+from econplan.cli.common import exit_if_a_solve_runs_on
+print("interrupted", end="")  # unflushed: the exit must flush it
+exit_if_a_solve_runs_on()
+print(" and went on", len(highs._LEFT_RUNNING))
+"""
+
+
+@pytest.mark.parametrize("state", ["running", "finished"])
+def test_a_solve_that_runs_on_after_ctrl_c_ends_the_process_with_130(state: str) -> None:
+    """After Ctrl-C, a HiGHS run that would not stop (inside a factorisation) must not be
+    destroyed by Python's teardown, which aborts the process (exit -6 was seen under load):
+    the command ends at once with 130, its output flushed. A run that has finished is let
+    go and the command ends as usual."""
+    child = subprocess.run(
+        [sys.executable, "-c", SOLVER_STILL_RUNNING, state], capture_output=True, text=True
+    )
+    if state == "running":
+        assert (child.returncode, child.stdout) == (130, "interrupted"), child.stderr
+    else:
+        assert (child.returncode, child.stdout) == (0, "interrupted and went on 0\n")
+
+
 def test_a_full_disk_keeps_the_older_plan(
     planned: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
