@@ -137,9 +137,12 @@ def _print_diagnosis(plan: Plan, top: int) -> None:
     if limits:
         errors.print("The limits behind them (valuation in the elastic problem):")
         for row in limits[:top]:
+            where = " ".join(
+                str(part) for part in (row["item"], row["region"], row["year"]) if part
+            )
             errors.print(
-                f"  {row['constraint']} {row['item']} {row['region'] or ''} {row['year'] or ''}: "
-                f"{row['valuation']:.4g} {row['per']} of {row['unit']}"
+                f"  {row['constraint']} {where}: {row['valuation']:.4g} {row['per']} of "
+                f"{row['unit']}"
             )
 
 
