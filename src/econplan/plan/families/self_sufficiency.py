@@ -48,6 +48,7 @@ def _members(economy: Economy, region: object) -> tuple[str, ...]:
 
 
 def assemble(a: Assembly) -> None:
+    """A row per share and year; its terms gathered for all rows at once, by joins."""
     e = a.economy
     if TABLE not in e.tables or not len(e.tables[TABLE]):
         return
@@ -59,49 +60,54 @@ def assemble(a: Assembly) -> None:
         unit="product unit",
         shape=(len(rows),),
     )
+    n = len(rows)
+    share = rows["share"].to_numpy(dtype=float)
+    product = a.product_positions(rows["product"])
+    year = rows["year"].to_numpy(dtype=int)
+    # inside[i, r]: row i counts region r (its region with its members, or the nation)
+    inside = np.zeros((n, a.R), dtype=bool)
+    for i, region in enumerate(rows["region"].to_numpy(dtype=object)):
+        inside[i, a.region_positions(np.array(_members(e, region), dtype=object))] = True
+    row_parts, col_parts, coef_parts = [], [], []
+    # production: the activity of every pair in the rows' regions that makes the product
     activity = a.block("activity")
-    columns = {flow: a.block(flow) for flow in ("imports", "exports")}
+    for ti, y in enumerate(a.years):
+        mine = np.flatnonzero(year == y)
+        if not len(mine):
+            continue
+        made = e.outputs(int(y))[:, a.pair_process].tocsr()[product[mine]].tocoo()
+        keep = inside[mine[made.row], a.pair_region[made.col]]
+        row_parts.append(mine[made.row[keep]])
+        col_parts.append(activity.at(ti, made.col[keep]))
+        coef_parts.append((1.0 - share[mine[made.row[keep]]]) * made.data[keep])
+    # net imports, and for a region net shipments in, each at minus the share
+    wanted = rows[["product", "year"]].assign(row=np.arange(n))
+    for flow, sign in (("imports", -1.0), ("exports", 1.0)):
+        traded = a.lp.columns[flow]
+        labels = traded.labels.assign(at=np.arange(traded.size))
+        both = wanted.merge(labels, on=["product", "year"])
+        row = both["row"].to_numpy()
+        there = inside[row, a.region_positions(both["region"])]
+        row_parts.append(row[there])
+        col_parts.append(traded.index[both["at"].to_numpy()[there]])
+        coef_parts.append(sign * share[row[there]])
     shipment = a.lp.columns.get("shipment")
-    for i, (product_id, region, year, share) in enumerate(
-        zip(
-            rows["product"].to_numpy(dtype=object),
-            rows["region"].to_numpy(dtype=object),
-            rows["year"].to_numpy(dtype=int),
-            rows["share"].to_numpy(dtype=float),
-            strict=True,
+    regional = ~inside.all(axis=1)
+    if shipment is not None and regional.any():
+        labels = shipment.labels[["product", "year", "origin", "destination"]]
+        both = wanted[regional].merge(
+            labels.assign(at=np.arange(shipment.size)), on=["product", "year"]
         )
-    ):
-        ti = int(np.searchsorted(a.years, year))
-        members = _members(e, region)
-        inside = np.zeros(a.R, dtype=bool)
-        inside[a.region_positions(np.array(members, dtype=object))] = True
-        product = e.product_ids.get_loc(product_id)
-        # production: the activity of every pair in the regions that makes the product
-        made = np.asarray(e.outputs(int(year))[product, a.pair_process].todense()).ravel()
-        pairs = np.flatnonzero((made != 0) & inside[a.pair_region])
-        cols = [activity.at(ti, pairs)]
-        coefs = [(1.0 - share) * made[pairs]]
-        # net imports and, for a region, net shipments in, each at minus the share
-        for flow, sign in (("imports", -1.0), ("exports", 1.0)):
-            labels = columns[flow].labels
-            pick = np.flatnonzero(
-                (labels["product"] == product_id).to_numpy()
-                & (labels["year"] == year).to_numpy()
-                & labels["region"].isin(members).to_numpy()
-            )
-            cols.append(columns[flow].index[pick])
-            coefs.append(np.full(len(pick), sign * share))
-        if shipment is not None and not inside.all():
-            labels = shipment.labels
-            of = ((labels["product"] == product_id) & (labels["year"] == year)).to_numpy()
-            into = labels["destination"].isin(members).to_numpy()
-            out_of = labels["origin"].isin(members).to_numpy()
-            for picked, sign in ((of & into & ~out_of, -1.0), (of & out_of & ~into, 1.0)):
-                at = np.flatnonzero(picked)
-                cols.append(shipment.index[at])
-                coefs.append(np.full(len(at), sign * share))
-        joined = np.concatenate(cols)
-        a.lp.add(block.at(np.full(len(joined), i)), joined, np.concatenate(coefs))
+        row = both["row"].to_numpy()
+        into = inside[row, a.region_positions(both["destination"])]
+        out_of = inside[row, a.region_positions(both["origin"])]
+        for picked, sign in ((into & ~out_of, -1.0), (out_of & ~into, 1.0)):
+            row_parts.append(row[picked])
+            col_parts.append(shipment.index[both["at"].to_numpy()[picked]])
+            coef_parts.append(sign * share[row[picked]])
+    a.lp.add(
+        block.at(np.concatenate(row_parts)), np.concatenate(col_parts), np.concatenate(coef_parts)
+    )
 
 
 def _total(frame: pd.DataFrame, column: str, product: str, year: int, where: pd.Series) -> float:
