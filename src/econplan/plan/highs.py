@@ -151,7 +151,12 @@ def basis_of(highs: highspy.Highs) -> tuple[np.ndarray, np.ndarray] | None:
 def set_basis(highs: highspy.Highs, col_status: np.ndarray, row_status: np.ndarray) -> None:
     """Start HiGHS's next run from this basis. HiGHS takes it as an alien basis: one whose
     count of basic variables is off, or whose basic columns are dependent, is completed with
-    slacks, not refused."""
+    slacks, not refused.
+
+    HiGHS factorises the alien basis here, in the caller's thread and holding Python's lock:
+    11.7 s on a generated 3,000-product economy (measured 2026-11-30), during which Ctrl-C
+    waits (run in a thread of its own, the main thread still got the lock only 3 times in
+    12 s, so that does not help)."""
     basis = highspy.HighsBasis()
     basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in col_status]
     basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row_status]
