@@ -54,6 +54,17 @@ def shippable(economy: Economy) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {"grid": (grid, np.ones(len(grid))), "rail": by_mass, "road": by_mass, "sea": by_mass}
 
 
+def in_force(table: pd.DataFrame, key: list[str], year: int) -> pd.DataFrame:
+    """The rows of ``table`` (with a ``year`` column, blank for every year) in force in
+    ``year``: a row for the year replaces the undated row with the same ``key`` (a blank in
+    the key matches a blank)."""
+    dated = table[(table["year"] == year).fillna(False)]
+    undated = table[table["year"].isna()]
+    mine = pd.MultiIndex.from_frame(undated[key].astype(object).fillna(""))
+    replaced = mine.isin(pd.MultiIndex.from_frame(dated[key].astype(object).fillna("")))
+    return pd.concat([undated[~replaced], dated], ignore_index=True)
+
+
 class Assembly:
     """The problem as the families build it (see the module note for what each one sets)."""
 

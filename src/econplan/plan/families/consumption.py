@@ -57,17 +57,13 @@ def growth_rows(a: Assembly, inhabited: np.ndarray, growth: float) -> None:
     has = (keys >= a.R) & (earlier < len(keys))
     has[has] &= keys[earlier[has]] == keys[has] - a.R
     later, before = inhabited[has], inhabited[earlier[has]]
-    region_ids = a.economy.region_ids.to_numpy(dtype=object)
+    levels = a.block("consumption")
     rows = a.lp.add_rows(
         "consumption_growth",
-        a.labels(
-            region=region_ids[a.levels[later] % a.R],
-            year=a.years[a.levels[later] // a.R],
-        ),
+        levels.labels.iloc[later],
         lower=0.0,
         unit="level of the norms",
     )
-    levels = a.block("consumption")
     a.lp.add(rows.index, levels.at(later), 1.0)
     a.lp.add(rows.index, levels.at(before), -(1.0 + growth))
 

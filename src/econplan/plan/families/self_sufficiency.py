@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from econplan.model.economy import Economy
-from econplan.plan.families.assembly import Assembly
+from econplan.plan.families.assembly import Assembly, in_force
 from econplan.plan.families.checking import Record
 from econplan.plan.families.family import Constraint, Family
 from econplan.plan.flows import production
@@ -27,17 +27,10 @@ from econplan.plan.flows import production
 TABLE = "self_sufficiency"
 
 
-def in_force(economy: Economy, year: int) -> pd.DataFrame:
-    """The shares of ``year``, one row per product and region (NaN: the nation): a row for
-    the year replaces the undated row of the same product and region."""
-    table = economy.tables[TABLE]
-    key = ["product", "region"]
-    dated = table[(table["year"] == year).fillna(False)]
-    undated = table[table["year"].isna()]
-    both = pd.MultiIndex.from_frame(undated[key].astype(object).fillna(""))
-    replaced = both.isin(pd.MultiIndex.from_frame(dated[key].astype(object).fillna("")))
-    rows = pd.concat([undated[~replaced], dated], ignore_index=True)
-    return pd.DataFrame(rows[[*key, "share"]]).assign(year=year)
+def shares(economy: Economy, year: int) -> pd.DataFrame:
+    """The shares of ``year``, one row per product and region (NaN: the nation)."""
+    rows = in_force(economy.tables[TABLE], ["product", "region"], year)
+    return pd.DataFrame(rows[["product", "region", "share"]]).assign(year=year)
 
 
 def _members(economy: Economy, region: object) -> tuple[str, ...]:
@@ -52,7 +45,7 @@ def assemble(a: Assembly) -> None:
     e = a.economy
     if TABLE not in e.tables or not len(e.tables[TABLE]):
         return
-    rows = pd.concat([in_force(e, int(y)) for y in a.years], ignore_index=True)
+    rows = pd.concat([shares(e, int(y)) for y in a.years], ignore_index=True)
     block = a.lp.add_rows(
         TABLE,
         rows[["product", "region", "year"]],
@@ -124,11 +117,11 @@ def check(e: Economy, tables: dict[str, pd.DataFrame], record: Record) -> None:
     ship = tables["shipments"]
     excess, size, labels = [], [], []
     for year in e.years:
-        shares = in_force(e, year)
+        rows = shares(e, year)
         for p, region, share in zip(
-            shares["product"].astype(str),
-            shares["region"].to_numpy(dtype=object),
-            shares["share"].to_numpy(dtype=float),
+            rows["product"].astype(str),
+            rows["region"].to_numpy(dtype=object),
+            rows["share"].to_numpy(dtype=float),
             strict=True,
         ):
             members = _members(e, region)

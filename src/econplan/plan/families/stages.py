@@ -86,14 +86,8 @@ def _stages(a: Assembly, targets: pd.DataFrame) -> list[Stage]:
             # no population given (a plain input-output table): every basket counts alike
             inhabited, pop = np.arange(len(a.levels)), np.ones(len(a.levels))
         least = a.lp.add_columns("objective_consumption", a.labels(stage=["consumption"]))
-        region_ids = e.region_ids.to_numpy(dtype=object)
         rows = a.lp.add_rows(
-            "objective_consumption",
-            a.labels(
-                region=region_ids[a.levels[inhabited] % a.R],
-                year=a.years[a.levels[inhabited] // a.R],
-            ),
-            lower=0.0,
+            "objective_consumption", a.block("consumption").labels.iloc[inhabited], lower=0.0
         )
         growth = e.settings.consumption_growth
         # on a growth path each year's level is held against the first year's grown at

@@ -8,18 +8,15 @@ import numpy as np
 import pandas as pd
 
 from econplan.model.economy import Economy
-from econplan.plan.families.assembly import Assembly
+from econplan.plan.families.assembly import Assembly, in_force
 from econplan.plan.families.checking import Record
 from econplan.plan.families.family import Constraint, Family
 
 
 def trade_in_force(economy: Economy, year: int) -> pd.DataFrame:
     """Trade terms of ``year`` by product: a row for the year replaces the undated row."""
-    trade = economy.tables["trade"]
-    undated = trade[trade["year"].isna()].set_index("product")
-    dated = trade[(trade["year"] == year).fillna(False)].set_index("product")
-    terms = pd.concat([undated[~undated.index.isin(dated.index)], dated]).sort_index()
-    return terms[["import_price", "export_price", "import_cap", "export_cap"]]
+    terms = in_force(economy.tables["trade"], ["product"], year).set_index("product")
+    return terms.sort_index()[["import_price", "export_price", "import_cap", "export_cap"]]
 
 
 def assemble(a: Assembly) -> None:
