@@ -1,5 +1,6 @@
-"""Benchmark: the whole plan with each HiGHS method (simplex, IPM with crossover, PDLP) at each
-size, side by side in one run, as evidence for choosing the method by size.
+"""Benchmark: the whole plan with each method (HiGHS's simplex, IPM with crossover and PDLP;
+the first-order backend, OR-Tools' PDLP then simplex) at each size, side by side in one run, as
+evidence for choosing the method by size.
 
 Each case is ``make_plan(economy, method=...)`` as ``econplan plan --solver METHOD`` runs it
 (assemble, every stage, the waste stage, the tables and verification) on a generated economy
@@ -36,7 +37,7 @@ from typing import Any
 from children import measured, source, watch
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = ("simplex", "ipm", "pdlp")
+METHODS = ("simplex", "ipm", "pdlp", "ortools-pdlp")
 """simplex first: the baseline the others are compared with."""
 MARGIN = 120.0
 """Seconds past the limit before a case is killed (generating the economy is not limited)."""

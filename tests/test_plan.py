@@ -25,6 +25,7 @@ from econplan.plan import (
     Plan,
     Solver,
     assemble,
+    firstorder,
     load_plan,
     make_plan,
     verify,
@@ -72,11 +73,22 @@ def build(
     return folder
 
 
-METHODS = ("simplex", "ipm")
-"""The backends every oracle test below runs on (``oracle``). HiGHS's PDLP is not among them:
-on these economies it ran past a minute on Kantorovich's three machines and on the foreign
-exchange case, found tier 2 infeasible after holding tier 1 (the tiers case), and left a link
-7e-7 short of its capacity (docs/performance.md, "Which solver")."""
+METHODS = (
+    "simplex",
+    "ipm",
+    pytest.param(
+        firstorder.METHOD,
+        marks=pytest.mark.skipif(
+            not firstorder.available(), reason="OR-Tools (the first-order extra) not installed"
+        ),
+    ),
+)
+"""The backends every oracle test below runs on (``oracle``): HiGHS's simplex and interior
+point, and the first-order backend (OR-Tools' PDLP, its point taken to a vertex by simplex).
+HiGHS's PDLP alone is not among them: on these economies it ran past a minute on
+Kantorovich's three machines and on the foreign exchange case, found tier 2 infeasible after
+holding tier 1 (the tiers case), and left a link 7e-7 short of its capacity
+(docs/performance.md, "Which solver")."""
 
 
 @pytest.fixture(params=METHODS)

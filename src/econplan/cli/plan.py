@@ -213,9 +213,10 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     type=click.Choice(list(CHOICES)),
     default=AUTO,
     show_default=True,
-    help="HiGHS's simplex, interior point (with crossover) or PDLP; auto picks by the "
-    "problem's size (the rule and its measurements: docs/performance.md) and says what it "
-    "picked.",
+    help="HiGHS's simplex, interior point (with crossover) or PDLP, or ortools-pdlp (OR-Tools' "
+    "PDLP started from each stage's last optimum, then simplex from its point; needs the "
+    "first-order extra); auto picks by the problem's size (the rule and its measurements: "
+    "docs/performance.md) and says what it picked.",
 )
 @click.option(
     "--time-limit",
@@ -399,12 +400,12 @@ def plan_command(
             f"{seconds.get(row['name'], 0.0):.2f}",
         )
     console.print(table)
-    problem = plan.info["problem"]
+    problem, solver = plan.info["problem"], plan.info["solver"]
     console.print(
         f"Problem: {problem['rows']:,} rows, {problem['columns']:,} columns, "
         f"{problem['nonzeros']:,} nonzeros; "
-        f"HiGHS {plan.info['solver']['version']} {plan.info['solver']['method']} "
-        f"({plan.info['solver'].get('why', 'asked for')}), {plan.run['solver_seconds']:.2f} s."
+        f"{solver.get('label', 'HiGHS ' + solver['method'])} ({solver.get('why', 'asked for')}), "
+        f"HiGHS {solver['version']}, {plan.run['solver_seconds']:.2f} s."
     )
     console.print(
         f"Verification: largest relative violation {verification['max_violation']:.2g} "

@@ -172,7 +172,8 @@ def stage_lines(plan: Plan) -> list[str]:
     ]
     solver = plan.info["solver"]
     # plans written before --solver auto say only the method
-    how = f"HiGHS {solver['method']}" + (f", {solver['why']}" if "why" in solver else "")
+    how = solver.get("label", f"HiGHS {solver['method']}")
+    how += f", {solver['why']}" if "why" in solver else ""
     if "start_why" in solver:  # plans written before the Leontief start do not say
         how += f"; {solver['start_why']}"
     if solver.get("hold") in ("face", "exact"):

@@ -21,7 +21,7 @@ from econplan.plan.families.claims import claim_table
 from econplan.plan.fixed import Fixed
 from econplan.plan.flows import close_past_balances
 from econplan.plan.output import Plan, economy_hash, jsonable
-from econplan.plan.pick import AUTO, pick_method, pick_start
+from econplan.plan.pick import AUTO, label, pick_method, pick_start
 from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
 from econplan.plan.problem import Stage, StageProblem
 from econplan.plan.reference import Reference, ReferenceError, closest, matched
@@ -160,7 +160,7 @@ def make_plan(
     asked = method
     method, why = pick_method(problem, asked)
     leontief, start_why = pick_start(problem, method)
-    say(f"solver: HiGHS {method} ({why}; {start_why})")
+    say(f"solver: {label(method)} ({why}; {start_why})")
     picked = {
         "asked": asked,
         "why": why,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from econplan.model.economy import Economy
+from econplan.plan.pick import label, versions
 
 if TYPE_CHECKING:
     from econplan.plan.assemble import PlanProblem
@@ -117,6 +118,8 @@ class Plan:
             "solver": {
                 "name": "HiGHS",
                 "version": metadata.version("highspy"),
+                "label": label(method),
+                "versions": versions(method),
                 "method": method,
                 "tolerance": problem.tolerance,
             },

@@ -3,20 +3,49 @@ installed, and why (plan.json's ``solver``: ``asked``, ``method`` and ``why``; t
 stage line).
 
 The rule is the measurement in ``bench/methods.py`` (results in bench/results/methods.md and
-docs/performance.md, "Which solver"): the whole stage sequence, verified, with each of HiGHS's
-methods on generated economies side by side. Only HiGHS is a backend today; another (a
-first-order method, a GPU solver), once one finishes a plan faster somewhere, is picked here
-by size and by whether its package (and device) is present.
+docs/performance.md, "Which solver"): the whole stage sequence, verified, with each method on
+generated economies side by side. The first-order backend (:mod:`econplan.plan.firstorder`)
+is there to be asked for; auto does not pick it, since it finished no plan faster than
+simplex where measured. Another (a GPU solver), once one finishes a plan faster somewhere, is
+picked here by size and by whether its package (and device) is present.
 """
 
 from __future__ import annotations
 
-from econplan.plan.highs import METHODS
+from importlib import metadata
+
+from econplan.plan import firstorder
+from econplan.plan.backend import Backend
+from econplan.plan.highs import METHODS, HighsBackend
 from econplan.plan.problem import StageProblem
 
 AUTO = "auto"
-CHOICES = (AUTO, *METHODS)
-"""What ``--solver`` accepts."""
+CHOICES = (AUTO, *METHODS, firstorder.METHOD)
+"""What ``--solver`` accepts: HiGHS's methods, and OR-Tools' PDLP taken to a vertex by
+simplex (:mod:`econplan.plan.firstorder`, where OR-Tools is installed)."""
+
+
+def label(method: str) -> str:
+    """The solver as a planner reads it (the summary, the progress lines)."""
+    if method == firstorder.METHOD:
+        return "OR-Tools PDLP, then HiGHS simplex from its point"
+    return f"HiGHS {method}"
+
+
+def versions(method: str) -> dict[str, str]:
+    """The versions of the packages that solve by ``method``, for plan.json."""
+    found = {"highspy": metadata.version("highspy")}
+    if method == firstorder.METHOD:
+        found["ortools"] = metadata.version("ortools")
+    return found
+
+
+def make_backend(method: str, threads: int | None = None, settle: bool = True) -> Backend:
+    """The backend that solves by ``method`` (one of ``CHOICES`` but auto)."""
+    if method == firstorder.METHOD:
+        return firstorder.FirstOrderBackend(threads, settle)
+    return HighsBackend(method, threads, settle)
+
 
 MEASURED_UP_TO = 50_325
 """Columns of the largest problem ``bench/methods.py`` measured every method on (1,000
@@ -33,9 +62,10 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
     The rule, measured (bench/results/methods.md, the whole stage sequence verified): simplex
     was the fastest method that finished at every size, 300 products (15,340 columns:
     simplex 35 s, interior point 47 s, PDLP failed) and 1,000 (50,325 columns: simplex
-    257 s; interior point and PDLP did not finish in 400 s). OR-Tools' PDLP, started each
-    stage from the last one's point, did not finish the imports stage of a 100-product
-    economy in 90 s (docs/performance.md, "Which solver"), and is no backend yet. Past 1,000
+    257 s; interior point and PDLP did not finish in 400 s). OR-Tools' PDLP alone, started
+    each stage from the last one's point, did not finish the imports stage of a 100-product
+    economy in 90 s; taken to a vertex by simplex each stage (``--solver ortools-pdlp``) it
+    finishes, slower than simplex alone (docs/performance.md, "Which solver"). Past 1,000
     products only simplex was measured on the whole plan (bench/plan.py): from the Leontief
     basis it finished up to 10,000 products (``SIMPLEX_UP_TO``). So auto gives simplex and
     says why, and past the measured sizes it says that too."""

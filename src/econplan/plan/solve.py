@@ -30,6 +30,7 @@ from econplan.plan.backend import (
     Status,
 )
 from econplan.plan.highs import METHODS, HighsBackend, highs_lp, new_highs, pass_model
+from econplan.plan.pick import make_backend
 from econplan.plan.problem import HOLD_TARGETS, Stage, StageProblem
 from econplan.plan.scaling import geometric_scaling
 from econplan.plan.start import leontief_basis
@@ -172,7 +173,7 @@ class Solver:
         if hold not in HOLDS:
             raise ValueError(f"unknown hold {hold!r}; use one of {', '.join(HOLDS)}")
         self.hold = hold
-        self.backend: Backend = backend or HighsBackend(method, threads, settle)
+        self.backend: Backend = backend or make_backend(method, threads, settle)
         self.problem = problem
         self.method = self.backend.method
         self.time_limit = time_limit

@@ -1,0 +1,301 @@
+"""A first-order backend of the stage driver (:mod:`econplan.plan.backend`): OR-Tools' PDLP
+(primal-dual hybrid gradient) finds each stage's point, started from the last stage's optimum,
+and HiGHS's simplex takes that point to an optimal vertex.
+
+Why both. A plan must verify to 1e-6 and its valuations must be exact (ranges, faces, the
+bottleneck report read them from a basis). PDLP alone reached neither on the plan's held
+stages (docs/performance.md, "Which solver": the imports stage of a 100-product economy not
+finished in 110 s). Here PDLP runs to a modest tolerance and no further; HiGHS's simplex then
+starts from the basis that point suggests (a crash basis: columns strictly inside their bounds
+and rows with slack basic, the rest at the bound they sit on) and finishes the stage. The
+stage's optimum is simplex's, so the plan is what simplex gives within the stage's tolerance,
+and everything after (refine, faces, polish, ranges) is HiGHS's own.
+
+What PDLP contributes is the start: the further it gets, the fewer simplex iterations remain.
+Its own start is the last stage's optimum, primal and dual (the warm start issue 10 asks of a
+first-order backend): the stages differ by their cost and by a held bound, so that point is
+feasible and its duals a fair guess.
+
+PDLP holds Python's lock while it runs (measured: a ticking thread got no turn during a
+3-s run), so Ctrl-C could not stop it. It runs in pieces of a bounded count of iterations, each
+started from where the last stopped, and Ctrl-C lands between two pieces. Counting
+iterations, not seconds, keeps a plan independent of how loaded the machine is.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from econplan.plan.backend import Progress, Refined, Status
+from econplan.plan.highs import HighsBackend
+
+try:  # an optional extra: the plan runs on HiGHS alone without it
+    from ortools.pdlp import solve_log_pb2, solvers_pb2
+    from ortools.pdlp.python import pdlp
+except ImportError:  # pragma: no cover - exercised where OR-Tools is absent
+    pdlp = None
+
+METHOD = "ortools-pdlp"
+"""The backend's name, for ``--solver`` and plan.json."""
+
+TOLERANCE = 1e-6
+"""PDLP's stopping test, relative, on the largest (L-infinity) residual of the scaled
+problem: enough for a start; the vertex is simplex's."""
+
+ITERATIONS = 20_000
+"""The most PDLP iterations a stage may take before simplex takes over from the point it
+reached (a count, so that the plan does not depend on the machine's load)."""
+
+PIECE_WORK = 2e8
+"""Nonzeros touched per piece of a PDLP run (each iteration multiplies by the matrix and its
+transpose about twice): a piece then takes about a second or less on this machine, the
+longest Ctrl-C waits."""
+
+AT_BOUND = 1e-7
+"""How close (relative to the bound's size, at least 1) a value must be to its bound to be
+read as sitting on it when the crash basis is made."""
+
+
+def available() -> bool:
+    """Whether OR-Tools (the ``first-order`` extra) is installed."""
+    return pdlp is not None
+
+
+class FirstOrderBackend:
+    """OR-Tools' PDLP for each stage's point, HiGHS's simplex for its vertex (the
+    :class:`~econplan.plan.backend.Backend` protocol).
+
+    Everything but ``solve`` is the vertex's: HiGHS holds the same problem, so values, duals,
+    the basis, ranges, the refine and the polish are simplex's."""
+
+    method = METHOD
+
+    def __init__(
+        self,
+        threads: int | None = None,
+        settle: bool = True,
+        tolerance: float = TOLERANCE,
+        iterations: int = ITERATIONS,
+    ) -> None:
+        if pdlp is None:
+            raise ImportError(
+                f"--solver {METHOD} needs OR-Tools: pip install 'econplan[first-order]'"
+            )
+        self.vertex = HighsBackend("simplex", threads, settle)
+        self.tolerance = tolerance
+        self.most = iterations
+        self.threads = threads or 1
+        self._qp = pdlp.QuadraticProgram()
+        self._start: tuple[np.ndarray, np.ndarray] | None = None
+        """The last stage's optimum, primal and dual (scaled), the next stage's start."""
+        self._pdlp_iterations = 0
+        self.log: list[dict[str, float | int | str]] = []
+        """Per stage: PDLP's iterations, seconds and how it stopped, and simplex's
+        iterations after it (benchmarks read it)."""
+
+    # -- the problem: HiGHS's copy and PDLP's -------------------------------------------------
+    def load(
+        self,
+        matrix: sp.csc_matrix,
+        col_bounds: tuple[np.ndarray, np.ndarray],
+        row_bounds: tuple[np.ndarray, np.ndarray],
+        integer: np.ndarray,
+        feasibility: float,
+    ) -> None:
+        if len(integer):
+            raise ValueError(
+                f"{METHOD} solves linear programs only: whole units need branch and cut "
+                "(--solver simplex, or --integer round)"
+            )
+        self.vertex.load(matrix, col_bounds, row_bounds, integer, feasibility)
+        qp = self._qp
+        qp.constraint_matrix = sp.csc_matrix(matrix)
+        qp.objective_vector = np.zeros(matrix.shape[1])
+        qp.variable_lower_bounds, qp.variable_upper_bounds = (np.array(b) for b in col_bounds)
+        qp.constraint_lower_bounds, qp.constraint_upper_bounds = (np.array(b) for b in row_bounds)
+        self._matrix = sp.csc_matrix(matrix)
+        self._piece = max(100, int(PIECE_WORK / max(2 * matrix.nnz, 1)))
+
+    def set_costs(self, cost: np.ndarray) -> None:
+        self.vertex.set_costs(cost)
+        self._qp.objective_vector = np.asarray(cost, dtype=float).copy()
+
+    def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.vertex.set_column_bounds(cols, lower, upper)
+        col_lower = np.array(self._qp.variable_lower_bounds)
+        col_upper = np.array(self._qp.variable_upper_bounds)
+        col_lower[cols], col_upper[cols] = lower, upper
+        self._qp.variable_lower_bounds, self._qp.variable_upper_bounds = col_lower, col_upper
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.vertex.set_row_bounds(rows, lower, upper)
+        row_lower = np.array(self._qp.constraint_lower_bounds)
+        row_upper = np.array(self._qp.constraint_upper_bounds)
+        row_lower[rows], row_upper[rows] = lower, upper
+        self._qp.constraint_lower_bounds, self._qp.constraint_upper_bounds = row_lower, row_upper
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.vertex.bounds()
+
+    def set_mip_gaps(self, relative: float, absolute: float) -> None:
+        self.vertex.set_mip_gaps(relative, absolute)
+
+    # -- solving ----------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.vertex.reset()
+        self._start = None
+
+    def solve(self, deadline: float | None, continuing: bool, say: Progress) -> Status:
+        began = time.perf_counter()
+        x, y, iterations, reason = self._point(deadline)
+        seconds = time.perf_counter() - began
+        if reason == "time limit":
+            return Status.TIME_LIMIT
+        self._pdlp_iterations = iterations
+        say(
+            f"  PDLP: {iterations:,} iterations, {seconds:.2f} s ({reason}); simplex from its point"
+        )
+        self.vertex.set_basis(*self._crash_basis(x, y))
+        status = self.vertex.solve(deadline, continuing, say)
+        self.log.append(
+            {
+                "pdlp_iterations": iterations,
+                "pdlp_seconds": seconds,
+                "pdlp_stopped": reason,
+                "simplex_iterations": self.vertex.iterations(),
+            }
+        )
+        if status == Status.OPTIMAL:
+            self._start = (self.vertex.values(), self.vertex.duals()[0])
+        return status
+
+    def _point(self, deadline: float | None) -> tuple[np.ndarray, np.ndarray, int, str]:
+        """PDLP from the last stage's optimum (or from zero), in pieces, to ``tolerance`` or
+        ``ITERATIONS``: the point, its duals, the iterations and why it stopped."""
+        params = solvers_pb2.PrimalDualHybridGradientParams()
+        criteria = params.termination_criteria
+        criteria.optimality_norm = solvers_pb2.OPTIMALITY_NORM_L_INF
+        criteria.simple_optimality_criteria.eps_optimal_relative = self.tolerance
+        criteria.simple_optimality_criteria.eps_optimal_absolute = self.tolerance
+        params.num_threads = self.threads
+        params.verbosity_level = 0
+        start = self._start
+        done = 0
+        reason = "iteration limit"
+        while done < self.most:
+            criteria.iteration_limit = min(self._piece, self.most - done)
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return np.zeros(0), np.zeros(0), done, "time limit"
+                criteria.time_sec_limit = left
+            if start is None:
+                result = pdlp.primal_dual_hybrid_gradient(self._qp, params)
+            else:
+                initial = pdlp.PrimalAndDualSolution()
+                initial.primal_solution, initial.dual_solution = start
+                result = pdlp.primal_dual_hybrid_gradient(
+                    self._qp, params, initial_solution=initial
+                )
+            log = result.solve_log
+            done += int(log.iteration_count)
+            start = (np.asarray(result.primal_solution), np.asarray(result.dual_solution))
+            stopped = log.termination_reason
+            if stopped == solve_log_pb2.TERMINATION_REASON_OPTIMAL:
+                reason = "converged"
+                break
+            if stopped == solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:
+                return start[0], start[1], done, "time limit"
+            if stopped != solve_log_pb2.TERMINATION_REASON_ITERATION_LIMIT:
+                # infeasible, numerical trouble: simplex from the point decides
+                reason = solve_log_pb2.TerminationReason.Name(stopped).lower()
+                break
+            if log.iteration_count == 0:
+                break
+        assert start is not None
+        return start[0], start[1], done, reason
+
+    def _crash_basis(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The basis PDLP's point suggests: a column strictly inside its bounds is basic, one
+        on a bound sits at it; a row with slack is basic (its slack is), one at a bound sits
+        at it, on the side its valuation's sign says where it is ranged. HiGHS completes or
+        trims it (an alien basis) where the counts do not fit."""
+        col_lower, col_upper, row_lower, row_upper = self.vertex.bounds()
+        col = _statuses(x, col_lower, col_upper, None)
+        activity = self._matrix @ x
+        row = _statuses(activity, row_lower, row_upper, y)
+        return col, row
+
+    def refine(self, deadline: float | None, say: Progress) -> Refined:
+        return self.vertex.refine(deadline, say)
+
+    def polish(self, deadline: float | None, say: Progress) -> None:
+        self.vertex.polish(deadline, say)
+
+    # -- what a solve gave: the vertex's ------------------------------------------------------
+    def values(self) -> np.ndarray:
+        return self.vertex.values()
+
+    def row_values(self) -> np.ndarray:
+        return self.vertex.row_values()
+
+    def duals(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.vertex.duals()
+
+    def iterations(self) -> int:
+        return self._pdlp_iterations + self.vertex.iterations()
+
+    def infeasibilities(self) -> tuple[float, float]:
+        return self.vertex.infeasibilities()
+
+    def status_text(self) -> str:
+        return self.vertex.status_text()
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.vertex.basis()
+
+    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
+        # a basis given (the Leontief one, a like problem's) is a better start than PDLP's
+        # crash basis, but this backend's stages always start from PDLP's point
+        self.vertex.set_basis(col_status, row_status)
+
+    def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.vertex.ranges(rows)
+
+    def whole_plan(self) -> tuple[np.ndarray, float | None] | None:
+        return None
+
+    def set_start(self, x: np.ndarray) -> None:
+        self.vertex.set_start(x)
+
+
+LOWER, BASIC, UPPER, ZERO = 0, 1, 2, 3
+"""HiGHS's basis statuses."""
+
+
+def _statuses(
+    value: np.ndarray, lower: np.ndarray, upper: np.ndarray, dual: np.ndarray | None
+) -> np.ndarray:
+    """Basis statuses of values against their bounds (``_crash_basis``)."""
+    with np.errstate(invalid="ignore"):  # inf - inf: no bound, never near
+        near_lower = np.isfinite(lower) & (
+            np.abs(value - lower) <= AT_BOUND * np.maximum(1.0, np.abs(lower))
+        )
+        near_upper = np.isfinite(upper) & (
+            np.abs(value - upper) <= AT_BOUND * np.maximum(1.0, np.abs(upper))
+        )
+    status = np.full(len(value), BASIC, dtype=np.int8)
+    status[near_upper] = UPPER
+    status[near_lower] = LOWER
+    both = near_lower & near_upper
+    if dual is not None:
+        # a ranged row on both bounds (an equation, or a range narrower than the test): a
+        # negative valuation presses on the upper bound of a minimisation
+        status[both & (dual < 0)] = UPPER
+    status[both & (lower == upper)] = LOWER
+    free = ~np.isfinite(lower) & ~np.isfinite(upper)
+    status[free & (np.abs(value) <= AT_BOUND)] = ZERO
+    return status

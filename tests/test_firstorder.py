@@ -1,0 +1,142 @@
+"""The first-order backend (:mod:`econplan.plan.firstorder`): OR-Tools' PDLP started at each
+stage from the last stage's optimum, its point taken to an optimal vertex by HiGHS's simplex.
+The oracle tests of tests/test_plan.py run on it too (``METHODS`` there); here, what is its
+own: the plan it gives is simplex's within the tolerance, the warm start, the pieces Ctrl-C
+lands between, and what a planner reads of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from econplan.cli import main
+from econplan.generate import generate_economy
+from econplan.plan import Solver, assemble, firstorder, make_plan
+
+pytestmark = pytest.mark.skipif(
+    not firstorder.available(), reason="OR-Tools (the first-order extra) not installed"
+)
+
+TINY = Path(__file__).parent / "data" / "tiny"
+
+
+def small_economy():  # type: ignore[no-untyped-def]
+    return generate_economy(products=25, inputs=4, regions=2, years=3, seed=7)
+
+
+def test_the_plan_is_simplex_s_within_the_tolerance() -> None:
+    """Held exactly (each optimum refined and held by its face), every stage's optimum is the
+    problem's, whatever the path: the first-order path and simplex's agree stage by stage."""
+    economy = small_economy()
+    plans = {
+        method: make_plan(economy, method=method, hold="exact")
+        for method in ("simplex", firstorder.METHOD)
+    }
+    for plan in plans.values():
+        assert plan.status == "optimal"
+        assert plan.info["verification"]["valid"]
+        assert plan.info["verification"]["max_violation"] <= 1e-6
+    simplex, first = (
+        {s["name"]: float(s["objective"]) for s in plans[m].info["stages"]}
+        for m in ("simplex", firstorder.METHOD)
+    )
+    assert simplex.keys() == first.keys()
+    for name, value in simplex.items():
+        assert first[name] == pytest.approx(value, rel=1e-6, abs=1e-7), name
+    assert plans[firstorder.METHOD].info["solver"]["method"] == firstorder.METHOD
+
+
+def test_each_stage_starts_from_the_last_optimum() -> None:
+    """The warm start: a stage solved again from its own optimum needs no PDLP iteration at
+    all, where from nothing it took hundreds."""
+    problem = assemble(small_economy(), 1e-6)
+    backend = firstorder.FirstOrderBackend()
+    solver = Solver(problem, backend=backend)
+    solver._objective(problem.stages[0])
+    assert backend.solve(None, False, lambda _: None).value == "optimal"
+    cold = backend.log[-1]["pdlp_iterations"]
+    assert backend.solve(None, True, lambda _: None).value == "optimal"
+    warm = backend.log[-1]["pdlp_iterations"]
+    assert int(cold) > 100
+    assert int(warm) < int(cold) / 10
+    backend.reset()
+    assert backend._start is None
+
+
+def test_pdlp_runs_in_pieces_and_gets_where_one_run_gets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PDLP holds Python's lock while it runs, so it runs in pieces of a bounded count of
+    iterations, each from where the last stopped (Ctrl-C lands between two). Cut into
+    pieces of 100 iterations, the stages still converge and reach the same optima."""
+    problem = assemble(small_economy(), 1e-6)
+    # held exactly, so that a later stage's optimum does not depend on the path (the slack
+    # hold lets it spend a millionth of an earlier optimum that the path decides)
+    whole = Solver(problem, backend=firstorder.FirstOrderBackend(), hold="exact").solve()
+    monkeypatch.setattr(firstorder, "PIECE_WORK", 1.0)  # the fewest: 100 iterations a piece
+    backend = firstorder.FirstOrderBackend()
+    pieces = Solver(problem, backend=backend, hold="exact").solve()
+    assert backend._piece == 100
+    assert max(int(entry["pdlp_iterations"]) for entry in backend.log) > 100
+    assert all(entry["pdlp_stopped"] == "converged" for entry in backend.log[:2])
+    for one, other in zip(whole.stages, pieces.stages, strict=True):
+        assert other.value == pytest.approx(one.value, rel=1e-6, abs=1e-9)
+
+
+def test_the_crash_basis_reads_bounds_and_sides() -> None:
+    """Strictly inside: basic; on a bound: at it; no bound is never near (inf - inf is no
+    distance); an equation sits at its lower side, a pressed row on the side its valuation
+    says; a free column at zero is nonbasic at zero."""
+    inf = np.inf
+    value = np.array([0.0, 5.0, 10.0, 3.0, 0.0, 2.0, 2.0])
+    lower = np.array([0.0, 0.0, 0.0, -inf, -inf, 2.0, 2.0])
+    upper = np.array([inf, 10.0, 10.0, inf, inf, 2.0, 2.0 + 1e-9])
+    dual = np.array([1.0, 0.0, -1.0, 0.0, 0.0, -1.0, -1.0])
+    status = firstorder._statuses(value, lower, upper, dual)
+    L, B, U, Z = firstorder.LOWER, firstorder.BASIC, firstorder.UPPER, firstorder.ZERO
+    assert status.tolist() == [L, B, U, B, Z, L, U]
+
+
+def test_whole_units_are_not_its_to_solve() -> None:
+    problem = assemble(small_economy(), 1e-6)
+    backend = firstorder.FirstOrderBackend()
+    with pytest.raises(ValueError, match="linear programs only"):
+        backend.load(problem.matrix, (np.zeros(1), np.ones(1)), (None, None), np.array([0]), 1e-9)  # type: ignore[arg-type]
+
+
+def test_the_cli_says_which_solver_ran(tmp_path: Path) -> None:
+    folder = tmp_path / "economy"
+    sizes = ["--products", "20", "--inputs", "3", "--regions", "2", "--years", "2"]
+    result = CliRunner().invoke(main, ["generate", *sizes, "--seed", "3", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    asked = ["--out", str(out), "--solver", firstorder.METHOD]
+    result = CliRunner().invoke(main, ["plan", str(folder), *asked])
+    assert result.exit_code == 0, result.output
+    solver = json.loads((out / "plan.json").read_text())["solver"]
+    assert solver["method"] == firstorder.METHOD
+    assert solver["label"] == "OR-Tools PDLP, then HiGHS simplex from its point"
+    assert set(solver["versions"]) == {"highspy", "ortools"}
+    assert "OR-Tools PDLP, then HiGHS simplex" in " ".join(result.output.split())
+
+
+def test_an_infeasible_economy_is_diagnosed_as_on_simplex(tmp_path: Path) -> None:
+    """tests/data/tiny cannot meet its hard constraints: the first-order path finds so and
+    the diagnosis names the same failing targets and the same first limit as simplex's."""
+    named = {}
+    for method in ("simplex", firstorder.METHOD):
+        out = tmp_path / method
+        result = CliRunner().invoke(
+            main, ["plan", str(TINY), "--out", str(out), "--solver", method]
+        )
+        assert result.exit_code == 3, result.output
+        diagnosis = json.loads((out / "diagnosis.json").read_text())
+        named[method] = diagnosis
+    simplex, first = named["simplex"], named[firstorder.METHOD]
+    assert simplex["failing_targets"] == first["failing_targets"]
+    assert simplex["unbalanced"] == first["unbalanced"]
+    # the elastic problem's valuations are not unique (another optimal vertex may price
+    # fewer limits), but the limit that binds hardest is the same
+    assert simplex["limits"][0] == first["limits"][0]
