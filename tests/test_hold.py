@@ -194,3 +194,39 @@ def test_a_refine_that_fails_leaves_the_optimum_as_found(
     assert np.allclose(failed.x, expected.x, atol=1e-9)
     assert all(not r.refined.finished for r in failed.stages[:-1])
     assert all(r.face is not None for r in failed.stages[:-1])
+
+
+def test_rounding_in_the_duals_is_no_price(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dual below the refined optimality test (1e-9 on the scaled problem, whose stage cost
+    is +-1) is rounding: the faces that hold the stages, and the face the waste and
+    cross-hauling choices are made on, are the same with such rounding added to every dual
+    that was zero. Read as prices once scaled back, rounding of 1.8e-12 on two grid lines
+    fixed them at capacity both ways on the built-in plan with whole units, and the
+    cross-hauling stage could not net out 1 TWh shipped each way."""
+    from econplan.generate import generate_economy
+    from econplan.plan.face import Face
+    from econplan.plan.highs import HighsBackend
+
+    problem = assemble(generate_economy(products=25, inputs=4, regions=2, years=3, seed=7))
+
+    def faces(noise: float) -> tuple[list[tuple[int, int] | None], int, float]:
+        plain = HighsBackend.duals
+
+        def rounded(self: HighsBackend) -> tuple[np.ndarray, np.ndarray]:
+            row, col = plain(self)
+            return np.where(row == 0, noise, row), np.where(col == 0, -noise, col)
+
+        monkeypatch.setattr(HighsBackend, "duals", rounded)
+        solver = Solver(problem, hold="exact")
+        solution = solver.solve()
+        face = Face.of(solver)
+        monkeypatch.setattr(HighsBackend, "duals", plain)
+        assert face is not None
+        return [r.face for r in solution.stages], face.fixed, solver.objective_scale
+
+    held, fixed, scale = faces(0.0)
+    # the noise is below the test on the scaled problem, but would not be once scaled back
+    noise = 5e-10
+    assert noise * scale > 1e-9
+    assert faces(noise)[:2] == (held, fixed)
+    assert fixed > 0 and any(f and f[0] for f in held)

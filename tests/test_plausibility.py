@@ -80,6 +80,29 @@ def test_unused_output_is_what_is_built_in(tmp_path: Path) -> None:
     assert plan.info["plausibility"]["flags"] == len(flags)
 
 
+def test_a_main_product_left_by_a_process_run_for_its_joint_product(tmp_path: Path) -> None:
+    """Slag is wanted and only the mill makes it, as a joint product: the mill runs 100
+    units for 50 t of slag and its 100 t of steel have no use. The reason says so (on the
+    built-in plan with whole units: a carbonization plant run for its tar left 67 kt of
+    semi-coke, flagged without a reason)."""
+    folder = build(
+        tmp_path / "slag",
+        products="id,unit,sector,kind\nsteel,t,s,good\nslag,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\nmill,s,steel\n",
+        process_io="process,product,flow,amount\nmill,steel,output,1\nmill,slag,output,0.5\n"
+        "mill,labour,input,0.1\n",
+        facilities="id,region,process,capacity,base_output\nworks,r,mill,1000,100\n",
+        final_demand="category,product,region,basis,amount\nconstruction,slag,r,absolute,50\n",
+    )
+    plan = plan_of(folder)
+    unused = plan.tables["unused"].set_index("product")
+    assert list(unused.index) == ["steel"]
+    assert unused.loc["steel", "amount"] == pytest.approx(100.0, abs=1e-6)
+    flags = flag_frame(plan.plausibility or {})
+    steel = flags[(flags["kind"] == "unused_output") & (flags["what"] == "steel")].iloc[0]
+    assert steel["reason"] == "made by mill run for its joint product slag"
+
+
 def test_a_plan_that_uses_everything_has_no_unused_output(tmp_path: Path) -> None:
     plan = plan_of(leontief_economy(tmp_path / "l"))  # every good made is used or consumed
     assert plan.tables["unused"].empty

@@ -27,10 +27,15 @@ from econplan.plan.highs import basis_of, highs_lp, new_highs, pass_model, set_b
 from econplan.plan.solve import Solution, Solver
 
 ZERO = 1e-9
-"""A reduced cost or valuation (on the scaled problem) above this fixes its column or row.
-Either way the plan is safe: the stages' holds stay in force as bounds, the face only narrows
-what a later choice may move; below it the last objective could move by at most 1e-9 a scaled
-unit moved, within its hold."""
+"""A reduced cost or valuation of the scaled problem as the backend solved it (the stage's
+cost +-1 on its column) above this fixes its column or row. That is the refined optimality
+test (``econplan.plan.highs.REFINED_TOLERANCE``; HiGHS's own is 1e-7): a smaller dual is
+rounding, not a price. Measured: the labour stage of the built-in plan with whole units
+valued two grid lines' capacity at 1.8e-12 (1.9e-9 person-years a MWh once scaled back);
+read as prices, they fixed both lines at capacity in both directions and the cross-hauling
+stage could not net 1 TWh shipped each way. Either way the plan is safe: the stages' holds
+stay in force as bounds, the face only narrows what a later choice may move; below it the
+last objective could move by at most 1e-9 a scaled unit moved, within its hold."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,10 @@ class Face:
         col_lower, col_upper, row_lower, row_upper = backend.bounds()
         x, activity = backend.values(), backend.row_values()
         row_dual, col_dual = backend.duals()
-        # the duals of the stage's objective as the problem states it (Solver._objective)
-        on = np.abs(col_dual) * solver.objective_scale > ZERO
+        # the duals as solved, against the test they were solved to (ZERO)
+        on = np.abs(col_dual) > ZERO
         col_lower[on] = col_upper[on] = x[on]
-        bound = np.abs(row_dual) * solver.objective_scale > ZERO
+        bound = np.abs(row_dual) > ZERO
         row_lower[bound] = row_upper[bound] = activity[bound]
         return cls(
             solver.scaled,

@@ -314,14 +314,18 @@ def _programmes(
 
 def _joint_makers(
     economy: Economy, tables: dict[str, pd.DataFrame]
-) -> dict[tuple[Any, ...], list[str]]:
-    """(product, region, year) -> processes that ran there and made the product as a joint
-    product (not their main one): output nobody asked for, made alongside what was."""
+) -> tuple[dict[tuple[Any, ...], list[str]], dict[tuple[Any, ...], dict[str, list[str]]]]:
+    """Why processes that ran made a product in a region and year though nobody asked for
+    it, by (product, region, year): the processes that made it as a joint product (not
+    their main one), made alongside what was; and the processes that made it as their main
+    product, with their joint products, which they may have run for instead (a
+    carbonization plant run for its tar leaves its semi-coke)."""
     e = economy
     main = e.tables["processes"].set_index("id")["main_product"]
     activity = tables["activity"]
     activity = activity[activity["activity"] > 0]
-    found: dict[tuple[Any, ...], list[str]] = {}
+    joint_of: dict[tuple[Any, ...], set[str]] = {}
+    made_with: dict[tuple[Any, ...], dict[str, list[str]]] = {}
     for year in e.years:
         act = activity[activity["year"] == year]
         process = e.process_ids.get_indexer(pd.Index(act["process"]))
@@ -329,10 +333,17 @@ def _joint_makers(
         products = e.product_ids.to_numpy(dtype=object)[coo.row]
         names = act["process"].to_numpy(dtype=object)[coo.col]
         regions = act["region"].to_numpy(dtype=object)[coo.col]
+        joints: dict[tuple[str, str], list[str]] = {}
         for product, name, region in zip(products, names, regions, strict=True):
             if main[name] != product:
-                found.setdefault((product, region, year), []).append(name)
-    return {key: sorted(set(names)) for key, names in found.items()}
+                joint_of.setdefault((product, region, year), set()).add(name)
+                joints.setdefault((name, region), []).append(product)
+        for product, name, region in zip(products, names, regions, strict=True):
+            if main[name] == product and (name, region) in joints:
+                made_with.setdefault((product, region, year), {})[name] = sorted(
+                    set(joints[(name, region)])
+                )
+    return {key: sorted(names) for key, names in joint_of.items()}, made_with
 
 
 def _target_scope(economy: Economy, target: dict[str, Any]) -> tuple[tuple[str, ...], set[str]]:
@@ -361,9 +372,17 @@ def unused_flags(
     economy: Economy, tables: dict[str, pd.DataFrame], unused: pd.DataFrame
 ) -> pd.DataFrame:
     """Unused output and end stocks above UNUSED_SHARE of the region's sources; the reason is
-    a production target that asks for the product there, or the process it is a joint product
-    of (in that year: an end stock is the last year's output carried out)."""
-    joint = _joint_makers(economy, tables)
+    a production target that asks for the product there, the process it is a joint product
+    of, or the process whose main product it is, run for a joint product the plan uses (in
+    that year; for an end stock, in any year up to it: output made then, carried out)."""
+    joint, made_with = _joint_makers(economy, tables)
+    # a joint product is used where not all of it is left unused
+    wasted = {
+        (r["product"], r["region"], int(r["year"]))
+        for r in unused[
+            (unused["kind"] == "surplus") & (unused["share"] >= 1 - UNUSED_SHARE)
+        ].to_dict(orient="records")
+    }
     targets = _production_targets(economy, tables)
     scopes = [(_target_scope(economy, t), t) for t in records(targets)]
     rows = []
@@ -377,8 +396,17 @@ def unused_flags(
             for (products, regions), t in scopes
             if int(t["year"]) == key[2] and key[0] in products and key[1] in regions
         ]
-        if key in joint:
-            reasons.append(f"joint product of {', '.join(joint[key])}")
+        # an end stock is output made in some year, carried out past the last
+        years = [key[2]] if row["kind"] == "surplus" else [y for y in economy.years if y <= key[2]]
+        of = sorted({name for y in years for name in joint.get((key[0], key[1], y), [])})
+        if of:
+            reasons.append(f"joint product of {', '.join(of)}")
+        for y in years:
+            for name, joints in made_with.get((key[0], key[1], y), {}).items():
+                used = [p for p in joints if (p, key[1], y) not in wasted]
+                if used:
+                    reasons.append(f"made by {name} run for its joint product {', '.join(used)}")
+        reasons = list(dict.fromkeys(reasons))
         rows.append(
             {
                 "kind": "unused_output" if row["kind"] == "surplus" else "end_stock",

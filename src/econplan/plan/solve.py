@@ -39,12 +39,14 @@ AT_LOWER, AT_UPPER = 0, 2
 """A nonbasic column's or row's status in a basis (``Basis``): at its lower or upper bound."""
 
 FACE_ZERO = 1e-9
-"""A reduced cost or valuation (scaled, of the stage's objective as the problem states it)
-above this puts its column or row on the face's list (``Solver._hold_face``). Read from a
-refined basis (dual feasible to 1e-9), faces from two solver paths on the built-in economy
-gave the same later optima to 1e-10 (``hold="exact"``); from bases at HiGHS's own test
-(1e-7), imports 2,361 and 1,847 m USD. A larger zero (1e-7, 1e-5) left the plausibility
-report of the built-in plan held exactly as it was."""
+"""A reduced cost or valuation of the scaled problem as the backend solved it (the stage's
+cost +-1 on its column) above this puts its column or row on the face's list
+(``Solver._hold_face``): the refined optimality test (``highs.REFINED_TOLERANCE``), below
+which a dual is rounding, not a price (``econplan.plan.face.ZERO`` says what reading such
+rounding as prices did). Read from a refined basis, faces from two solver paths on the
+built-in economy gave the same later optima to 1e-10 (``hold="exact"``); from bases at
+HiGHS's own test (1e-7), imports 2,361 and 1,847 m USD. A larger zero (1e-7, 1e-5) left the
+plausibility report of the built-in plan held exactly as it was."""
 
 __all__ = [
     "METHODS",
@@ -585,7 +587,7 @@ class Solver:
         col_status, row_status = basis
         col_lower, col_upper, row_lower, row_upper = self.backend.bounds()
         cols = np.flatnonzero(
-            (np.abs(col_dual) * self.objective_scale > FACE_ZERO)
+            (np.abs(col_dual) > FACE_ZERO)
             & ((col_status == AT_LOWER) | (col_status == AT_UPPER))
             & (col_lower < col_upper)
         )
@@ -594,7 +596,7 @@ class Solver:
         at = self.backend.values()[cols]
         self.backend.set_column_bounds(cols, at, at)
         rows = np.flatnonzero(
-            (np.abs(row_dual) * self.objective_scale > FACE_ZERO)
+            (np.abs(row_dual) > FACE_ZERO)
             & ((row_status == AT_LOWER) | (row_status == AT_UPPER))
             & (row_lower < row_upper)
         )
