@@ -83,6 +83,17 @@ def test_pdlp_runs_in_pieces_and_gets_where_one_run_gets(monkeypatch: pytest.Mon
     assert all(entry["pdlp_stopped"] == "converged" for entry in backend.log[:2])
     for one, other in zip(whole.stages, pieces.stages, strict=True):
         assert other.value == pytest.approx(one.value, rel=1e-6, abs=1e-9)
+    # PDLP solved what simplex did: its copy of the bounds kept every hold and face
+    qp = backend._qp
+    pdlp_bounds = (
+        qp.variable_lower_bounds,
+        qp.variable_upper_bounds,
+        qp.constraint_lower_bounds,
+        qp.constraint_upper_bounds,
+    )
+    for mine, simplex in zip(pdlp_bounds, backend.vertex.bounds(), strict=True):
+        np.testing.assert_array_equal(np.asarray(mine), simplex)
+    assert any(r.face and r.face[0] for r in pieces.stages)
 
 
 def test_the_crash_basis_reads_bounds_and_sides() -> None:

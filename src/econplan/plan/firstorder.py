@@ -125,17 +125,22 @@ class FirstOrderBackend:
 
     def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         self.vertex.set_column_bounds(cols, lower, upper)
-        col_lower = np.array(self._qp.variable_lower_bounds)
-        col_upper = np.array(self._qp.variable_upper_bounds)
-        col_lower[cols], col_upper[cols] = lower, upper
-        self._qp.variable_lower_bounds, self._qp.variable_upper_bounds = col_lower, col_upper
+        self._set_bounds("variable", cols, lower, upper)
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         self.vertex.set_row_bounds(rows, lower, upper)
-        row_lower = np.array(self._qp.constraint_lower_bounds)
-        row_upper = np.array(self._qp.constraint_upper_bounds)
-        row_lower[rows], row_upper[rows] = lower, upper
-        self._qp.constraint_lower_bounds, self._qp.constraint_upper_bounds = row_lower, row_upper
+        self._set_bounds("constraint", rows, lower, upper)
+
+    def _set_bounds(
+        self, kind: str, index: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> None:
+        """PDLP's copy of the bounds of ``kind`` (variable, constraint), changed at ``index``
+        (its arrays come back as copies: changed whole)."""
+        for side, values in (("lower", lower), ("upper", upper)):
+            name = f"{kind}_{side}_bounds"
+            bounds = np.array(getattr(self._qp, name))
+            bounds[index] = values
+            setattr(self._qp, name, bounds)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return self.vertex.bounds()
