@@ -203,3 +203,21 @@ def test_the_problem_ships_to_a_worker_without_the_economy() -> None:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         there = pool.submit(_stage_values, pickle.loads(wire)).result()
     assert there == pytest.approx(here, rel=1e-9, abs=1e-12)
+
+
+def test_a_solver_not_installed_is_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without OR-Tools, --solver ortools-pdlp is refused as bad input (exit 2, what to
+    install), before anything is read or written; not a traceback."""
+    from econplan.plan import firstorder
+
+    monkeypatch.setattr(firstorder, "pdlp", None)
+    out = tmp_path / "out"
+    for command in (["plan", "--out", str(out)], ["scenario", "run", "typhoon", "--out", str(out)]):
+        result = CliRunner().invoke(main, [*command, "--solver", "ortools-pdlp"])
+        assert result.exit_code == 2, result.output
+        assert "pip install 'econplan[first-order]'" in " ".join(result.output.split())
+        assert not out.exists()
+    with pytest.raises(ImportError, match="first-order"):
+        firstorder.FirstOrderBackend()

@@ -17,6 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from econplan.errors import MoreProblems, printable
+from econplan.plan import firstorder
+from econplan.plan.pick import AUTO, CHOICES
 from econplan.plan.solve import HOLDS
 from econplan.validate import Report, validate
 
@@ -42,6 +44,30 @@ reference_option = click.option(
     help="A plan (folder) to stay close to: among the plans that keep every stage's optimum, "
     "the one whose activity and trade are nearest this plan's (a scenario's base plan, last "
     "year's plan).",
+)
+
+
+def _installed(_: click.Context, __: click.Parameter, value: str) -> str:
+    """A solver whose package is installed: one that is not is bad input, said as such."""
+    if value == firstorder.METHOD and not firstorder.available():
+        raise click.BadParameter(
+            f"{value} needs OR-Tools, which is not installed: pip install "
+            "'econplan[first-order]', or use another solver"
+        )
+    return value
+
+
+solver_option = click.option(
+    "--solver",
+    "method",
+    type=click.Choice(list(CHOICES)),
+    default=AUTO,
+    show_default=True,
+    callback=_installed,
+    help="HiGHS's simplex, interior point (with crossover) or PDLP, or ortools-pdlp (OR-Tools' "
+    "PDLP started from each stage's last optimum, then simplex from its point; needs the "
+    "first-order extra); auto picks by the problem's size (the rule and its measurements: "
+    "docs/performance.md) and says what it picked.",
 )
 
 hold_option = click.option(

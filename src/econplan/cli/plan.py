@@ -25,6 +25,7 @@ from econplan.cli.common import (
     read_plan,
     read_reference,
     reference_option,
+    solver_option,
     validated,
 )
 from econplan.cli.summary import plan_summary, report_lines
@@ -40,7 +41,7 @@ from econplan.plan import (
     write_plan,
 )
 from econplan.plan.disk import plan_folder_problem
-from econplan.plan.pick import AUTO, CHOICES, pick_method
+from econplan.plan.pick import pick_method
 from econplan.plan.plausibility import plausibility
 from econplan.plan.solve import Solver
 from econplan.plan.target_cost import costed, target_costs, with_target_costs
@@ -207,17 +208,7 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     show_default=True,
     help="Folder the plan is written to: new, empty, or an earlier plan (replaced whole).",
 )
-@click.option(
-    "--solver",
-    "method",
-    type=click.Choice(list(CHOICES)),
-    default=AUTO,
-    show_default=True,
-    help="HiGHS's simplex, interior point (with crossover) or PDLP, or ortools-pdlp (OR-Tools' "
-    "PDLP started from each stage's last optimum, then simplex from its point; needs the "
-    "first-order extra); auto picks by the problem's size (the rule and its measurements: "
-    "docs/performance.md) and says what it picked.",
-)
+@solver_option
 @click.option(
     "--time-limit",
     type=float,

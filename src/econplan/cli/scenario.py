@@ -17,6 +17,7 @@ from econplan.cli.common import (
     print_json,
     read_reference,
     reference_option,
+    solver_option,
 )
 from econplan.cli.summary import reference_lines
 from econplan.errors import UsageError
@@ -24,7 +25,6 @@ from econplan.io.replace import OutputError, check_output_folder
 from econplan.io.write import write_economy
 from econplan.plan import VALID, ReferenceError, SolveError, make_plan, write_plan
 from econplan.plan.disk import plan_folder_problem
-from econplan.plan.pick import AUTO, CHOICES
 from econplan.scenario import Applied, ScenarioError, apply_scenario, read_scenario, shipped
 from econplan.scenario.describe import describe
 
@@ -107,15 +107,7 @@ def apply_command(file: str, out: Path) -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path), required=True, help="Folder the plan is written to."
 )
-@click.option(
-    "--solver",
-    "method",
-    type=click.Choice(list(CHOICES)),
-    default=AUTO,
-    show_default=True,
-    help="HiGHS's simplex, interior point (with crossover) or PDLP; auto picks by the "
-    "problem's size.",
-)
+@solver_option
 @click.option("--time-limit", type=float, default=None, help="Seconds the plan may take.")
 @hold_option
 @reference_option
