@@ -184,14 +184,18 @@ def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, An
 
 
 def run_pdlp_first(built: Any, limit: float) -> dict[str, Any]:
-    """PDLP (econplan's ``Solver``) on the first stage only."""
+    """HiGHS's PDLP alone (econplan's ``Solver`` with HiGHS's backend) on the first stage
+    only."""
     from econplan.plan import Solver, assemble
+    from econplan.plan.highs import HighsBackend
 
     start = time.perf_counter()
     try:
         problem = assemble(built)
         first = dataclasses.replace(problem, stages=problem.stages[:1])
-        solution = Solver(first, method="pdlp", time_limit=limit).solve()
+        # HiGHS's PDLP alone (--solver pdlp also takes its point to a vertex by simplex)
+        raw = HighsBackend("pdlp")
+        solution = Solver(first, backend=raw, time_limit=limit).solve()
     except Exception as error:
         return {"seconds": time.perf_counter() - start, "why": failure(error)}
     stage = solution.stages[0]

@@ -1,8 +1,8 @@
-"""The first-order backend (:mod:`econplan.plan.firstorder`): OR-Tools' PDLP started at each
-stage from the last stage's optimum, its point taken to an optimal vertex by HiGHS's simplex.
-The oracle tests of tests/test_plan.py run on it too (``METHODS`` there); here, what is its
-own: the plan it gives is simplex's within the tolerance, the warm start, the pieces Ctrl-C
-lands between, and what a planner reads of it."""
+"""The first-order backends (:mod:`econplan.plan.firstorder`): HiGHS's PDLP, and OR-Tools'
+started at each stage from the last stage's optimum, each point taken to an optimal vertex by
+HiGHS's simplex. The oracle tests of tests/test_plan.py run on them too (``METHODS`` there);
+here, what is their own: the plan they give is simplex's within the tolerance, the warm
+start, the pieces Ctrl-C lands between, and what a planner reads of it."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from econplan.cli import main
 from econplan.generate import generate_economy
 from econplan.plan import Solver, assemble, firstorder, make_plan
 
-pytestmark = pytest.mark.skipif(
+needs_ortools = pytest.mark.skipif(
     not firstorder.available(), reason="OR-Tools (the first-order extra) not installed"
 )
+FIRST_ORDER = ("pdlp", pytest.param(firstorder.METHOD, marks=needs_ortools))
+"""The first-order methods, each taken to a vertex by simplex: HiGHS's PDLP and OR-Tools'."""
 
 TINY = Path(__file__).parent / "data" / "tiny"
 
@@ -28,28 +30,27 @@ def small_economy():  # type: ignore[no-untyped-def]
     return generate_economy(products=25, inputs=4, regions=2, years=3, seed=7)
 
 
-def test_the_plan_is_simplex_s_within_the_tolerance() -> None:
+@pytest.mark.parametrize("method", FIRST_ORDER)
+def test_the_plan_is_simplex_s_within_the_tolerance(method: str) -> None:
     """Held exactly (each optimum refined and held by its face), every stage's optimum is the
     problem's, whatever the path: the first-order path and simplex's agree stage by stage."""
     economy = small_economy()
-    plans = {
-        method: make_plan(economy, method=method, hold="exact")
-        for method in ("simplex", firstorder.METHOD)
-    }
+    plans = {m: make_plan(economy, method=m, hold="exact") for m in ("simplex", method)}
     for plan in plans.values():
         assert plan.status == "optimal"
         assert plan.info["verification"]["valid"]
         assert plan.info["verification"]["max_violation"] <= 1e-6
     simplex, first = (
         {s["name"]: float(s["objective"]) for s in plans[m].info["stages"]}
-        for m in ("simplex", firstorder.METHOD)
+        for m in ("simplex", method)
     )
     assert simplex.keys() == first.keys()
     for name, value in simplex.items():
         assert first[name] == pytest.approx(value, rel=1e-6, abs=1e-7), name
-    assert plans[firstorder.METHOD].info["solver"]["method"] == firstorder.METHOD
+    assert plans[method].info["solver"]["method"] == method
 
 
+@needs_ortools
 def test_each_stage_starts_from_the_last_optimum() -> None:
     """The warm start: a stage solved again from its own optimum needs no PDLP iteration at
     all, where from nothing it took hundreds."""
@@ -67,6 +68,7 @@ def test_each_stage_starts_from_the_last_optimum() -> None:
     assert backend._start is None
 
 
+@needs_ortools
 def test_pdlp_runs_in_pieces_and_gets_where_one_run_gets(monkeypatch: pytest.MonkeyPatch) -> None:
     """PDLP holds Python's lock while it runs, so it runs in pieces of a bounded count of
     iterations, each from where the last stopped (Ctrl-C lands between two). Cut into
@@ -78,20 +80,13 @@ def test_pdlp_runs_in_pieces_and_gets_where_one_run_gets(monkeypatch: pytest.Mon
     monkeypatch.setattr(firstorder, "PIECE_WORK", 1.0)  # the fewest: 100 iterations a piece
     backend = firstorder.FirstOrderBackend()
     pieces = Solver(problem, backend=backend, hold="exact").solve()
-    assert backend._piece == 100
+    assert backend.engine._piece == 100  # type: ignore[union-attr]
     assert max(int(entry["pdlp_iterations"]) for entry in backend.log) > 100
     assert all(entry["pdlp_stopped"] == "converged" for entry in backend.log[:2])
     for one, other in zip(whole.stages, pieces.stages, strict=True):
         assert other.value == pytest.approx(one.value, rel=1e-6, abs=1e-9)
     # PDLP solved what simplex did: its copy of the bounds kept every hold and face
-    qp = backend._qp
-    pdlp_bounds = (
-        qp.variable_lower_bounds,
-        qp.variable_upper_bounds,
-        qp.constraint_lower_bounds,
-        qp.constraint_upper_bounds,
-    )
-    for mine, simplex in zip(pdlp_bounds, backend.vertex.bounds(), strict=True):
+    for mine, simplex in zip(backend.engine.bounds(), backend.vertex.bounds(), strict=True):
         np.testing.assert_array_equal(np.asarray(mine), simplex)
     assert any(r.face and r.face[0] for r in pieces.stages)
 
@@ -112,32 +107,45 @@ def test_the_crash_basis_reads_bounds_and_sides() -> None:
 
 def test_whole_units_are_not_its_to_solve() -> None:
     problem = assemble(small_economy(), 1e-6)
-    backend = firstorder.FirstOrderBackend()
+    backend = firstorder.FirstOrderBackend(method="pdlp")
     with pytest.raises(ValueError, match="linear programs only"):
         backend.load(problem.matrix, (np.zeros(1), np.ones(1)), (None, None), np.array([0]), 1e-9)  # type: ignore[arg-type]
 
 
-def test_the_cli_says_which_solver_ran(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("method", "label", "packages"),
+    [
+        ("pdlp", "HiGHS PDLP", {"highspy"}),
+        pytest.param(
+            firstorder.METHOD, "OR-Tools PDLP", {"highspy", "ortools"}, marks=needs_ortools
+        ),
+    ],
+)
+def test_the_cli_says_which_solver_ran(
+    tmp_path: Path, method: str, label: str, packages: set[str]
+) -> None:
     folder = tmp_path / "economy"
     sizes = ["--products", "20", "--inputs", "3", "--regions", "2", "--years", "2"]
     result = CliRunner().invoke(main, ["generate", *sizes, "--seed", "3", "--out", str(folder)])
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
-    asked = ["--out", str(out), "--solver", firstorder.METHOD]
+    asked = ["--out", str(out), "--solver", method]
     result = CliRunner().invoke(main, ["plan", str(folder), *asked])
     assert result.exit_code == 0, result.output
     solver = json.loads((out / "plan.json").read_text())["solver"]
-    assert solver["method"] == firstorder.METHOD
-    assert solver["label"] == "OR-Tools PDLP, then HiGHS simplex from its point"
-    assert set(solver["versions"]) == {"highspy", "ortools"}
-    assert "OR-Tools PDLP, then HiGHS simplex" in " ".join(result.output.split())
+    assert solver["method"] == method
+    assert solver["label"] == f"{label}, then HiGHS simplex from its point"
+    assert set(solver["versions"]) == packages
+    assert f"{label}, then HiGHS simplex" in " ".join(result.output.split())
 
 
 def test_an_infeasible_economy_is_diagnosed_as_on_simplex(tmp_path: Path) -> None:
     """tests/data/tiny cannot meet its hard constraints: the first-order path finds so and
     the diagnosis names the same failing targets and the same first limit as simplex's."""
     named = {}
-    for method in ("simplex", firstorder.METHOD):
+    for method in ("simplex", "pdlp", firstorder.METHOD):
+        if method == firstorder.METHOD and not firstorder.available():
+            continue
         out = tmp_path / method
         result = CliRunner().invoke(
             main, ["plan", str(TINY), "--out", str(out), "--solver", method]
@@ -145,9 +153,10 @@ def test_an_infeasible_economy_is_diagnosed_as_on_simplex(tmp_path: Path) -> Non
         assert result.exit_code == 3, result.output
         diagnosis = json.loads((out / "diagnosis.json").read_text())
         named[method] = diagnosis
-    simplex, first = named["simplex"], named[firstorder.METHOD]
-    assert simplex["failing_targets"] == first["failing_targets"]
-    assert simplex["unbalanced"] == first["unbalanced"]
-    # the elastic problem's valuations are not unique (another optimal vertex may price
-    # fewer limits), but the limit that binds hardest is the same
-    assert simplex["limits"][0] == first["limits"][0]
+    simplex = named.pop("simplex")
+    for first in named.values():
+        assert simplex["failing_targets"] == first["failing_targets"]
+        assert simplex["unbalanced"] == first["unbalanced"]
+        # the elastic problem's valuations are not unique (another optimal vertex may price
+        # fewer limits), but the limit that binds hardest is the same
+        assert simplex["limits"][0] == first["limits"][0]

@@ -76,6 +76,7 @@ def build(
 METHODS = (
     "simplex",
     "ipm",
+    "pdlp",
     pytest.param(
         firstorder.METHOD,
         marks=pytest.mark.skipif(
@@ -84,10 +85,10 @@ METHODS = (
     ),
 )
 """The backends every oracle test below runs on (``oracle``): HiGHS's simplex and interior
-point, and the first-order backend (OR-Tools' PDLP, its point taken to a vertex by simplex).
-HiGHS's PDLP alone is not among them: on these economies it ran past a minute on
-Kantorovich's three machines and on the foreign exchange case, found tier 2 infeasible after
-holding tier 1 (the tiers case), and left a link 7e-7 short of its capacity
+point, and the first-order backends (HiGHS's PDLP and OR-Tools', each point taken to a vertex
+by simplex). HiGHS's PDLP without the vertex failed them: on these economies it ran past a
+minute on Kantorovich's three machines and on the foreign exchange case, found tier 2
+infeasible after holding tier 1 (the tiers case), and left a link 7e-7 short of its capacity
 (docs/performance.md, "Which solver")."""
 
 

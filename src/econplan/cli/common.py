@@ -64,10 +64,11 @@ solver_option = click.option(
     default=AUTO,
     show_default=True,
     callback=_installed,
-    help="HiGHS's simplex, interior point (with crossover) or PDLP, or ortools-pdlp (OR-Tools' "
-    "PDLP started from each stage's last optimum, then simplex from its point; needs the "
-    "first-order extra); auto picks by the problem's size (the rule and its measurements: "
-    "docs/performance.md) and says what it picked.",
+    help="HiGHS's simplex or interior point (with crossover); a first-order method whose "
+    "point simplex takes to a vertex: HiGHS's PDLP (pdlp) or OR-Tools' started from each "
+    "stage's last optimum (ortools-pdlp; needs the first-order extra); auto picks by the "
+    "problem's size (the rule and its measurements: docs/performance.md) and says what it "
+    "picked.",
 )
 
 hold_option = click.option(

@@ -1,6 +1,8 @@
-"""A first-order backend of the stage driver (:mod:`econplan.plan.backend`): OR-Tools' PDLP
-(primal-dual hybrid gradient) finds each stage's point, started from the last stage's optimum,
-and HiGHS's simplex takes that point to an optimal vertex.
+"""First-order backends of the stage driver (:mod:`econplan.plan.backend`): a primal-dual
+hybrid gradient method (PDLP) finds each stage's point, and HiGHS's simplex takes that point
+to an optimal vertex. ``--solver ortools-pdlp`` runs OR-Tools' PDLP, started from the last
+stage's optimum (``OrToolsPoint``); ``--solver pdlp`` runs HiGHS's own, which takes no start
+(``HighsPoint``).
 
 Why both. A plan must verify to 1e-6 and its valuations must be exact (ranges, faces, the
 bottleneck report read them from a basis). PDLP alone reached neither on the plan's held
@@ -64,122 +66,69 @@ def available() -> bool:
     return pdlp is not None
 
 
-class FirstOrderBackend:
-    """OR-Tools' PDLP for each stage's point, HiGHS's simplex for its vertex (the
-    :class:`~econplan.plan.backend.Backend` protocol).
+class OrToolsPoint:
+    """OR-Tools' PDLP: a copy of the problem, and each stage's point from the last stage's
+    optimum, in pieces (see the module's note)."""
 
-    Everything but ``solve`` is the vertex's: HiGHS holds the same problem, so values, duals,
-    the basis, ranges, the refine and the polish are simplex's."""
+    warm = True
 
-    method = METHOD
-
-    def __init__(
-        self,
-        threads: int | None = None,
-        settle: bool = True,
-        tolerance: float = TOLERANCE,
-        iterations: int = ITERATIONS,
-    ) -> None:
+    def __init__(self, threads: int | None, tolerance: float, iterations: int) -> None:
         if pdlp is None:
             raise ImportError(
                 f"--solver {METHOD} needs OR-Tools: pip install 'econplan[first-order]'"
             )
-        self.vertex = HighsBackend("simplex", threads, settle)
         self.tolerance = tolerance
         self.most = iterations
         self.threads = threads or 1
         self._qp = pdlp.QuadraticProgram()
-        self._start: tuple[np.ndarray, np.ndarray] | None = None
-        """The last stage's optimum, primal and dual (scaled), the next stage's start."""
-        self._pdlp_iterations = 0
-        self.log: list[dict[str, float | int | str]] = []
-        """Per stage: PDLP's iterations, seconds and how it stopped, and simplex's
-        iterations after it (benchmarks read it)."""
+        self._piece = 100
 
-    # -- the problem: HiGHS's copy and PDLP's -------------------------------------------------
     def load(
         self,
         matrix: sp.csc_matrix,
         col_bounds: tuple[np.ndarray, np.ndarray],
         row_bounds: tuple[np.ndarray, np.ndarray],
-        integer: np.ndarray,
-        feasibility: float,
     ) -> None:
-        if len(integer):
-            raise ValueError(
-                f"{METHOD} solves linear programs only: whole units need branch and cut "
-                "(--solver simplex, or --integer round)"
-            )
-        self.vertex.load(matrix, col_bounds, row_bounds, integer, feasibility)
         qp = self._qp
         qp.constraint_matrix = sp.csc_matrix(matrix)
         qp.objective_vector = np.zeros(matrix.shape[1])
         qp.variable_lower_bounds, qp.variable_upper_bounds = (np.array(b) for b in col_bounds)
         qp.constraint_lower_bounds, qp.constraint_upper_bounds = (np.array(b) for b in row_bounds)
-        self._matrix = sp.csc_matrix(matrix)
         self._piece = max(100, int(PIECE_WORK / max(2 * matrix.nnz, 1)))
 
     def set_costs(self, cost: np.ndarray) -> None:
-        self.vertex.set_costs(cost)
         self._qp.objective_vector = np.asarray(cost, dtype=float).copy()
 
-    def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        self.vertex.set_column_bounds(cols, lower, upper)
-        self._set_bounds("variable", cols, lower, upper)
-
-    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        self.vertex.set_row_bounds(rows, lower, upper)
-        self._set_bounds("constraint", rows, lower, upper)
-
-    def _set_bounds(
+    def set_bounds(
         self, kind: str, index: np.ndarray, lower: np.ndarray, upper: np.ndarray
     ) -> None:
-        """PDLP's copy of the bounds of ``kind`` (variable, constraint), changed at ``index``
-        (its arrays come back as copies: changed whole)."""
+        """The bounds of ``kind`` (column, row) changed at ``index`` (PDLP's arrays come back
+        as copies: changed whole)."""
+        prefix = "variable" if kind == "column" else "constraint"
         for side, values in (("lower", lower), ("upper", upper)):
-            name = f"{kind}_{side}_bounds"
+            name = f"{prefix}_{side}_bounds"
             bounds = np.array(getattr(self._qp, name))
             bounds[index] = values
             setattr(self._qp, name, bounds)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return self.vertex.bounds()
-
-    def set_mip_gaps(self, relative: float, absolute: float) -> None:
-        self.vertex.set_mip_gaps(relative, absolute)
-
-    # -- solving ----------------------------------------------------------------------------
-    def reset(self) -> None:
-        self.vertex.reset()
-        self._start = None
-
-    def solve(self, deadline: float | None, continuing: bool, say: Progress) -> Status:
-        began = time.perf_counter()
-        x, y, iterations, reason = self._point(deadline)
-        seconds = time.perf_counter() - began
-        if reason == "time limit":
-            return Status.TIME_LIMIT
-        self._pdlp_iterations = iterations
-        say(
-            f"  PDLP: {iterations:,} iterations, {seconds:.2f} s ({reason}); simplex from its point"
+        qp = self._qp
+        return tuple(  # type: ignore[return-value]
+            np.asarray(b)
+            for b in (
+                qp.variable_lower_bounds,
+                qp.variable_upper_bounds,
+                qp.constraint_lower_bounds,
+                qp.constraint_upper_bounds,
+            )
         )
-        self.vertex.set_basis(*self._crash_basis(x, y))
-        status = self.vertex.solve(deadline, continuing, say)
-        self.log.append(
-            {
-                "pdlp_iterations": iterations,
-                "pdlp_seconds": seconds,
-                "pdlp_stopped": reason,
-                "simplex_iterations": self.vertex.iterations(),
-            }
-        )
-        if status == Status.OPTIMAL:
-            self._start = (self.vertex.values(), self.vertex.duals()[0])
-        return status
 
-    def _point(self, deadline: float | None) -> tuple[np.ndarray, np.ndarray, int, str]:
-        """PDLP from the last stage's optimum (or from zero), in pieces, to ``tolerance`` or
-        ``ITERATIONS``: the point, its duals, the iterations and why it stopped."""
+    def point(
+        self, deadline: float | None, start: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray, int, str]:
+        """PDLP from ``start`` (the last stage's optimum, primal and dual; or from zero), in
+        pieces, to ``tolerance`` or ``most`` iterations: the point, its duals, the iterations
+        and why it stopped."""
         params = solvers_pb2.PrimalDualHybridGradientParams()
         criteria = params.termination_criteria
         criteria.optimality_norm = solvers_pb2.OPTIMALITY_NORM_L_INF
@@ -187,7 +136,6 @@ class FirstOrderBackend:
         criteria.simple_optimality_criteria.eps_optimal_absolute = self.tolerance
         params.num_threads = self.threads
         params.verbosity_level = 0
-        start = self._start
         done = 0
         reason = "iteration limit"
         while done < self.most:
@@ -222,6 +170,157 @@ class FirstOrderBackend:
                 break
         assert start is not None
         return start[0], start[1], done, reason
+
+
+class HighsPoint:
+    """HiGHS's PDLP (cuPDLP-C) on a copy of the problem of its own: no start can be given
+    (HiGHS 1.16 takes none for PDLP), so each stage starts from zero. It runs in HiGHS's
+    thread (``HighsBackend._run``), which Ctrl-C does not wait for."""
+
+    warm = False
+
+    def __init__(self, threads: int | None, tolerance: float, iterations: int) -> None:
+        self.backend = HighsBackend("pdlp", threads, settle=False)
+        self.backend.highs.setOptionValue("pdlp_optimality_tolerance", tolerance)
+        self.backend.highs.setOptionValue("pdlp_iteration_limit", iterations)
+
+    def load(
+        self,
+        matrix: sp.csc_matrix,
+        col_bounds: tuple[np.ndarray, np.ndarray],
+        row_bounds: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        self.backend.load(matrix, col_bounds, row_bounds, np.zeros(0, dtype=np.int64), 1e-9)
+
+    def set_costs(self, cost: np.ndarray) -> None:
+        self.backend.set_costs(cost)
+
+    def set_bounds(
+        self, kind: str, index: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> None:
+        if kind == "column":
+            self.backend.set_column_bounds(index, lower, upper)
+        else:
+            self.backend.set_row_bounds(index, lower, upper)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.backend.bounds()
+
+    def point(
+        self, deadline: float | None, start: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray, int, str]:
+        backend = self.backend
+        backend.reset()
+        status = backend.solve(deadline, False, lambda _: None)
+        if status == Status.TIME_LIMIT:
+            return np.zeros(0), np.zeros(0), backend.iterations(), "time limit"
+        reason = "converged" if status == Status.OPTIMAL else backend.status_text().lower()
+        return backend.values(), backend.duals()[0], backend.iterations(), reason
+
+
+ENGINES: dict[str, tuple[str, type[OrToolsPoint] | type[HighsPoint]]] = {
+    METHOD: ("OR-Tools PDLP", OrToolsPoint),
+    "pdlp": ("HiGHS PDLP", HighsPoint),
+}
+"""The first-order methods a point can come from, by ``--solver`` name: their names as a
+planner reads them, and their engines."""
+
+
+class FirstOrderBackend:
+    """A first-order method for each stage's point (OR-Tools' PDLP, or HiGHS's), HiGHS's
+    simplex for its vertex (the :class:`~econplan.plan.backend.Backend` protocol).
+
+    Everything but ``solve`` is the vertex's: HiGHS holds the same problem, so values, duals,
+    the basis, ranges, the refine and the polish are simplex's. The engine holds a copy of the
+    problem with every cost and bound change."""
+
+    def __init__(
+        self,
+        threads: int | None = None,
+        settle: bool = True,
+        tolerance: float = TOLERANCE,
+        iterations: int = ITERATIONS,
+        method: str = METHOD,
+    ) -> None:
+        if method not in ENGINES:
+            raise ValueError(f"no first-order method {method!r}; use one of {', '.join(ENGINES)}")
+        self.method = method
+        self.name = ENGINES[method][0]
+        self.engine: OrToolsPoint | HighsPoint = ENGINES[method][1](threads, tolerance, iterations)
+        self.vertex = HighsBackend("simplex", threads, settle)
+        self._start: tuple[np.ndarray, np.ndarray] | None = None
+        """The last stage's optimum, primal and dual (scaled), the next stage's start
+        (where the engine takes one)."""
+        self._pdlp_iterations = 0
+        self.log: list[dict[str, float | int | str]] = []
+        """Per stage: the first-order method's iterations, seconds and how it stopped, and
+        simplex's iterations after it (benchmarks read it)."""
+
+    # -- the problem: the vertex's copy and the engine's ------------------------------------
+    def load(
+        self,
+        matrix: sp.csc_matrix,
+        col_bounds: tuple[np.ndarray, np.ndarray],
+        row_bounds: tuple[np.ndarray, np.ndarray],
+        integer: np.ndarray,
+        feasibility: float,
+    ) -> None:
+        if len(integer):
+            raise ValueError(
+                f"{self.method} solves linear programs only: whole units need branch and cut "
+                "(--solver simplex, or --integer round)"
+            )
+        self.vertex.load(matrix, col_bounds, row_bounds, integer, feasibility)
+        self.engine.load(matrix, col_bounds, row_bounds)
+        self._matrix = sp.csc_matrix(matrix)
+
+    def set_costs(self, cost: np.ndarray) -> None:
+        self.vertex.set_costs(cost)
+        self.engine.set_costs(cost)
+
+    def set_column_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.vertex.set_column_bounds(cols, lower, upper)
+        self.engine.set_bounds("column", cols, lower, upper)
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.vertex.set_row_bounds(rows, lower, upper)
+        self.engine.set_bounds("row", rows, lower, upper)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.vertex.bounds()
+
+    def set_mip_gaps(self, relative: float, absolute: float) -> None:
+        self.vertex.set_mip_gaps(relative, absolute)
+
+    # -- solving ----------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.vertex.reset()
+        self._start = None
+
+    def solve(self, deadline: float | None, continuing: bool, say: Progress) -> Status:
+        began = time.perf_counter()
+        x, y, iterations, reason = self.engine.point(deadline, self._start)
+        seconds = time.perf_counter() - began
+        if reason == "time limit":
+            return Status.TIME_LIMIT
+        self._pdlp_iterations = iterations
+        say(
+            f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); "
+            "simplex from its point"
+        )
+        self.vertex.set_basis(*self._crash_basis(x, y))
+        status = self.vertex.solve(deadline, continuing, say)
+        self.log.append(
+            {
+                "pdlp_iterations": iterations,
+                "pdlp_seconds": seconds,
+                "pdlp_stopped": reason,
+                "simplex_iterations": self.vertex.iterations(),
+            }
+        )
+        if status == Status.OPTIMAL and self.engine.warm:
+            self._start = (self.vertex.values(), self.vertex.duals()[0])
+        return status
 
     def _crash_basis(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The basis PDLP's point suggests: a column strictly inside its bounds is basic, one

@@ -27,8 +27,8 @@ simplex (:mod:`econplan.plan.firstorder`, where OR-Tools is installed)."""
 
 def label(method: str) -> str:
     """The solver as a planner reads it (the summary, the progress lines)."""
-    if method == firstorder.METHOD:
-        return "OR-Tools PDLP, then HiGHS simplex from its point"
+    if method in firstorder.ENGINES:
+        return f"{firstorder.ENGINES[method][0]}, then HiGHS simplex from its point"
     return f"HiGHS {method}"
 
 
@@ -42,8 +42,8 @@ def versions(method: str) -> dict[str, str]:
 
 def make_backend(method: str, threads: int | None = None, settle: bool = True) -> Backend:
     """The backend that solves by ``method`` (one of ``CHOICES`` but auto)."""
-    if method == firstorder.METHOD:
-        return firstorder.FirstOrderBackend(threads, settle)
+    if method in firstorder.ENGINES:
+        return firstorder.FirstOrderBackend(threads, settle, method=method)
     return HighsBackend(method, threads, settle)
 
 
@@ -61,11 +61,12 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
 
     The rule, measured (bench/results/methods.md, the whole stage sequence verified): simplex
     was the fastest method that finished at every size, 300 products (15,340 columns:
-    simplex 35 s, interior point 47 s, PDLP failed) and 1,000 (50,325 columns: simplex
-    257 s; interior point and PDLP did not finish in 400 s). OR-Tools' PDLP alone, started
-    each stage from the last one's point, did not finish the imports stage of a 100-product
-    economy in 90 s; taken to a vertex by simplex each stage (``--solver ortools-pdlp``) it
-    finishes, slower than simplex alone (docs/performance.md, "Which solver"). Past 1,000
+    simplex 35 s, interior point 47 s, HiGHS's PDLP alone failed) and 1,000 (50,325
+    columns: simplex 257 s; interior point and PDLP did not finish in 400 s). OR-Tools' PDLP
+    alone, started each stage from the last one's point, did not finish the imports stage of
+    a 100-product economy in 90 s; taken to a vertex by simplex each stage (``--solver
+    pdlp``, ``ortools-pdlp``) both finish, slower than simplex alone (docs/performance.md,
+    "Which solver"). Past 1,000
     products only simplex was measured on the whole plan (bench/plan.py): from the Leontief
     basis it finished up to 10,000 products (``SIMPLEX_UP_TO``). So auto gives simplex and
     says why, and past the measured sizes it says that too."""
