@@ -28,7 +28,8 @@ from econplan.plan.solve import Solution, Solver
 
 ZERO = 1e-9
 """A reduced cost or valuation of the scaled problem as the backend solved it (the stage's
-cost +-1 on its column) above this fixes its column or row. That is the refined optimality
+cost +-1 on its column, or the column's scale where scaling made it smaller:
+``Solver._objective``) above this fixes its column or row. That is the refined optimality
 test (``econplan.plan.highs.REFINED_TOLERANCE``; HiGHS's own is 1e-7): a smaller dual is
 rounding, not a price. Measured: the labour stage of the built-in plan with whole units
 valued two grid lines' capacity at 1.8e-12 (1.9e-9 person-years a MWh once scaled back);

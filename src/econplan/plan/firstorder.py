@@ -18,20 +18,29 @@ Its own start is the last stage's optimum, primal and dual (the warm start issue
 first-order backend): the stages differ by their cost and by a held bound, so that point is
 feasible and its duals a fair guess.
 
-PDLP holds Python's lock while it runs (measured: a ticking thread got no turn during a
-3-s run), so Ctrl-C could not stop it. It runs in pieces of a bounded count of iterations, each
-started from where the last stopped, and Ctrl-C lands between two pieces. Counting
-iterations, not seconds, keeps a plan independent of how loaded the machine is.
+What it measured (docs/performance.md, "Which solver"): slower than simplex alone, since
+simplex from the crash basis of a point inside the optimal face takes about as many
+iterations as from nothing, where going on from the last stage's vertex takes a few. It is a
+correct second path, for where PDLP is much the faster (a device, a problem too large to
+factor), not what auto picks.
+
+OR-Tools' PDLP holds Python's lock while it runs (measured: a ticking thread got no turn
+during a 3-s run), so it runs in a forked child process that Ctrl-C kills (``_apart``).
+Its budget is a count of iterations, not seconds, so that a plan does not depend on how
+loaded the machine is.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+import warnings
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from econplan.plan.backend import Progress, Refined, Status
+from econplan.plan.backend import Progress, Refined, SolveError, Status
 from econplan.plan.highs import HighsBackend
 
 try:  # an optional extra: the plan runs on HiGHS alone without it
@@ -51,11 +60,6 @@ ITERATIONS = 20_000
 """The most PDLP iterations a stage may take before simplex takes over from the point it
 reached (a count, so that the plan does not depend on the machine's load)."""
 
-PIECE_WORK = 2e8
-"""Nonzeros touched per piece of a PDLP run (each iteration multiplies by the matrix and its
-transpose about twice): a piece then takes about a second or less on this machine, the
-longest Ctrl-C waits."""
-
 AT_BOUND = 1e-7
 """How close (relative to the bound's size, at least 1) a value must be to its bound to be
 read as sitting on it when the crash basis is made."""
@@ -68,7 +72,7 @@ def available() -> bool:
 
 class OrToolsPoint:
     """OR-Tools' PDLP: a copy of the problem, and each stage's point from the last stage's
-    optimum, in pieces (see the module's note)."""
+    optimum."""
 
     warm = True
 
@@ -81,7 +85,6 @@ class OrToolsPoint:
         self.most = iterations
         self.threads = threads or 1
         self._qp = pdlp.QuadraticProgram()
-        self._piece = 100
 
     def load(
         self,
@@ -94,7 +97,6 @@ class OrToolsPoint:
         qp.objective_vector = np.zeros(matrix.shape[1])
         qp.variable_lower_bounds, qp.variable_upper_bounds = (np.array(b) for b in col_bounds)
         qp.constraint_lower_bounds, qp.constraint_upper_bounds = (np.array(b) for b in row_bounds)
-        self._piece = max(100, int(PIECE_WORK / max(2 * matrix.nnz, 1)))
 
     def set_costs(self, cost: np.ndarray) -> None:
         self._qp.objective_vector = np.asarray(cost, dtype=float).copy()
@@ -126,50 +128,87 @@ class OrToolsPoint:
     def point(
         self, deadline: float | None, start: tuple[np.ndarray, np.ndarray] | None
     ) -> tuple[np.ndarray, np.ndarray, int, str]:
-        """PDLP from ``start`` (the last stage's optimum, primal and dual; or from zero), in
-        pieces, to ``tolerance`` or ``most`` iterations: the point, its duals, the iterations
-        and why it stopped."""
+        """PDLP from ``start`` (the last stage's optimum, primal and dual; or from zero) to
+        ``tolerance`` or ``most`` iterations: the point, its duals, the iterations and why it
+        stopped. It runs in a child process (``_apart``), so that Ctrl-C stops it at once."""
         params = solvers_pb2.PrimalDualHybridGradientParams()
         criteria = params.termination_criteria
         criteria.optimality_norm = solvers_pb2.OPTIMALITY_NORM_L_INF
         criteria.simple_optimality_criteria.eps_optimal_relative = self.tolerance
         criteria.simple_optimality_criteria.eps_optimal_absolute = self.tolerance
+        criteria.iteration_limit = self.most
         params.num_threads = self.threads
         params.verbosity_level = 0
-        done = 0
-        reason = "iteration limit"
-        while done < self.most:
-            criteria.iteration_limit = min(self._piece, self.most - done)
-            if deadline is not None:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    return np.zeros(0), np.zeros(0), done, "time limit"
-                criteria.time_sec_limit = left
-            if start is None:
-                result = pdlp.primal_dual_hybrid_gradient(self._qp, params)
-            else:
-                initial = pdlp.PrimalAndDualSolution()
-                initial.primal_solution, initial.dual_solution = start
-                result = pdlp.primal_dual_hybrid_gradient(
-                    self._qp, params, initial_solution=initial
-                )
-            log = result.solve_log
-            done += int(log.iteration_count)
-            start = (np.asarray(result.primal_solution), np.asarray(result.dual_solution))
-            stopped = log.termination_reason
-            if stopped == solve_log_pb2.TERMINATION_REASON_OPTIMAL:
-                reason = "converged"
-                break
-            if stopped == solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:
-                return start[0], start[1], done, "time limit"
-            if stopped != solve_log_pb2.TERMINATION_REASON_ITERATION_LIMIT:
-                # infeasible, numerical trouble: simplex from the point decides
-                reason = solve_log_pb2.TerminationReason.Name(stopped).lower()
-                break
-            if log.iteration_count == 0:
-                break
-        assert start is not None
-        return start[0], start[1], done, reason
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return np.zeros(0), np.zeros(0), 0, "time limit"
+            criteria.time_sec_limit = left
+        x, y, done, stopped = _apart(self._qp, params, start)
+        if stopped == solve_log_pb2.TERMINATION_REASON_OPTIMAL:
+            return x, y, done, "converged"
+        if stopped == solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:
+            return x, y, done, "time limit"
+        # an iteration limit, infeasibility, numerical trouble: simplex from the point decides
+        return x, y, done, solve_log_pb2.TerminationReason.Name(stopped).lower()
+
+
+def _pdlp(
+    qp: Any, params: Any, start: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """One run of OR-Tools' PDLP: the point, its duals, the iterations, how it ended."""
+    if start is None:
+        result = pdlp.primal_dual_hybrid_gradient(qp, params)
+    else:
+        initial = pdlp.PrimalAndDualSolution()
+        initial.primal_solution, initial.dual_solution = start
+        result = pdlp.primal_dual_hybrid_gradient(qp, params, initial_solution=initial)
+    log = result.solve_log
+    return (
+        np.asarray(result.primal_solution),
+        np.asarray(result.dual_solution),
+        int(log.iteration_count),
+        int(log.termination_reason),
+    )
+
+
+def _apart(
+    qp: Any, params: Any, start: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``_pdlp`` in a forked child process, the parent waiting in short steps: OR-Tools'
+    PDLP holds Python's lock for its whole run (measured: a ticking thread got no turn in a
+    3-s run), so in this process Ctrl-C would wait for it to end. The child is killed on
+    Ctrl-C. Runs cut into pieces, each from where the last stopped, were tried first: each
+    restart loses PDLP's adaptive state, and on a generated 25-product economy pieces of
+    1,000 iterations left two stages unconverged at 20,000 that one run finished in 14,464
+    and 11,008. Where processes cannot be forked, it runs here."""
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
+        return _pdlp(qp, params, start)
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        send.send(_pdlp(qp, params, start))
+
+    with warnings.catch_warnings():
+        # Python 3.12 warns that forking a process with threads (HiGHS's) may deadlock the
+        # child; the child runs OR-Tools alone and takes none of HiGHS's locks
+        warnings.simplefilter("ignore", DeprecationWarning)
+        process = context.Process(target=child, daemon=True)
+        process.start()
+    send.close()
+    try:
+        while not receive.poll(0.05):
+            if not process.is_alive() and not receive.poll(0):
+                raise SolveError(f"OR-Tools' PDLP ended without a result (exit {process.exitcode})")
+        found: tuple[np.ndarray, np.ndarray, int, int] = receive.recv()
+    except BaseException:
+        process.kill()
+        raise
+    finally:
+        process.join()
+        receive.close()
+    return found
 
 
 class HighsPoint:
@@ -267,8 +306,8 @@ class FirstOrderBackend:
     ) -> None:
         if len(integer):
             raise ValueError(
-                f"{self.method} solves linear programs only: whole units need branch and cut "
-                "(--solver simplex, or --integer round)"
+                f"{self.method} solves linear programs only: whole units are HiGHS's branch "
+                "and cut's (econplan.plan.whole builds its own simplex solver for them)"
             )
         self.vertex.load(matrix, col_bounds, row_bounds, integer, feasibility)
         self.engine.load(matrix, col_bounds, row_bounds)
@@ -296,6 +335,7 @@ class FirstOrderBackend:
     def reset(self) -> None:
         self.vertex.reset()
         self._start = None
+        self.log = []
 
     def solve(self, deadline: float | None, continuing: bool, say: Progress) -> Status:
         began = time.perf_counter()
@@ -399,7 +439,10 @@ def _statuses(
         # a ranged row on both bounds (an equation, or a range narrower than the test): a
         # negative valuation presses on the upper bound of a minimisation
         status[both & (dual < 0)] = UPPER
-    status[both & (lower == upper)] = LOWER
+    # an equation or a fixed column sits at its value however far PDLP left it: within its
+    # tolerance (1e-6 relative) it may be further off than AT_BOUND (a review counted 133 of
+    # 171 equations of a labour stage read as having slack, so basic)
+    status[np.isfinite(lower) & (lower == upper)] = LOWER
     free = ~np.isfinite(lower) & ~np.isfinite(upper)
     status[free & (np.abs(value) <= AT_BOUND)] = ZERO
     return status

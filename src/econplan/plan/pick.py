@@ -106,6 +106,8 @@ def pick_start(problem: StageProblem, method: str) -> tuple[bool, str]:
     """Whether simplex starts the first stage of ``problem`` from the Leontief basis, and why
     (the rule in ``LEONTIEF_FROM``)."""
     columns = problem.shape[1]
+    if method in firstorder.ENGINES:
+        return False, "each stage's simplex starts from the first-order method's point"
     if method != "simplex":
         return False, f"{method} takes no starting basis"
     if columns >= LEONTIEF_FROM:

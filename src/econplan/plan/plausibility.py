@@ -376,12 +376,13 @@ def unused_flags(
     of, or the process whose main product it is, run for a joint product the plan uses (in
     that year; for an end stock, in any year up to it: output made then, carried out)."""
     joint, made_with = _joint_makers(economy, tables)
-    # a joint product is used where not all of it is left unused
-    wasted = {
+    # a joint product a process was run for is one the plan uses: none of it flagged unused
+    # (a process that leaves both its products unused, or half of one, ran for neither)
+    flagged = {
         (r["product"], r["region"], int(r["year"]))
-        for r in unused[
-            (unused["kind"] == "surplus") & (unused["share"] >= 1 - UNUSED_SHARE)
-        ].to_dict(orient="records")
+        for r in unused[(unused["kind"] == "surplus") & (unused["share"] > UNUSED_SHARE)].to_dict(
+            orient="records"
+        )
     }
     targets = _production_targets(economy, tables)
     scopes = [(_target_scope(economy, t), t) for t in records(targets)]
@@ -401,9 +402,9 @@ def unused_flags(
         of = sorted({name for y in years for name in joint.get((key[0], key[1], y), [])})
         if of:
             reasons.append(f"joint product of {', '.join(of)}")
-        for y in years:
+        for y in years if not reasons else []:  # a target asking for it says why already
             for name, joints in made_with.get((key[0], key[1], y), {}).items():
-                used = [p for p in joints if (p, key[1], y) not in wasted]
+                used = [p for p in joints if (p, key[1], y) not in flagged]
                 if used:
                     reasons.append(f"made by {name} run for its joint product {', '.join(used)}")
         reasons = list(dict.fromkeys(reasons))

@@ -40,7 +40,8 @@ AT_LOWER, AT_UPPER = 0, 2
 
 FACE_ZERO = 1e-9
 """A reduced cost or valuation of the scaled problem as the backend solved it (the stage's
-cost +-1 on its column) above this puts its column or row on the face's list
+cost +-1 on its column, or the column's scale where scaling made it smaller) above this puts
+its column or row on the face's list
 (``Solver._hold_face``): the refined optimality test (``highs.REFINED_TOLERANCE``), below
 which a dual is rounding, not a price (``econplan.plan.face.ZERO`` says what reading such
 rounding as prices did). Read from a refined basis, faces from two solver paths on the
