@@ -4,8 +4,8 @@ to an optimal vertex. ``--solver ortools-pdlp`` runs OR-Tools' PDLP, started fro
 stage's optimum (``OrToolsPoint``); ``--solver pdlp`` runs HiGHS's own, which takes no start
 (``HighsPoint``).
 
-Why both. A plan must verify to 1e-6 and its valuations must be exact (ranges, faces, the
-bottleneck report read them from a basis). PDLP alone reached neither on the plan's held
+Why a vertex as well. A plan must verify to 1e-6 and its valuations must be exact (ranges,
+faces, the bottleneck report read them from a basis). PDLP alone reached neither on the plan's held
 stages (docs/performance.md, "Which solver": the imports stage of a 100-product economy not
 finished in 110 s). Here PDLP runs to a modest tolerance and no further; HiGHS's simplex then
 starts from the basis that point suggests (a crash basis: columns strictly inside their bounds
