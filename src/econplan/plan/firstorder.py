@@ -35,7 +35,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -68,6 +69,36 @@ read as sitting on it when the crash basis is made."""
 def available() -> bool:
     """Whether OR-Tools (the ``first-order`` extra) is installed."""
     return pdlp is not None
+
+
+class PointEngine(Protocol):
+    """What finds a stage's point for simplex to take to a vertex: a copy of the problem, kept
+    in step with every cost and bound the driver sets, and a run from a start."""
+
+    warm: bool
+    """Whether ``point`` goes on from the start it is given (the last stage's optimum)."""
+
+    def load(
+        self,
+        matrix: sp.csc_matrix,
+        col_bounds: tuple[np.ndarray, np.ndarray],
+        row_bounds: tuple[np.ndarray, np.ndarray],
+    ) -> None: ...
+
+    def set_costs(self, cost: np.ndarray) -> None: ...
+
+    def set_bounds(
+        self, kind: str, index: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> None:
+        """The bounds of ``kind`` (column, row) changed at ``index``."""
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def point(
+        self, deadline: float | None, start: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray, int, str]:
+        """The point, its row duals, the iterations taken, and why it stopped ("converged",
+        "time limit", or the method's own words)."""
 
 
 class OrToolsPoint:
@@ -257,7 +288,7 @@ class HighsPoint:
         return backend.values(), backend.duals()[0], backend.iterations(), reason
 
 
-ENGINES: dict[str, tuple[str, type[OrToolsPoint] | type[HighsPoint]]] = {
+ENGINES: dict[str, tuple[str, Callable[[int | None, float, int], PointEngine]]] = {
     METHOD: ("OR-Tools PDLP", OrToolsPoint),
     "pdlp": ("HiGHS PDLP", HighsPoint),
 }
@@ -285,7 +316,7 @@ class FirstOrderBackend:
             raise ValueError(f"no first-order method {method!r}; use one of {', '.join(ENGINES)}")
         self.method = method
         self.name = ENGINES[method][0]
-        self.engine: OrToolsPoint | HighsPoint = ENGINES[method][1](threads, tolerance, iterations)
+        self.engine: PointEngine = ENGINES[method][1](threads, tolerance, iterations)
         self.vertex = HighsBackend("simplex", threads, settle)
         self._start: tuple[np.ndarray, np.ndarray] | None = None
         """The last stage's optimum, primal and dual (scaled), the next stage's start
