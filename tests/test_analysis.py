@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 from econplan import load_economy
 from econplan.analysis.balance import Flows, base_year_flows, material_balance
 from econplan.analysis.inputoutput import analyse, ghosh_forward
-from econplan.analysis.leontief import embodied, output_multipliers, solve, total_output
+from econplan.analysis.leontief import (
+    SolveError,
+    embodied,
+    output_multipliers,
+    solve,
+    total_output,
+)
 from econplan.cli import main
 from econplan.model.economy import Economy
 
@@ -126,6 +132,13 @@ def productive_matrix(n: int, density: float, radius: float, seed: int) -> sp.cs
     return sp.csr_matrix(A * (radius / rho)) if rho > 0 else A
 
 
+WELL_CONDITIONED = 1e6
+"""The condition number of I - A up to which a solve to 1e-10 can be asked for: random
+sparse matrices scaled to a spectral radius of 0.95 can be so far from normal that I - A's
+condition number reaches 2e9 (n = 22, density 0.05, seed 251797259: LU's own residual
+1.8e-9), found by this test's hypothesis in a CI run."""
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(1, 30),
@@ -133,14 +146,25 @@ def productive_matrix(n: int, density: float, radius: float, seed: int) -> sp.cs
     radius=st.floats(0.0, 0.95),
     seed=st.integers(0, 2**31 - 1),
 )
+@example(n=22, density=0.05, radius=0.95, seed=251797259)
 def test_sparse_solves_equal_the_dense_inverse(
     n: int, density: float, radius: float, seed: int
 ) -> None:
     A = productive_matrix(n, density, radius, seed)
-    L = np.linalg.inv(np.eye(n) - A.toarray())
     rng = np.random.default_rng(seed)
     d = rng.random(n)
     B = sp.csr_matrix(rng.random((2, n)))
+    if np.linalg.cond(np.eye(n) - A.toarray()) > WELL_CONDITIONED:
+        # no solve reaches 1e-10 there for sure: refused, or reached and said so, never
+        # a silently inaccurate answer
+        try:
+            reached = total_output(A, d)
+        except SolveError as error:
+            assert "no accurate solution" in str(error) or "singular" in str(error)
+        else:
+            assert reached.residual <= 1e-10
+        return
+    L = np.linalg.inv(np.eye(n) - A.toarray())
     assert np.allclose(total_output(A, d).x, L @ d, rtol=1e-8, atol=1e-12)
     assert np.allclose(output_multipliers(A).x, L.sum(axis=0), rtol=1e-8)
     for k, result in enumerate(embodied(A, B)):
