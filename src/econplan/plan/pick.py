@@ -21,8 +21,9 @@ from econplan.plan.problem import StageProblem
 
 AUTO = "auto"
 CHOICES = (AUTO, *METHODS, firstorder.METHOD)
-"""What ``--solver`` accepts: HiGHS's methods, and OR-Tools' PDLP taken to a vertex by
-simplex (:mod:`econplan.plan.firstorder`, where OR-Tools is installed)."""
+"""What ``--solver`` accepts: HiGHS's simplex and interior point, and the first-order methods
+whose point simplex takes to a vertex (:mod:`econplan.plan.firstorder`): HiGHS's PDLP
+(``pdlp``) and OR-Tools' (``ortools-pdlp``, where OR-Tools is installed)."""
 
 
 def label(method: str) -> str:
