@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from econplan.errors import EconomyError
-from econplan.plan import verify
+from econplan.plan import make_plan, verify
+from econplan.scenario import ScenarioError, apply_scenario
+from econplan.scenario.describe import describe_change
 from econplan.validate import load_economy
 from test_plan import METHODS, build, plan_of, target
 
@@ -133,3 +135,96 @@ def test_a_share_of_what_nothing_makes_is_refused_by_row(tmp_path: Path) -> None
     (problem,) = raised.value.problems
     assert (problem.file, problem.row, problem.column) == ("self_sufficiency.csv", 3, "product")
     assert "'labour' is labour, not a good or a service" in problem.message
+
+
+# -- set by a scenario (the self_sufficiency change) ----------------------------------------
+def scenario_of(folder: Path, body: str) -> Path:
+    path = folder.parent / f"{folder.name}.toml"
+    path.write_text(f'name = "shares"\nbase = "{folder.name}"\n{body}')
+    return path
+
+
+def test_a_scenario_sets_a_share_and_the_plan_meets_it(tmp_path: Path) -> None:
+    """The two goods without a share, and a scenario asking 80% of a from home: the plan is
+    the closed form's, as with the share written in self_sufficiency.csv."""
+    base = economy(tmp_path / "base", None)
+    path = scenario_of(base, '[[change]]\nkind = "self_sufficiency"\nproduct = "a"\nshare = 0.8\n')
+    changed = apply_scenario(path).economy
+    plan = make_plan(changed, tolerance=1e-9)
+    assert plan.status == "optimal" and plan.info["verification"]["valid"]
+    assert target(plan, "made_a")["planned"] == pytest.approx(80.0, abs=1e-6)
+    assert plan.info["objectives"]["imports"] == pytest.approx(80.0, abs=1e-6)
+    assert plan.info["verification"]["checks"]["self-sufficiency"]["count"] == 1
+    line = describe_change(apply_scenario(path).scenario.changes[0], changed)
+    assert (
+        line
+        == "self-sufficiency in a nationally (every year): at least 80% of use from own production"
+    )
+
+
+def rows_after(tmp_path: Path, body: str) -> list[tuple[object, ...]]:
+    base = build(
+        tmp_path / "two_years",
+        horizon=(2021, 2022),
+        regions=("r", "q"),
+        objective="labour",
+        **(
+            TWO_GOODS
+            | {
+                "self_sufficiency": "product,region,year,share\n"
+                "a,,,0.8\na,,2021,0.6\na,q,,0.5\nb,,,0.3\n"
+            }
+        ),
+    )
+    table = apply_scenario(scenario_of(base, body)).economy.tables["self_sufficiency"]
+    table = table.astype(object).where(table.notna(), None)
+    return sorted(
+        ((r.product, r.region, r.year, r.share) for r in table.itertuples()),
+        key=lambda r: tuple(str(v) for v in r),
+    )
+
+
+def test_a_share_for_every_year_replaces_the_dated_rows(tmp_path: Path) -> None:
+    got = rows_after(
+        tmp_path, '[[change]]\nkind = "self_sufficiency"\nproduct = "a"\nshare = 0.9\n'
+    )
+    # the nation's rows of a (undated and 2021) become one; q's row and b's are untouched
+    assert got == [("a", None, None, 0.9), ("a", "q", None, 0.5), ("b", None, None, 0.3)]
+
+
+def test_a_share_in_some_years_adds_dated_rows(tmp_path: Path) -> None:
+    body = (
+        '[[change]]\nkind = "self_sufficiency"\nproduct = ["a", "b"]\nregion = "r"\n'
+        "years = 2022\nshare = 0.7\n"
+    )
+    got = rows_after(tmp_path, body)
+    assert ("a", "r", 2022, 0.7) in got and ("b", "r", 2022, 0.7) in got
+    assert ("a", None, 2021, 0.6) in got and ("a", None, None, 0.8) in got
+    assert len(got) == 6
+
+
+def test_a_share_of_zero_lifts_the_requirement(tmp_path: Path) -> None:
+    got = rows_after(tmp_path, '[[change]]\nkind = "self_sufficiency"\nproduct = "a"\nshare = 0\n')
+    assert got == [("a", "q", None, 0.5), ("b", None, None, 0.3)]
+
+
+def test_a_bad_self_sufficiency_change_names_its_key(tmp_path: Path) -> None:
+    base = economy(tmp_path / "bad", None)
+    body = (
+        '[[change]]\nkind = "self_sufficiency"\nproduct = "salt"\nregion = "mars"\n'
+        "years = 2030\nshare = 0.5\n"
+        '[[change]]\nkind = "self_sufficiency"\nproduct = "a"\nshare = 1.5\n'
+    )
+    path = scenario_of(base, body)
+    with pytest.raises(ScenarioError) as caught:
+        apply_scenario(path)
+    found = [str(p) for p in caught.value.problems]
+    assert f"{path}: change 2: [share] 1.5 is above the most allowed, 1" in found
+    path.write_text(path.read_text().replace("share = 1.5", "share = 1"))
+    with pytest.raises(ScenarioError) as caught:
+        apply_scenario(path)
+    assert sorted(str(p) for p in caught.value.problems) == [
+        f"{path}: change 1: [product] no product 'salt' in the economy: give an id of products.csv",
+        f"{path}: change 1: [region] no region 'mars' in the economy: give an id of regions.csv",
+        f"{path}: change 1: [years] 2030 lies outside the horizon 2021-2021",
+    ]

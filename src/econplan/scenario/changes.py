@@ -11,7 +11,8 @@ can be written, read and validated like any other:
 - a shock on a process in some years becomes dated rows of process_io;
 - trade changes in some years become dated rows of trade.csv (a dated row replaces the
   undated one in its year);
-- final demand scaled in some years is split into dated rows first (rows add up).
+- final demand scaled in some years is split into dated rows first (rows add up);
+- a self-sufficiency share set in some years becomes dated rows of self_sufficiency.csv.
 """
 
 from __future__ import annotations
@@ -452,6 +453,42 @@ def soft_claims(change: Change, edit: Edit) -> list[ScenarioProblem]:
     return []
 
 
+# -- self-sufficiency ------------------------------------------------------------------------
+def self_sufficiency(change: Change, edit: Edit) -> list[ScenarioProblem]:
+    problems = unknown(change, edit, "product", "products") + outside_horizon(change, edit)
+    if change.get("region") is not None:
+        problems += unknown(change, edit, "region", "regions")
+    if problems:
+        return problems
+    share = float(change.get("share"))
+    frame = edit.tables["self_sufficiency"]
+    regions: list[str | None] = (
+        list(as_list(change.get("region"))) if change.get("region") is not None else [None]
+    )
+    given = change.get("years") is not None
+    rows = []
+    for product in as_list(change.get("product")):
+        for region in regions:
+            mine = (frame["product"] == product) & (
+                frame["region"].isna() if region is None else frame["region"] == region
+            )
+            if given:
+                # a dated row replaces the undated one in its year: the other years keep theirs
+                years = edit.years(change)
+                mine &= frame["year"].isin(years).fillna(False).astype(bool)
+                rows += [
+                    {"product": product, "region": region, "year": y, "share": share} for y in years
+                ]
+            elif share > 0:
+                # every year: the key's dated rows go too, or they would still rule their years
+                rows.append({"product": product, "region": region, "year": None, "share": share})
+            frame = frame[~mine.to_numpy()]
+    edit.tables["self_sufficiency"] = _concat(
+        frame.reset_index(drop=True), [{c: r.get(c) for c in frame.columns} for r in rows]
+    )
+    return []
+
+
 APPLY: dict[str, Callable[[Change, Edit], list[ScenarioProblem]]] = {
     "targets": targets,
     "trade": trade,
@@ -462,6 +499,7 @@ APPLY: dict[str, Callable[[Change, Edit], list[ScenarioProblem]]] = {
     "add": add,
     "remove": remove,
     "soft_claims": soft_claims,
+    "self_sufficiency": self_sufficiency,
 }
 """Each kind of change declared in schema/scenario.csv, and what it does."""
 
@@ -474,6 +512,7 @@ TOUCHES: dict[str, tuple[str, ...]] = {
     "population": ("population",),
     "demand": ("final_demand",),
     "soft_claims": ("final_demand",),
+    "self_sufficiency": ("self_sufficiency",),
 }
 """The tables each kind edits (add and remove: the table they name), to say which change
 broke a table that fails validation."""

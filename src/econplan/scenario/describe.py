@@ -100,6 +100,15 @@ def describe_change(change: Change, economy: Economy) -> str:
         return f"{len(rows)} row(s) added to {c.get('table')}.csv: {', '.join(ids)}"
     if kind == "remove":
         return f"removed from {c.get('table')}.csv: {_list(c.get('id'))}"
+    if kind == "self_sufficiency":
+        where = f"in {_list(c.get('region'))}" if c.get("region") is not None else "nationally"
+        share = float(c.get("share"))
+        what = (
+            "no longer required"
+            if share == 0 and c.get("years") is None
+            else f"at least {share:.0%} of use from own production"
+        )
+        return f"self-sufficiency in {_list(c.get('product'))} {where} ({_years(c)}): {what}"
     picked = [f"{k} {_list(c.get(k))}" for k in ("category", "product", "region") if c.get(k)]
     return (
         f"claims ({'; '.join(picked) or 'every claim but consumption and reserves'}) may fall "
