@@ -7,22 +7,26 @@ stage's optimum (``OrToolsPoint``); ``--solver pdlp`` runs HiGHS's own, which ta
 Why a vertex as well. A plan must verify to 1e-6 and its valuations must be exact (ranges,
 faces, the bottleneck report read them from a basis). PDLP alone reached neither on the plan's held
 stages (docs/performance.md, "Which solver": the imports stage of a 100-product economy not
-finished in 110 s). Here PDLP runs to a modest tolerance and no further; HiGHS's simplex then
-starts from the basis that point suggests (a crash basis: columns strictly inside their bounds
-and rows with slack basic, the rest at the bound they sit on) and finishes the stage. The
-stage's optimum is simplex's, so the plan is what simplex gives within the stage's tolerance,
-and everything after (refine, faces, polish, ranges) is HiGHS's own.
+finished in 110 s). Here PDLP runs to a modest tolerance and no further; HiGHS's crossover
+(IPX's) takes its primal-dual point to a basis (``HighsBackend.crossover``), and HiGHS's
+simplex finishes the stage from it. Should crossover fail, simplex starts from the basis the
+point suggests instead (a crash basis: columns strictly inside their bounds and rows with
+slack basic, the rest at the bound they sit on), which was measured to leave simplex as many
+iterations as a start from nothing. The stage's optimum is simplex's, so the plan is what
+simplex gives within the stage's tolerance, and everything after (refine, faces, polish,
+ranges) is HiGHS's own.
 
 What PDLP contributes is the start: the further it gets, the fewer simplex iterations remain.
 Its own start is the last stage's optimum, primal and dual (the warm start issue 10 asks of a
 first-order backend): the stages differ by their cost and by a held bound, so that point is
 feasible and its duals a fair guess.
 
-What it measured (docs/performance.md, "Which solver"): slower than simplex alone, since
-simplex from the crash basis of a point inside the optimal face takes about as many
-iterations as from nothing, where going on from the last stage's vertex takes a few. It is a
-correct second path, for where PDLP is much the faster (a device, a problem too large to
-factor), not what auto picks.
+What it measured (docs/performance.md, "Which solver"): crossover leaves simplex few or no
+iterations, but PDLP itself is slow to converge on the held stages, and simplex alone going
+on from the last stage's vertex needs only a few; so on this machine it is a correct second
+path, for where PDLP is much the faster (a device, a problem too large to factor), not what
+auto picks. Crossover runs in this thread and holds Python's lock (7.9 s on the first stage
+of a generated 1,000-product economy), so Ctrl-C waits for it to end.
 
 OR-Tools' PDLP holds Python's lock while it runs (measured: a ticking thread got no turn
 during a 3-s run), so it runs in a forked child process that Ctrl-C kills (``_apart``).
@@ -343,8 +347,10 @@ class FirstOrderBackend:
         self.vertex.load(matrix, col_bounds, row_bounds, integer, feasibility)
         self.engine.load(matrix, col_bounds, row_bounds)
         self._matrix = sp.csc_matrix(matrix)
+        self._cost = np.zeros(matrix.shape[1])
 
     def set_costs(self, cost: np.ndarray) -> None:
+        self._cost = np.asarray(cost, dtype=float)
         self.vertex.set_costs(cost)
         self.engine.set_costs(cost)
 
@@ -375,17 +381,25 @@ class FirstOrderBackend:
         if reason == "time limit":
             return Status.TIME_LIMIT
         self._pdlp_iterations = iterations
+        began = time.perf_counter()
+        bridge = "crossover"
+        if not self.vertex.crossover(x, self._matrix @ x, y, self._cost - self._matrix.T @ y):
+            bridge = "crash basis"
+            self.vertex.set_basis(*self._crash_basis(x, y))
+        bridged = time.perf_counter() - began
         say(
             f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); "
-            "simplex from its point"
+            f"{'HiGHS crossover' if bridge == 'crossover' else 'a crash basis'} "
+            f"({bridged:.2f} s), simplex from its basis"
         )
-        self.vertex.set_basis(*self._crash_basis(x, y))
         status = self.vertex.solve(deadline, continuing, say)
         self.log.append(
             {
                 "pdlp_iterations": iterations,
                 "pdlp_seconds": seconds,
                 "pdlp_stopped": reason,
+                "bridge": bridge,
+                "bridge_seconds": bridged,
                 "simplex_iterations": self.vertex.iterations(),
             }
         )
