@@ -241,3 +241,20 @@ def test_crossover_spares_simplex_the_iterations(method: str) -> None:
         taken[bridge] = int(backend.log[-1]["simplex_iterations"])
     assert taken["crash basis"] > 50
     assert taken["crossover"] <= taken["crash basis"] / 10
+
+
+@pytest.mark.parametrize("method", FIRST_ORDER)
+def test_a_point_not_reached_leaves_simplex_the_last_vertex(method: str) -> None:
+    """With too few PDLP iterations to converge, a later stage goes on from the last stage's
+    optimal vertex (a better start than crossover from a point far from optimal); the first
+    stage has no vertex yet and takes the point. The stages' optima stay simplex's."""
+    problem = assemble(small_economy(), 1e-6)
+    backend = firstorder.FirstOrderBackend(method=method, iterations=5)
+    solution = Solver(problem, backend=backend, hold="exact").solve(lambda _: None)
+    bridges = [str(entry["bridge"]) for entry in backend.log]
+    assert bridges[0] in ("crossover", "crash basis")
+    assert set(bridges[1:]) == {"last vertex"}
+    assert all(entry["pdlp_stopped"] != "converged" for entry in backend.log)
+    simplex = Solver(problem, hold="exact").solve(lambda _: None)
+    for ours, theirs in zip(solution.stages, simplex.stages, strict=True):
+        assert ours.value == pytest.approx(theirs.value, rel=1e-6, abs=1e-7), ours.stage.name

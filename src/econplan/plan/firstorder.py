@@ -184,8 +184,9 @@ class OrToolsPoint:
             return x, y, done, "converged"
         if stopped == solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:
             return x, y, done, "time limit"
-        # an iteration limit, infeasibility, numerical trouble: simplex from the point decides
-        return x, y, done, solve_log_pb2.TerminationReason.Name(stopped).lower()
+        # an iteration limit, infeasibility, numerical trouble: simplex decides
+        name = solve_log_pb2.TerminationReason.Name(stopped).lower()
+        return x, y, done, name.removeprefix("termination_reason_").replace("_", " ")
 
 
 def _pdlp(
@@ -382,15 +383,25 @@ class FirstOrderBackend:
             return Status.TIME_LIMIT
         self._pdlp_iterations = iterations
         began = time.perf_counter()
-        bridge = "crossover"
-        if not self.vertex.crossover(x, self._matrix @ x, y, self._cost - self._matrix.T @ y):
+        if reason != "converged" and continuing:
+            # a point PDLP did not reach is a worse start than the last stage's optimal vertex,
+            # which HiGHS still holds (measured on a generated 300-product economy: the
+            # maximin after 20,000 PDLP iterations took 14,235 simplex iterations from
+            # crossover's basis of that point)
+            bridge = "last vertex"
+        elif self.vertex.crossover(x, self._matrix @ x, y, self._cost - self._matrix.T @ y):
+            bridge = "crossover"
+        else:
             bridge = "crash basis"
             self.vertex.set_basis(*self._crash_basis(x, y))
         bridged = time.perf_counter() - began
         say(
-            f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); "
-            f"{'HiGHS crossover' if bridge == 'crossover' else 'a crash basis'} "
-            f"({bridged:.2f} s), simplex from its basis"
+            f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); simplex "
+            + {
+                "last vertex": "from the last stage's vertex",
+                "crossover": f"from HiGHS crossover's basis ({bridged:.2f} s)",
+                "crash basis": "from a crash basis (crossover failed)",
+            }[bridge]
         )
         status = self.vertex.solve(deadline, continuing, say)
         self.log.append(
