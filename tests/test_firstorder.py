@@ -11,6 +11,7 @@ import multiprocessing
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,7 @@ def test_pdlp_runs_apart_as_it_runs_here() -> None:
     params = firstorder.solvers_pb2.PrimalDualHybridGradientParams()
     params.termination_criteria.iteration_limit = 500
     here = firstorder._pdlp(engine._qp, params, None)
-    apart = firstorder._apart(engine._qp, params, None)
+    apart = firstorder._apart(lambda: firstorder._pdlp(engine._qp, params, None), "PDLP")
     assert here[2:] == apart[2:] and here[2] > 0
     np.testing.assert_array_equal(here[0], apart[0])
     np.testing.assert_array_equal(here[1], apart[1])
@@ -114,7 +115,8 @@ def test_ctrl_c_kills_the_pdlp_child() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.5)
     try:
         with pytest.raises(KeyboardInterrupt):
-            firstorder._apart(backend.engine._qp, params, None)  # type: ignore[union-attr]
+            qp = backend.engine._qp  # type: ignore[union-attr]
+            firstorder._apart(lambda: firstorder._pdlp(qp, params, None), "PDLP")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -258,3 +260,43 @@ def test_a_point_not_reached_leaves_simplex_the_last_vertex(method: str) -> None
     simplex = Solver(problem, hold="exact").solve(lambda _: None)
     for ours, theirs in zip(solution.stages, simplex.stages, strict=True):
         assert ours.value == pytest.approx(theirs.value, rel=1e-6, abs=1e-7), ours.stage.name
+
+
+def test_crossover_runs_apart_and_gives_the_basis_it_gives_here() -> None:
+    """HiGHS's crossover holds Python's lock, so it runs in a forked child like PDLP: the
+    basis that comes back is the one a run in this process gives, and simplex takes no
+    iteration from it."""
+    problem = assemble(small_economy(), 1e-6)
+    backend = firstorder.FirstOrderBackend(method="pdlp")
+    Solver(problem, backend=backend)._objective(problem.stages[0])
+    x, y, _, reason = backend.engine.point(None, None)
+    assert reason == "converged"
+    apart = firstorder._apart(lambda: backend._crossover(x, y), "crossover")
+    here = backend._crossover(x, y)
+    assert apart is not None and here is not None
+    for mine, theirs in zip(apart, here, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    backend.vertex.set_basis(*apart)
+    assert backend.vertex.solve(None, False, lambda _: None).value == "optimal"
+    assert backend.vertex.iterations() == 0
+
+
+def test_ctrl_c_and_the_deadline_kill_a_child() -> None:
+    """Work apart that would not end for a minute is stopped by Ctrl-C (the interrupt goes on
+    up) and by a deadline (DeadlineError), and no child is left running either way."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            firstorder._apart(lambda: time.sleep(60), "a minute's sleep")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert multiprocessing.active_children() == []
+    with pytest.raises(firstorder.DeadlineError, match="during a minute's sleep"):
+        firstorder._apart(lambda: time.sleep(60), "a minute's sleep", time.perf_counter() + 0.3)
+    assert multiprocessing.active_children() == []

@@ -25,11 +25,12 @@ What it measured (docs/performance.md, "Which solver"): crossover leaves simplex
 iterations, but PDLP itself is slow to converge on the held stages, and simplex alone going
 on from the last stage's vertex needs only a few; so on this machine it is a correct second
 path, for where PDLP is much the faster (a device, a problem too large to factor), not what
-auto picks. Crossover runs in this thread and holds Python's lock (7.9 s on the first stage
-of a generated 1,000-product economy), so Ctrl-C waits for it to end.
+auto picks. A stage whose PDLP point did not converge goes on from the last stage's vertex
+instead, a better start than crossover from a point far from optimal.
 
-OR-Tools' PDLP holds Python's lock while it runs (measured: a ticking thread got no turn
-during a 3-s run), so it runs in a forked child process that Ctrl-C kills (``_apart``).
+OR-Tools' PDLP and HiGHS's crossover hold Python's lock while they run (measured: a ticking
+thread got no turn during a 3-s PDLP run, nor during a 7.9-s crossover), so they run in a
+forked child process that Ctrl-C and the deadline kill (``_apart``).
 Its budget is a count of iterations, not seconds, so that a plan does not depend on how
 loaded the machine is.
 """
@@ -179,7 +180,7 @@ class OrToolsPoint:
             if left <= 0:
                 return np.zeros(0), np.zeros(0), 0, "time limit"
             criteria.time_sec_limit = left
-        x, y, done, stopped = _apart(self._qp, params, start)
+        x, y, done, stopped = _apart(lambda: _pdlp(self._qp, params, start), "OR-Tools' PDLP")
         if stopped == solve_log_pb2.TERMINATION_REASON_OPTIMAL:
             return x, y, done, "converged"
         if stopped == solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:
@@ -208,27 +209,32 @@ def _pdlp(
     )
 
 
-def _apart(
-    qp: Any, params: Any, start: tuple[np.ndarray, np.ndarray] | None
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """``_pdlp`` in a forked child process, the parent waiting in short steps: OR-Tools'
-    PDLP holds Python's lock for its whole run (measured: a ticking thread got no turn in a
-    3-s run), so in this process Ctrl-C would wait for it to end. The child is killed on
-    Ctrl-C. Runs cut into pieces, each from where the last stopped, were tried first: each
-    restart loses PDLP's adaptive state, and on a generated 25-product economy pieces of
-    1,000 iterations left two stages unconverged at 20,000 that one run finished in 14,464
-    and 11,008. Where processes cannot be forked, it runs here."""
+class DeadlineError(Exception):
+    """The deadline passed while work ran apart (``_apart``); the child was killed."""
+
+
+def _apart(work: Callable[[], Any], what: str, deadline: float | None = None) -> Any:
+    """``work()`` in a forked child process, the parent waiting in short steps, for what holds
+    Python's lock while it runs: OR-Tools' PDLP (measured: a ticking thread got no turn in a
+    3-s run) and HiGHS's crossover (7.9 s on the first stage of a generated 1,000-product
+    economy). In this process Ctrl-C would wait for them to end; the child is killed on
+    Ctrl-C, and past ``deadline`` (``DeadlineError``). Runs of PDLP cut into pieces, each from
+    where the last stopped, were tried first: each restart loses PDLP's adaptive state, and on
+    a generated 25-product economy pieces of 1,000 iterations left two stages unconverged at
+    20,000 that one run finished in 14,464 and 11,008. Where processes cannot be forked, it
+    runs here."""
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
-        return _pdlp(qp, params, start)
+        return work()
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
 
     def child() -> None:
-        send.send(_pdlp(qp, params, start))
+        send.send(work())
 
     with warnings.catch_warnings():
         # Python 3.12 warns that forking a process with threads (HiGHS's) may deadlock the
-        # child; the child runs OR-Tools alone and takes none of HiGHS's locks
+        # child; the child takes none of the locks they hold (OR-Tools alone, or a serial
+        # HiGHS run and crossover of the Highs it inherits)
         warnings.simplefilter("ignore", DeprecationWarning)
         process = context.Process(target=child, daemon=True)
         process.start()
@@ -236,15 +242,16 @@ def _apart(
     try:
         while not receive.poll(0.05):
             if not process.is_alive() and not receive.poll(0):
-                raise SolveError(f"OR-Tools' PDLP ended without a result (exit {process.exitcode})")
-        found: tuple[np.ndarray, np.ndarray, int, int] = receive.recv()
+                raise SolveError(f"{what} ended without a result (exit {process.exitcode})")
+            if deadline is not None and time.perf_counter() > deadline:
+                raise DeadlineError(f"the time limit passed during {what}")
+        return receive.recv()
     except BaseException:
         process.kill()
         raise
     finally:
         process.join()
         receive.close()
-    return found
 
 
 class HighsPoint:
@@ -389,11 +396,13 @@ class FirstOrderBackend:
             # maximin after 20,000 PDLP iterations took 14,235 simplex iterations from
             # crossover's basis of that point)
             bridge = "last vertex"
-        elif self.vertex.crossover(x, self._matrix @ x, y, self._cost - self._matrix.T @ y):
-            bridge = "crossover"
         else:
-            bridge = "crash basis"
-            self.vertex.set_basis(*self._crash_basis(x, y))
+            try:
+                basis = _apart(lambda: self._crossover(x, y), "HiGHS's crossover", deadline)
+            except DeadlineError:
+                return Status.TIME_LIMIT
+            bridge = "crash basis" if basis is None else "crossover"
+            self.vertex.set_basis(*(self._crash_basis(x, y) if basis is None else basis))
         bridged = time.perf_counter() - began
         say(
             f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); simplex "
@@ -417,6 +426,14 @@ class FirstOrderBackend:
         if status == Status.OPTIMAL and self.engine.warm:
             self._start = (self.vertex.values(), self.vertex.duals()[0])
         return status
+
+    def _crossover(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The basis HiGHS's crossover takes PDLP's point to (run apart: ``_apart``), or None
+        where it gives none. Its column duals are the reduced costs the row duals imply."""
+        reduced = self._cost - self._matrix.T @ y
+        if not self.vertex.crossover(x, self._matrix @ x, y, reduced):
+            return None
+        return self.vertex.basis()
 
     def _crash_basis(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The basis PDLP's point suggests: a column strictly inside its bounds is basic, one
