@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
@@ -299,4 +300,23 @@ def test_ctrl_c_and_the_deadline_kill_a_child() -> None:
     assert multiprocessing.active_children() == []
     with pytest.raises(firstorder.DeadlineError, match="during a minute's sleep"):
         firstorder._apart(lambda: time.sleep(60), "a minute's sleep", time.perf_counter() + 0.3)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_crossover_that_dies_leaves_the_crash_basis() -> None:
+    """Crossover runs in a child: should HiGHS crash there (as highspy 1.16's crossover does
+    on a Highs that never ran), the stage goes on from the crash basis and still ends
+    optimal, where the plan would otherwise have been lost."""
+    problem = assemble(small_economy(), 1e-6)
+    backend = firstorder.FirstOrderBackend(method="pdlp")
+
+    def crash(*_: object) -> None:
+        os._exit(139)
+
+    backend._crossover = crash  # type: ignore[method-assign,assignment]
+    said: list[str] = []
+    Solver(problem, backend=backend)._objective(problem.stages[0])
+    assert backend.solve(None, False, said.append).value == "optimal"
+    assert backend.log[-1]["bridge"] == "crash basis"
+    assert any("ended without a result (exit 139)" in line for line in said)
     assert multiprocessing.active_children() == []

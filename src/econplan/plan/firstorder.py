@@ -245,7 +245,11 @@ def _apart(work: Callable[[], Any], what: str, deadline: float | None = None) ->
                 raise SolveError(f"{what} ended without a result (exit {process.exitcode})")
             if deadline is not None and time.perf_counter() > deadline:
                 raise DeadlineError(f"the time limit passed during {what}")
-        return receive.recv()
+        try:
+            return receive.recv()
+        except EOFError:  # the child died before it sent anything: its pipe closed
+            process.join()
+            raise SolveError(f"{what} ended without a result (exit {process.exitcode})") from None
     except BaseException:
         process.kill()
         raise
@@ -401,6 +405,10 @@ class FirstOrderBackend:
                 basis = _apart(lambda: self._crossover(x, y), "HiGHS's crossover", deadline)
             except DeadlineError:
                 return Status.TIME_LIMIT
+            except SolveError as error:
+                # the child died (a crash in HiGHS): the crash basis needs no HiGHS call
+                say(f"  {error}; simplex from a crash basis instead")
+                basis = None
             bridge = "crash basis" if basis is None else "crossover"
             self.vertex.set_basis(*(self._crash_basis(x, y) if basis is None else basis))
         bridged = time.perf_counter() - began
