@@ -168,9 +168,9 @@ def test_the_cli_says_which_solver_ran(
     assert result.exit_code == 0, result.output
     solver = json.loads((out / "plan.json").read_text())["solver"]
     assert solver["method"] == method
-    assert solver["label"] == f"{label}, then HiGHS simplex from its point"
+    assert solver["label"] == f"{label}, then HiGHS crossover and simplex from its point"
     assert set(solver["versions"]) == packages
-    assert f"{label}, then HiGHS simplex" in " ".join(result.output.split())
+    assert f"{label}, then HiGHS crossover and simplex" in " ".join(result.output.split())
 
 
 def test_an_infeasible_economy_is_diagnosed_as_on_simplex(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ whose point simplex takes to a vertex (:mod:`econplan.plan.firstorder`): HiGHS's
 def label(method: str) -> str:
     """The solver as a planner reads it (the summary, the progress lines)."""
     if method in firstorder.ENGINES:
-        return f"{firstorder.ENGINES[method][0]}, then HiGHS simplex from its point"
+        return f"{firstorder.ENGINES[method][0]}, then HiGHS crossover and simplex from its point"
     return f"HiGHS {method}"
 
 
@@ -108,7 +108,7 @@ def pick_start(problem: StageProblem, method: str) -> tuple[bool, str]:
     (the rule in ``LEONTIEF_FROM``)."""
     columns = problem.shape[1]
     if method in firstorder.ENGINES:
-        return False, "each stage's simplex starts from the first-order method's point"
+        return False, "each stage starts from the first-order method's point (crossover)"
     if method != "simplex":
         return False, f"{method} takes no starting basis"
     if columns >= LEONTIEF_FROM:
