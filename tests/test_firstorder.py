@@ -320,3 +320,14 @@ def test_a_crossover_that_dies_leaves_the_crash_basis() -> None:
     assert backend.log[-1]["bridge"] == "crash basis"
     assert any("ended without a result (exit 139)" in line for line in said)
     assert multiprocessing.active_children() == []
+
+
+def test_an_error_in_the_child_comes_back_as_a_solve_error(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """An exception in the child is the parent's to report: a SolveError naming it, and no
+    traceback printed by the child."""
+    with pytest.raises(firstorder.SolveError, match="division failed: ZeroDivisionError"):
+        firstorder._apart(lambda: 1 / 0, "division")
+    assert "Traceback" not in capfd.readouterr().err
+    assert multiprocessing.active_children() == []

@@ -228,3 +228,30 @@ def test_a_bad_self_sufficiency_change_names_its_key(tmp_path: Path) -> None:
         f"{path}: change 1: [region] no region 'mars' in the economy: give an id of regions.csv",
         f"{path}: change 1: [years] 2030 lies outside the horizon 2021-2021",
     ]
+
+
+def test_a_share_of_zero_in_some_years_lifts_only_a_share_in_force(tmp_path: Path) -> None:
+    """Years with a share of 0: the nation's undated 0.8 for a is lifted by dated rows of 0;
+    b in region q has no share in force, so nothing is written for it; an id given twice
+    counts once."""
+    body = (
+        '[[change]]\nkind = "self_sufficiency"\nproduct = ["a", "a"]\nyears = 2022\nshare = 0\n'
+        '[[change]]\nkind = "self_sufficiency"\nproduct = "b"\nregion = ["q", "q"]\n'
+        "years = 2022\nshare = 0\n"
+    )
+    got = rows_after(tmp_path, body)
+    assert ("a", None, 2022, 0.0) in got
+    assert not any(row[:2] == ("b", "q") for row in got)
+    assert len(got) == 5
+
+
+def test_a_share_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
+    """TOML reads nan and inf: a share of nan passed the range checks and, read as no share,
+    removed the product's rows without a word."""
+    base = economy(tmp_path / "nan", "product,share\na,0.8\n")
+    path = scenario_of(base, '[[change]]\nkind = "self_sufficiency"\nproduct = "a"\nshare = nan\n')
+    with pytest.raises(ScenarioError) as caught:
+        apply_scenario(path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}: change 1: [share] give a finite number, not nan"
+    ]

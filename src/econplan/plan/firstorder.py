@@ -30,9 +30,8 @@ instead, a better start than crossover from a point far from optimal.
 
 OR-Tools' PDLP and HiGHS's crossover hold Python's lock while they run (measured: a ticking
 thread got no turn during a 3-s PDLP run, nor during a 7.9-s crossover), so they run in a
-forked child process that Ctrl-C and the deadline kill (``_apart``).
-Its budget is a count of iterations, not seconds, so that a plan does not depend on how
-loaded the machine is.
+forked child process that Ctrl-C and the deadline kill (``_apart``). PDLP's budget is a count
+of iterations, not seconds, so that a plan does not depend on how loaded the machine is.
 """
 
 from __future__ import annotations
@@ -229,7 +228,11 @@ def _apart(work: Callable[[], Any], what: str, deadline: float | None = None) ->
     receive, send = context.Pipe(duplex=False)
 
     def child() -> None:
-        send.send(work())
+        try:
+            result = ("done", work())
+        except BaseException as error:  # the parent reports it (a traceback here is noise)
+            result = ("failed", f"{type(error).__name__}: {error}")
+        send.send(result)
 
     with warnings.catch_warnings():
         # Python 3.12 warns that forking a process with threads (HiGHS's) may deadlock the
@@ -246,10 +249,13 @@ def _apart(work: Callable[[], Any], what: str, deadline: float | None = None) ->
             if deadline is not None and time.perf_counter() > deadline:
                 raise DeadlineError(f"the time limit passed during {what}")
         try:
-            return receive.recv()
+            how, result = receive.recv()
         except EOFError:  # the child died before it sent anything: its pipe closed
             process.join()
             raise SolveError(f"{what} ended without a result (exit {process.exitcode})") from None
+        if how == "failed":
+            raise SolveError(f"{what} failed: {result}")
+        return result
     except BaseException:
         process.kill()
         raise
@@ -409,8 +415,15 @@ class FirstOrderBackend:
                 # the child died (a crash in HiGHS): the crash basis needs no HiGHS call
                 say(f"  {error}; simplex from a crash basis instead")
                 basis = None
+            if basis is not None:
+                try:
+                    self.vertex.set_basis(*basis)
+                except ValueError as error:  # HiGHS refused it (never seen: a guard)
+                    say(f"  {error}; simplex from a crash basis instead")
+                    basis = None
             bridge = "crash basis" if basis is None else "crossover"
-            self.vertex.set_basis(*(self._crash_basis(x, y) if basis is None else basis))
+            if basis is None:
+                self.vertex.set_basis(*self._crash_basis(x, y))
         bridged = time.perf_counter() - began
         say(
             f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); simplex "
@@ -483,8 +496,8 @@ class FirstOrderBackend:
         return self.vertex.basis()
 
     def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
-        # a basis given (the Leontief one, a like problem's) is a better start than PDLP's
-        # crash basis, but this backend's stages always start from PDLP's point
+        # a basis given (the Leontief one, a like problem's) is a better start than a crash
+        # basis, but this backend's stages start from PDLP's point (or the last vertex)
         self.vertex.set_basis(col_status, row_status)
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -167,7 +167,10 @@ def set_basis(highs: highspy.Highs, col_status: np.ndarray, row_status: np.ndarr
     basis.valid = True
     basic = int(np.count_nonzero(col_status == 1) + np.count_nonzero(row_status == 1))
     basis.alien = basic != len(row_status)
-    highs.setBasis(basis)
+    if highs.setBasis(basis) == highspy.HighsStatus.kError:
+        raise ValueError(
+            f"HiGHS refused a basis of {len(col_status)} columns and {len(row_status)} rows"
+        )
 
 
 _LEFT_RUNNING: list[highspy.Highs] = []

@@ -108,7 +108,10 @@ def pick_start(problem: StageProblem, method: str) -> tuple[bool, str]:
     (the rule in ``LEONTIEF_FROM``)."""
     columns = problem.shape[1]
     if method in firstorder.ENGINES:
-        return False, "each stage starts from the first-order method's point (crossover)"
+        return False, (
+            "each stage starts from the first-order method's point (crossover), or from the "
+            "last stage's vertex where that method did not converge"
+        )
     if method != "simplex":
         return False, f"{method} takes no starting basis"
     if columns >= LEONTIEF_FROM:

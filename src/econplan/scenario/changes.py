@@ -463,22 +463,28 @@ def self_sufficiency(change: Change, edit: Edit) -> list[ScenarioProblem]:
     share = float(change.get("share"))
     frame = edit.tables["self_sufficiency"]
     regions: list[str | None] = (
-        list(as_list(change.get("region"))) if change.get("region") is not None else [None]
+        list(dict.fromkeys(as_list(change.get("region"))))
+        if change.get("region") is not None
+        else [None]
     )
     given = change.get("years") is not None
     rows = []
-    for product in as_list(change.get("product")):
+    for product in dict.fromkeys(as_list(change.get("product"))):
         for region in regions:
             mine = (frame["product"] == product) & (
                 frame["region"].isna() if region is None else frame["region"] == region
             )
             if given:
-                # a dated row replaces the undated one in its year: the other years keep theirs
+                # a dated row replaces the undated one in its year: the other years keep theirs;
+                # a share of 0 needs a row only to lift an undated one
                 years = edit.years(change)
+                undated = bool((mine & frame["year"].isna()).any())
                 mine &= frame["year"].isin(years).fillna(False).astype(bool)
-                rows += [
-                    {"product": product, "region": region, "year": y, "share": share} for y in years
-                ]
+                if share > 0 or undated:
+                    rows += [
+                        {"product": product, "region": region, "year": y, "share": share}
+                        for y in years
+                    ]
             elif share > 0:
                 # every year: the key's dated rows go too, or they would still rule their years
                 rows.append({"product": product, "region": region, "year": None, "share": share})

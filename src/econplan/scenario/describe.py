@@ -105,8 +105,8 @@ def describe_change(change: Change, economy: Economy) -> str:
         share = float(c.get("share"))
         what = (
             "no longer required"
-            if share == 0 and c.get("years") is None
-            else f"at least {share:.0%} of use from own production"
+            if share == 0
+            else f"at least {share * 100:g}% of use from own production"
         )
         return f"self-sufficiency in {_list(c.get('product'))} {where} ({_years(c)}): {what}"
     picked = [f"{k} {_list(c.get(k))}" for k in ("category", "product", "region") if c.get(k)]

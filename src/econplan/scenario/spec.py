@@ -9,6 +9,7 @@ and saying what to do. Rules that tie fields together (give scale or set) are in
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -105,7 +106,8 @@ def change_kinds(schema: str = "scenario") -> tuple[str, ...]:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite number (TOML also reads nan and inf, which no field means)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _type_problem(field: Field, value: object) -> str | None:
@@ -130,6 +132,8 @@ def _type_problem(field: Field, value: object) -> str | None:
         whole = kind != "number"
         if not _is_number(value) or (whole and not isinstance(value, int)):
             what = "a whole number" if whole else "a number"
+            if isinstance(value, float) and not math.isfinite(value):
+                what = "a finite number"
             return f"give {what}, not {value!r}"
         return _range_problem(field, float(value))  # type: ignore[arg-type]
     if kind == "years":
