@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,23 @@ FIRST_ORDER = ("pdlp", pytest.param(firstorder.METHOD, marks=needs_ortools))
 """The first-order methods, each taken to a vertex by simplex: HiGHS's PDLP and OR-Tools'."""
 
 TINY = Path(__file__).parent / "data" / "tiny"
+
+
+def interrupted_after(seconds: float, run: Callable[[], object]) -> None:
+    """``run`` is stopped by a KeyboardInterrupt raised ``seconds`` into it (Ctrl-C, as a
+    timer delivers it), which goes on up."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def small_economy():  # type: ignore[no-untyped-def]
@@ -108,19 +126,10 @@ def test_ctrl_c_kills_the_pdlp_child() -> None:
     criteria.simple_optimality_criteria.eps_optimal_relative = 0.0
     criteria.simple_optimality_criteria.eps_optimal_absolute = 0.0
     criteria.iteration_limit = 2**31 - 1
-
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.5)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            qp = backend.engine._qp  # type: ignore[union-attr]
-            firstorder._apart(lambda: firstorder._pdlp(qp, params, None), "PDLP")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    qp = backend.engine._qp  # type: ignore[union-attr]
+    interrupted_after(
+        0.5, lambda: firstorder._apart(lambda: firstorder._pdlp(qp, params, None), "PDLP")
+    )
     assert multiprocessing.active_children() == []
 
 
@@ -285,18 +294,7 @@ def test_crossover_runs_apart_and_gives_the_basis_it_gives_here() -> None:
 def test_ctrl_c_and_the_deadline_kill_a_child() -> None:
     """Work apart that would not end for a minute is stopped by Ctrl-C (the interrupt goes on
     up) and by a deadline (DeadlineError), and no child is left running either way."""
-
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.5)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            firstorder._apart(lambda: time.sleep(60), "a minute's sleep")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    interrupted_after(0.5, lambda: firstorder._apart(lambda: time.sleep(60), "a minute's sleep"))
     assert multiprocessing.active_children() == []
     with pytest.raises(firstorder.DeadlineError, match="during a minute's sleep"):
         firstorder._apart(lambda: time.sleep(60), "a minute's sleep", time.perf_counter() + 0.3)
