@@ -399,8 +399,10 @@ class Solver:
                     "made from nothing without limit; check processes without inputs or capacity"
                 )
             if status == Status.TIME_LIMIT:
+                # time_limit is what was left of the plan's limit when the stages began
                 raise SolveError(
-                    f"the time limit of {self.time_limit or 0:g} s ran out in stage {name}"
+                    f"the time limit ran out in stage {name} (the {self.time_limit or 0:.3g} s "
+                    "left of it when the stages began)"
                 )
             if status != Status.OPTIMAL:
                 raise SolveError(
