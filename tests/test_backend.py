@@ -57,6 +57,9 @@ class ProtocolOnly:
     def set_mip_gaps(self, relative: float, absolute: float) -> None:
         self._call("set_mip_gaps", relative, absolute)
 
+    def set_mip_budget(self, nodes: int | None) -> None:
+        self._call("set_mip_budget", nodes)
+
     def reset(self) -> None:
         self._call("reset")
 

@@ -390,7 +390,7 @@ def test_a_mip_stage_past_its_budget_is_settled_at_its_whole_plan(tmp_path: Path
     assert units.sum() == 1.0  # the exact optimum: one unit
     solver._objective(problem.stages[-1])  # the labour stage's MIP once more, as if it had
     solver.backend.solve(None, True, lambda _: None)  # stopped here
-    status = solver._cut_short("labour", None, 61.0, lambda _: None)
+    status = solver._cut_short("labour", None, 61.0, "seconds", lambda _: None)
     assert status == Status.OPTIMAL
     assert [c["stage"] for c in solver.cut_short] == ["labour"]
     labour = problem.stages[-1].column
@@ -409,12 +409,115 @@ def test_the_summary_says_where_a_mip_stage_stopped(tmp_path: Path) -> None:
     """A stage cut short with HiGHS's gap, or with none (no bound yet: plan.json has null)."""
     plan = plan_of(whole_mill(tmp_path / "w"))
     plan.info["integer"]["cut_short"] = [
-        {"stage": "imports", "seconds": 10.0, "gap": 0.39},
-        {"stage": "labour", "seconds": 10.0, "gap": None},
+        {"stage": "imports", "seconds": 102.0, "gap": 0.00157, "by": "nodes"},
+        {"stage": "labour", "seconds": 10.0, "gap": None, "by": "seconds"},
+        {"stage": "weighted", "seconds": 10.0, "gap": 0.39},  # written before "by" was
     ]
     said = " ".join(" ".join(whole_lines(plan)).split())
-    assert "imports stopped 39% from optimal" in said
-    assert "labour stopped with no bound on how far from optimal" in said
+    assert "imports stopped 0.16% from optimal at its budget of nodes (--mip-nodes)" in said
+    assert (
+        "labour stopped with no bound on how far from optimal at its budget of seconds "
+        "(--mip-seconds)" in said
+    )
+    assert "weighted stopped 39% from optimal at its budget of seconds" in said
+
+
+def knapsack_mill(folder: Path, options: int = 16, seed: int = 3) -> tuple[Path, float]:
+    """The lead-time economy where the target of 2023 needs new capacity that only a choice
+    among ``options`` whole options of different sizes gives, each built at most once and
+    billed its capacity and 10 person-years more: a covering knapsack, which branch and cut
+    does not settle at its root. Returns the folder and the least labour of a whole plan,
+    found by trying every choice of options (the oracle)."""
+    rng = np.random.default_rng(seed)
+    capacity = rng.integers(100, 1000, size=options)
+    bill = capacity + 10
+    needed = int(capacity.sum() // 2) + 7
+    folder = build(
+        folder,
+        horizon=(2021, 2024),
+        products="id,unit,sector,kind\nX,t,s,good\nlabour,person-year,s,labour\n",
+        processes="id,sector,main_product\npx,s,X\n",
+        process_io="process,product,flow,amount\npx,X,output,1\npx,labour,input,0.01\n",
+        facilities="id,region,process,capacity\nplant,r,px,10\n",
+        investments="id,kind,process,region,capacity,lead_time,max_units,integer\n"
+        + "".join(f"new_{i},build,px,r,{c},2,1,true\n" for i, c in enumerate(capacity)),
+        investment_costs="investment,product,amount\n"
+        + "".join(f"new_{i},labour,{b}\n" for i, b in enumerate(bill)),
+        targets=f"id,product,year,amount,kind\nlate,X,2023,{needed + 10},tier1\n",
+    )
+    # every subset of the options: those started in 2021 (ready in 2023) that cover the need
+    chosen = (np.arange(2**options)[:, None] >> np.arange(options)) & 1
+    covers = chosen @ capacity >= needed
+    least = float((chosen[covers] @ bill).min())
+    # and the labour of making the target's 2023 output
+    return folder, least + 0.01 * (needed + 10)
+
+
+def test_a_mip_stage_stops_at_its_budget_of_nodes_the_same_on_any_run(tmp_path: Path) -> None:
+    """With one branch-and-bound node a stage the root does not settle stops at its budget,
+    the plan takes the best whole plan found, says so, and is the same on every run (a
+    budget in seconds gave plans that depend on the machine's speed); without a budget the
+    labour is the least that trying every choice of options finds."""
+    folder, least = knapsack_mill(tmp_path / "k")
+    economy = load_economy(folder)
+    short = [make_plan(economy, tolerance=TIGHT, mip_nodes=1) for _ in range(2)]
+    for plan in short:
+        assert plan.ok, plan.info["verification"]
+        assert target(plan, "late")["met"]
+        cut = plan.info["integer"]["cut_short"]
+        assert [(c["stage"], c["by"]) for c in cut] == [("labour", "nodes")]
+        units = plan.tables["investment"]["units"]
+        assert (units == units.round()).all()
+    assert short[0].tables["investment"].equals(short[1].tables["investment"])
+    assert short[0].info["objectives"] == short[1].info["objectives"]
+    said = " ".join(" ".join(whole_lines(short[0])).split())
+    assert "labour stopped" in said and "at its budget of nodes (--mip-nodes)" in said
+    exact = make_plan(economy, tolerance=TIGHT, mip_nodes=None)
+    assert exact.info["integer"]["cut_short"] == []
+    assert exact.info["objectives"]["labour"] == pytest.approx(least, rel=1e-9)
+    stopped = short[0].info["objectives"]["labour"]
+    assert least <= stopped
+    # HiGHS's gap where it stopped bounds how far from the optimum the plan is
+    assert (stopped - least) / stopped <= cut[0]["gap"] + 1e-9
+
+
+def test_a_stage_whose_start_reaches_the_relaxation_needs_no_mip(tmp_path: Path) -> None:
+    """The relaxation's optimum bounds every whole plan's: where the whole plan of the stage
+    before reaches it, the stage is settled without branch and cut, and the stages come out
+    as the MIP of every stage gives them."""
+    problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
+    relaxed = {r.stage.name: r.value for r in Solver(problem).solve().stages}
+    every = Solver(problem, integer=True).solve()
+    skipping = Solver(problem, integer=True, relaxed=relaxed)
+    fewer = skipping.solve()
+    # tier 1 needs the whole unit (its MIP); its total is then the relaxation's; labour pays
+    # the whole unit's bill, which the relaxation did not
+    assert skipping.attained == ["tier1_total"]
+    assert {r.stage.name: r.value for r in fewer.stages} == pytest.approx(
+        {r.stage.name: r.value for r in every.stages}, rel=1e-9, abs=1e-9
+    )
+    assert np.round(fewer.x[problem.integer]).sum() == 1.0
+
+
+def test_a_replan_keeps_whole_units_that_cost_nothing_without_a_mip(tmp_path: Path) -> None:
+    """A re-plan's whole units as before are tried first: where the tiers lose nothing by
+    them, no stage is solved as a MIP; where they do (here: a plan that built nothing), the
+    exact sequence finds the unit."""
+    economy = load_economy(whole_mill(tmp_path / "w"))
+    plan = make_plan(economy, tolerance=TIGHT)
+    said: list[str] = []
+    again = make_plan(economy, tolerance=TIGHT, previous=plan, progress=said.append)
+    assert again.info["integer"]["rounding"] == "as before"
+    assert again.tables["investment"]["units"].tolist() == [1.0]
+    assert not [s for s in said if "as a MIP" in s]
+    built = plan.tables["investment"]
+    nothing = Plan(plan.info, {**plan.tables, "investment": built.assign(units=0.0)})
+    said.clear()
+    fixed = make_plan(economy, tolerance=TIGHT, previous=nothing, progress=said.append)
+    assert [s for s in said if "as a MIP" in s]
+    assert fixed.info["integer"]["strategy"] == "exact"
+    assert fixed.info["integer"]["rounding"] is None
+    assert fixed.tables["investment"]["units"].tolist() == [1.0]
 
 
 def test_a_whole_option_needs_whole_max_units(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ from econplan.plan.plausibility import plausibility
 from econplan.plan.solve import Solver
 from econplan.plan.target_cost import costed, target_costs, with_target_costs
 from econplan.plan.verify import verify
-from econplan.plan.whole import STAGE_SECONDS
+from econplan.plan.whole import STAGE_NODES, STAGE_SECONDS
 
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
@@ -232,12 +232,22 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     "(exact), or the relaxation rounded and fixed (round); auto: exact up to 400 whole columns.",
 )
 @click.option(
+    "--mip-nodes",
+    type=click.IntRange(min=1),
+    default=STAGE_NODES,
+    show_default=True,
+    help="With whole units solved exactly: the branch-and-bound nodes each stage's MIP may "
+    "search before the best whole plan found is taken (more may find a better one; the same "
+    "plan on any machine).",
+)
+@click.option(
     "--mip-seconds",
     type=float,
     default=STAGE_SECONDS,
     show_default=True,
-    help="With whole units solved exactly: the seconds each stage's MIP may run before the "
-    "best whole plan found is taken (a longer budget may find a better one).",
+    help="With whole units solved exactly: the seconds each stage's MIP may run at most, a "
+    "guard for a root node HiGHS cannot finish (a stage stopped by it depends on the "
+    "machine's speed, and the summary says so).",
 )
 @reference_option
 @click.option(
@@ -274,7 +284,8 @@ def plan_command(
     tolerance: float,
     hold: str,
     integer: str,
-    mip_seconds: float,
+    mip_nodes: int,
+    mip_seconds: float | None,
     reference_dir: Path | None,
     costs: bool,
     csv: bool,
@@ -293,7 +304,7 @@ def plan_command(
         fail("--time-limit must be a positive number of seconds")
     if not 0 <= tolerance < 1:
         fail("--tolerance must be at least 0 and below 1")
-    if not mip_seconds > 0:
+    if mip_seconds is not None and not mip_seconds > 0:
         fail("--mip-seconds must be a positive number of seconds")
     try:  # before the solve: minutes of work must not end in "cannot write"
         check_output_folder(out, plan_folder_problem)
@@ -323,6 +334,7 @@ def plan_command(
             integer=integer,
             reference=reference,
             mip_seconds=mip_seconds,
+            mip_nodes=mip_nodes,
             hold=hold,
         )
     except ReferenceError as error:
@@ -359,6 +371,7 @@ def plan_command(
                 tolerance,
                 integer=integer,
                 mip_seconds=mip_seconds,
+                mip_nodes=mip_nodes,
                 hold=hold,
             )
 

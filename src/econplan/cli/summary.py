@@ -192,10 +192,15 @@ def stage_lines(plan: Plan) -> list[str]:
     return wrap(f"Stages ({how}): " + "; ".join(parts) + ".")
 
 
+BUDGETS = {"nodes": "nodes (--mip-nodes)", "seconds": "seconds (--mip-seconds)"}
+"""The budgets that stop a MIP stage, by plan.json's ``cut_short.by`` (plans written before it
+was recorded were stopped by seconds)."""
+
+
 def _gap(gap: object) -> str:
     """HiGHS's relative MIP gap where a stage stopped, in words (None: it had no bound)."""
     if isinstance(gap, (int, float)) and math.isfinite(gap):
-        return f"{gap:.0%} from optimal"
+        return f"{gap * 100:.2g}% from optimal"
     return "with no bound on how far from optimal"
 
 
@@ -216,10 +221,10 @@ def whole_lines(plan: Plan) -> list[str]:
         how = "every stage solved with them whole (exact)"
         short = whole.get("cut_short") or []
         if short:
-            how += (
-                ", the MIP of "
-                + ", ".join(f"{c['stage']} stopped {_gap(c.get('gap'))}" for c in short)
-                + " at its time budget (--mip-seconds)"
+            how += ", the MIP of " + ", ".join(
+                f"{c['stage']} stopped {_gap(c.get('gap'))} at its budget of "
+                + BUDGETS.get(str(c.get("by")), BUDGETS["seconds"])
+                for c in short
             )
     else:
         how = f"the relaxation's units rounded {whole['rounding']} and fixed"

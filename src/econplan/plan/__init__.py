@@ -29,7 +29,7 @@ from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, Solv
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
 from econplan.plan.waste import least_waste
-from econplan.plan.whole import STAGE_SECONDS, solve_whole
+from econplan.plan.whole import STAGE_NODES, STAGE_SECONDS, solve_whole
 
 VALID = 1e-6
 """Largest relative violation a plan may have and still be written as valid."""
@@ -114,7 +114,8 @@ def make_plan(
     reference: Reference | None = None,
     starts: dict[str, Basis] | None = None,
     settle: bool = True,
-    mip_seconds: float = STAGE_SECONDS,
+    mip_seconds: float | None = STAGE_SECONDS,
+    mip_nodes: int | None = STAGE_NODES,
     hold: str = "slack",
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
@@ -128,8 +129,9 @@ def make_plan(
 
     ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
     auto, exact or round; ``previous``: the plan a re-plan revises, whose whole units are
-    kept where they cost the tiers nothing; ``mip_seconds``: the seconds each stage's MIP may
-    run in the exact strategy.
+    kept where they cost the tiers nothing; ``mip_seconds`` and ``mip_nodes``: how long each
+    stage's MIP may run in the exact strategy, in branch-and-bound nodes and at most in
+    seconds (None: no limit; nodes give the same plan on any machine, seconds do not).
 
     ``reference``: a plan to stay close to: after the last stage, the plan on its optimal face
     whose activity is nearest the reference's (see :mod:`econplan.plan.reference`); plan.json
@@ -186,7 +188,9 @@ def make_plan(
         )
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
-            solution, whole = solve_whole(problem, solver, say, integer, started, mip_seconds)
+            solution, whole = solve_whole(
+                problem, solver, say, integer, started, mip_seconds, mip_nodes
+            )
         else:
             solution, whole = solver.solve(say, starts=starts), None
         return on_the_face(solver, solution), whole

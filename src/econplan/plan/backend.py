@@ -38,7 +38,9 @@ class Status(enum.Enum):
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     TIME_LIMIT = "time limit"
-    """The deadline passed: the plan's time limit, or a MIP stage's budget."""
+    """The deadline passed: the plan's time limit, or a MIP stage's budget of seconds."""
+    BUDGET = "budget"
+    """A MIP stage stopped at its budget of branch-and-bound nodes (``set_mip_budget``)."""
     UNSETTLED = "unsettled"
     """Ended without saying whether the problem has an optimum (numerical trouble, the
     backend giving up), after whatever recovery the backend knows."""
@@ -89,6 +91,10 @@ class Backend(Protocol):
 
     def set_mip_gaps(self, relative: float, absolute: float) -> None:
         """How close to optimal a MIP must prove its plan (absolute: in the cost's units)."""
+
+    def set_mip_budget(self, nodes: int | None) -> None:
+        """Stop a MIP after about this many branch-and-bound nodes (None: no limit), with
+        ``Status.BUDGET``: a budget that, unlike seconds, gives the same plan on any machine."""
 
     def reset(self) -> None:
         """Forget the last solve: the next starts from scratch."""

@@ -386,6 +386,9 @@ class FirstOrderBackend:
     def set_mip_gaps(self, relative: float, absolute: float) -> None:
         self.vertex.set_mip_gaps(relative, absolute)
 
+    def set_mip_budget(self, nodes: int | None) -> None:
+        self.vertex.set_mip_budget(nodes)
+
     # -- solving ----------------------------------------------------------------------------
     def reset(self) -> None:
         self.vertex.reset()

@@ -27,6 +27,9 @@ METHODS = {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
 WHOLE_PLAN_FOUND = 2
 """HiGHS's primal solution status when a feasible point (a MIP's incumbent) is held."""
 
+NO_LIMIT = 2**31 - 1
+"""HiGHS's value for an integer option without a limit (``kHighsIInf``)."""
+
 UNSETTLED = frozenset(
     {
         highspy.HighsModelStatus.kNotset,
@@ -66,6 +69,8 @@ STATUS = {
     highspy.HighsModelStatus.kUnbounded: Status.UNBOUNDED,
     highspy.HighsModelStatus.kUnboundedOrInfeasible: Status.UNBOUNDED,
     highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT,
+    # what HiGHS reports when a MIP reaches mip_max_nodes (set_mip_budget); an LP never ends so
+    highspy.HighsModelStatus.kSolutionLimit: Status.BUDGET,
 }
 """HiGHS's model statuses as the driver reads them; any other is ``Status.UNSETTLED``."""
 
@@ -259,6 +264,10 @@ class HighsBackend:
     def set_mip_gaps(self, relative: float, absolute: float) -> None:
         self.highs.setOptionValue("mip_rel_gap", relative)
         self.highs.setOptionValue("mip_abs_gap", absolute)
+
+    def set_mip_budget(self, nodes: int | None) -> None:
+        # HiGHS checks the limit between batches of nodes: it may run a few dozen past it
+        self.highs.setOptionValue("mip_max_nodes", NO_LIMIT if nodes is None else int(nodes))
 
     # -- solving ----------------------------------------------------------------------------
     def reset(self) -> None:

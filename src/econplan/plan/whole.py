@@ -8,12 +8,14 @@ MIP has none) and verifies as any plan:
 
 - ``exact``: every stage solved as a MIP (HiGHS's branch and cut), each optimum held before
   the next as the LP sequence holds it, each stage starting from the last one's whole plan.
-  A stage's MIP may run ``STAGE_SECONDS`` (``--mip-seconds``); one that runs past them is
-  settled at the best its best whole plan can do (``Solver._cut_short``), and the next stage
-  starts from that plan. On the built-in economy (162 whole columns, measured 2026-11-29)
-  the tiers and consumption stages solve exactly in about 26 s and reach the relaxation's
-  optima; the weighted, imports and labour stages run past their budgets (docs/planning.md,
-  section 4.5, for what the budget costs).
+  A stage whose start (the whole plan of the stage before) already reaches the relaxation's
+  optimum needs no MIP (``Solver._attains``). A stage's MIP may search ``STAGE_NODES``
+  branch-and-bound nodes (``--mip-nodes``), a budget that stops it at the same plan on any
+  machine, and runs ``STAGE_SECONDS`` at most (``--mip-seconds``), a guard for a root node
+  HiGHS does not finish (no count limits it), after which the plan depends on the machine's
+  speed. A stage that runs past either is settled at the best its best whole plan can do
+  (``Solver._cut_short``); plan.json says which budget stopped it, and the next stage starts
+  from that plan (docs/planning.md, section 4.5, for what was measured).
 - ``round``: the relaxation's units rounded along their start years: the whole units started
   by each year are the relaxation's units started by then, rounded up (so every year has at
   least the capacity the relaxation planned, never more units than ``max_units`` in all), and
@@ -35,7 +37,8 @@ candidates are tried too and the plan that is better stage by stage is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -47,8 +50,13 @@ from econplan.plan.solve import InfeasibleError, Progress, Solution, SolveError,
 EXACT_COLUMNS = 400
 """Whole columns up to which ``auto`` solves the exact MIP sequence (see the module note)."""
 
-STAGE_SECONDS = 10.0
-"""The seconds one stage's MIP may run in the exact sequence (see the module note)."""
+STAGE_NODES = 100
+"""The branch-and-bound nodes one stage's MIP may search in the exact sequence (see the module
+note)."""
+
+STAGE_SECONDS = 60.0
+"""The seconds one stage's MIP may run at most in the exact sequence: a guard (see the module
+note)."""
 
 STRATEGIES = ("auto", "exact", "round")
 
@@ -59,14 +67,17 @@ def solve_whole(
     say: Progress,
     strategy: str = "auto",
     previous: pd.DataFrame | None = None,
-    stage_seconds: float = STAGE_SECONDS,
+    stage_seconds: float | None = STAGE_SECONDS,
+    stage_nodes: int | None = STAGE_NODES,
 ) -> tuple[Solution, dict[str, Any]]:
     """The plan with the problem's integer columns whole, and what plan.json records of it.
 
     ``previous``: the investment table (option, start_year, units) of a plan being revised;
-    ``stage_seconds``: the seconds each stage's MIP may run (``exact``)."""
+    ``stage_seconds`` and ``stage_nodes``: how long each stage's MIP may run (``exact``), in
+    seconds and in branch-and-bound nodes (None: no limit)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    began = time.perf_counter()
     cols = np.asarray(problem.integer, dtype=np.int64)
     if strategy == "auto":
         strategy = "exact" if len(cols) <= EXACT_COLUMNS else "round"
@@ -78,27 +89,48 @@ def solve_whole(
         ("nearest", _along_starts(problem, cols, fractions, np.round)),
     ]
     cut_short: list[dict[str, float | str | None]] = []
-    candidates: list[tuple[str, np.ndarray]] = rounded
-    if strategy == "exact":
-        say(f"every stage as a MIP, each within {stage_seconds:g} s")
-        left = None if solver.time_limit is None else solver.time_limit - reference.seconds
-        mip = Solver(problem, "simplex", left, integer=True, stage_budget=stage_seconds)
+    attained: list[str] = []
+    before = {r.stage.name: r.value for r in reference.stages}
+
+    def exact() -> list[tuple[str, np.ndarray]]:
+        """The exact sequence's whole units, or the rounded ones where it found none."""
+        nonlocal strategy, cut_short, attained
+        within = [f"{stage_nodes:,} nodes"] if stage_nodes is not None else []
+        within += [f"{stage_seconds:g} s"] if stage_seconds is not None else []
+        say("every stage as a MIP" + (f", each within {' and '.join(within)}" if within else ""))
+        spent = time.perf_counter() - began
+        left = None if solver.time_limit is None else solver.time_limit - spent
+        mip = Solver(
+            problem,
+            "simplex",
+            left,
+            integer=True,
+            stage_budget=stage_seconds,
+            stage_nodes=stage_nodes,
+            relaxed=before,
+        )
         try:
-            exact = mip.solve(say)
+            found = mip.solve(say)
         except SolveError as error:
             # no whole plan found in a stage's budget: rounding the relaxation still gives one
             say(f"  {error}: the relaxation rounded instead")
             strategy = "round"
-        else:
-            candidates = [("exact", np.round(exact.x[cols]))]
-            cut_short = mip.cut_short
-    if previous is not None:
-        candidates.insert(0, ("as before", _previous_units(problem, cols, previous)))
-    before = {r.stage.name: r.value for r in reference.stages}
+            return rounded
+        cut_short = mip.cut_short
+        attained = mip.attained
+        return [("exact", np.round(found.x[cols]))]
+
+    def candidates() -> Iterator[tuple[str, np.ndarray]]:
+        """The whole units to try, in order; lazily, so that a re-plan whose units as before
+        cost the tiers nothing runs no MIP at all."""
+        if previous is not None:
+            yield "as before", _previous_units(problem, cols, previous)
+        yield from exact() if strategy == "exact" else rounded
+
     best: tuple[str, np.ndarray, Solution] | None = None
     failed: SolveError | None = None
-    for name, units in candidates:
-        units = np.maximum(units, 0.0)
+    for name, found in candidates():
+        units = np.maximum(found, 0.0)
         say(f"the whole units ({name}) fixed: the stages again, for the plan and its valuations")
         solver.set_column_bounds(cols, units, units)
         try:
@@ -130,6 +162,7 @@ def solve_whole(
         "units": float(units.sum()),
         "reference": "relaxation",
         "cut_short": cut_short,
+        "attained": attained,
         "loss": {
             r.stage.name: _loss(r.stage.sense, before[r.stage.name], r.value)
             for r in solution.stages
