@@ -1197,3 +1197,17 @@ def test_the_time_limit_covers_assembling_the_problem(tmp_path: Path) -> None:
     economy = load_economy(kantorovich(tmp_path / "k"))
     with pytest.raises(SolveError, match="before the solve could start"):
         make_plan(economy, time_limit=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [("--mip-nodes=0", "--mip-nodes"), ("--mip-seconds=0", "--mip-seconds must be a positive")],
+)
+def test_a_mip_budget_of_nothing_is_refused(
+    tmp_path: Path, tiny_path: Path, option: str, said: str
+) -> None:
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(tiny_path), "--out", str(out), option])
+    assert result.exit_code == 2, result.output
+    assert said in result.stderr
+    assert not out.exists()
