@@ -497,6 +497,12 @@ def test_a_stage_whose_start_reaches_the_relaxation_needs_no_mip(tmp_path: Path)
         {r.stage.name: r.value for r in every.stages}, rel=1e-9, abs=1e-9
     )
     assert np.round(fewer.x[problem.integer]).sum() == 1.0
+    # held by its faces the relaxation may come out worse than the MIP's stages, held by the
+    # slack, can: it bounds nothing then, and every stage is a MIP
+    economy = load_economy(tmp_path / "w")
+    assert make_plan(economy, tolerance=TIGHT).info["integer"]["attained"] == ["tier1_total"]
+    faced = make_plan(economy, tolerance=TIGHT, hold="face")
+    assert faced.ok and faced.info["integer"]["attained"] == []
 
 
 def test_a_replan_keeps_whole_units_that_cost_nothing_without_a_mip(tmp_path: Path) -> None:

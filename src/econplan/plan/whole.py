@@ -107,7 +107,9 @@ def solve_whole(
             integer=True,
             stage_budget=stage_seconds,
             stage_nodes=stage_nodes,
-            relaxed=before,
+            # the MIP's stages are held by the slack: a relaxation held by its optimal faces
+            # may come out worse than they can, and would bound nothing
+            relaxed=before if solver.hold == "slack" else None,
         )
         try:
             found = mip.solve(say)
