@@ -200,7 +200,8 @@ was recorded were stopped by seconds)."""
 def _gap(gap: object) -> str:
     """HiGHS's relative MIP gap where a stage stopped, in words (None: it had no bound)."""
     if isinstance(gap, (int, float)) and math.isfinite(gap):
-        return f"{gap * 100:.2g}% from optimal"
+        percent = gap * 100
+        return f"{percent:.0f}% from optimal" if percent >= 10 else f"{percent:.2g}% from optimal"
     return "with no bound on how far from optimal"
 
 
@@ -217,7 +218,9 @@ def whole_lines(plan: Plan) -> list[str]:
         for stage, loss in whole["loss"].items()
         if loss > tolerance * max(abs(objectives.get(stage, 0.0)), 1.0)
     ]
-    if whole["strategy"] == "exact":
+    if whole.get("rounding") == "as before":
+        how = "the whole units of the plan it revises kept"
+    elif whole["strategy"] == "exact":
         how = "every stage solved with them whole (exact)"
         short = whole.get("cut_short") or []
         if short:
