@@ -483,63 +483,6 @@ def test_a_mip_stage_stops_at_its_budget_of_nodes_the_same_on_any_run(tmp_path: 
     assert (stopped - least) / stopped <= cut[0]["gap"] + 1e-9
 
 
-def test_a_stage_whose_start_reaches_the_relaxation_needs_no_mip(tmp_path: Path) -> None:
-    """The relaxation's optimum bounds every whole plan's: where the whole plan of the stage
-    before reaches it, the stage is settled without branch and cut, and the stages come out
-    as the MIP of every stage gives them."""
-    problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
-    relaxed = {r.stage.name: r.value for r in Solver(problem).solve().stages}
-    every = Solver(problem, integer=True).solve()
-    skipping = Solver(problem, integer=True, relaxed=relaxed)
-    fewer = skipping.solve()
-    # tier 1 needs the whole unit (its MIP); its total is then the relaxation's; labour pays
-    # the whole unit's bill, which the relaxation did not
-    assert skipping.attained == ["tier1_total"]
-    assert {r.stage.name: r.value for r in fewer.stages} == pytest.approx(
-        {r.stage.name: r.value for r in every.stages}, rel=1e-9, abs=1e-9
-    )
-    assert np.round(fewer.x[problem.integer]).sum() == 1.0
-    # held by its faces the relaxation may come out worse than the MIP's stages, held by the
-    # slack, can: it bounds nothing then, and every stage is a MIP
-    economy = load_economy(tmp_path / "w")
-    assert make_plan(economy, tolerance=TIGHT).info["integer"]["attained"] == ["tier1_total"]
-    faced = make_plan(economy, tolerance=TIGHT, hold="face")
-    assert faced.ok and faced.info["integer"]["attained"] == []
-
-
-def test_the_relaxation_bounds_nothing_once_a_stage_before_holds_less(tmp_path: Path) -> None:
-    """Found by a hostile review, with a tolerance of 0.1: tier 1's whole optimum (0.539) is
-    worse than the relaxation's (0.471), so the stages after it hold less than the
-    relaxation did and its later optima bound nothing. The shortcut took the labour
-    stage's start (29.68 person-years) where branch and cut finds 23.68; now it waits for
-    every stage before to be held as tightly as in the relaxation."""
-    sizes = [(29, 54), (27, 58), (8, 6), (22, 33), (14, 13), (11, 28), (5, 19), (18, 2)]
-    sizes += [(7, 1), (20, 7)]
-    folder = build(
-        tmp_path / "loose",
-        horizon=(2021, 2024),
-        products="id,unit,sector,kind\nX,t,s,good\nlabour,person-year,s,labour\n",
-        processes="id,sector,main_product\npx,s,X\n",
-        process_io="process,product,flow,amount\npx,X,output,1\npx,labour,input,0.01\n",
-        facilities="id,region,process,capacity\nplant,r,px,10\n",
-        investments="id,kind,process,region,capacity,lead_time,max_units,integer\n"
-        + "".join(f"new_{i},build,px,r,{c},2,1,true\n" for i, (c, _) in enumerate(sizes)),
-        investment_costs="investment,product,amount\n"
-        + "".join(f"new_{i},labour,{b}\n" for i, (_, b) in enumerate(sizes)),
-        targets="id,product,year,amount,kind\nlate,X,2023,167,tier1\n",
-        labour=23.0,
-    )
-    problem = assemble(load_economy(folder), 0.1)
-    relaxed = {r.stage.name: r.value for r in Solver(problem).solve().stages}
-    every = Solver(problem, integer=True).solve()
-    skipping = Solver(problem, integer=True, relaxed=relaxed)
-    fewer = skipping.solve()
-    assert every.stages[0].value > relaxed["tier1"] + 0.05  # tier 1 holds less
-    assert skipping.attained == []
-    assert fewer.stages[-1].value == pytest.approx(every.stages[-1].value, rel=1e-9)
-    assert fewer.stages[-1].value == pytest.approx(23.68, rel=1e-9)
-
-
 def test_a_replan_keeps_whole_units_that_cost_nothing_without_a_mip(tmp_path: Path) -> None:
     """A re-plan's whole units as before are tried first: where the tiers lose nothing by
     them, no stage is solved as a MIP; where they do (here: a plan that built nothing), the

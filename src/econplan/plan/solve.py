@@ -150,7 +150,6 @@ class Solver:
         settle: bool = True,
         stage_budget: float | None = None,
         stage_nodes: int | None = None,
-        relaxed: dict[str, float] | None = None,
         backend: Backend | None = None,
         leontief: bool = False,
         hold: str = "slack",
@@ -163,9 +162,7 @@ class Solver:
         branch-and-bound nodes (which, unlike seconds, stop it at the same plan on any
         machine); a stage that runs past either is settled at the best its best whole plan
         can do (``_cut_short``; ``cut_short`` says which and how far from optimal they
-        stopped). ``relaxed``: with ``integer``, each stage's optimum with every option
-        divisible (the relaxation), a bound no whole plan passes: a stage whose start
-        reaches it needs no branch and cut (``_attains``). ``backend``: the solver the stages
+        stopped). ``backend``: the solver the stages
         run on (HiGHS with ``method``, ``threads`` and ``settle`` when not given).
         ``leontief``: simplex starts the first stage from the Leontief basis
         (:mod:`econplan.plan.start`) rather than from the solver's own start.
@@ -192,9 +189,6 @@ class Solver:
         (``_objective``)."""
         self.stage_budget = stage_budget
         self.stage_nodes = stage_nodes
-        self.relaxed = relaxed or {}
-        self.attained: list[str] = []
-        """The MIP stages settled without branch and cut (``_attains``)."""
         self.leontief = leontief
         self.cut_short: list[dict[str, float | str | None]] = []
         """The MIP stages that ran past their budget: name, seconds, relative gap and the
@@ -376,7 +370,6 @@ class Solver:
         backend.reset()
         self._free_whole()
         self.cut_short = []
-        self.attained = []
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else None
         results: list[StageResult] = []
@@ -391,19 +384,15 @@ class Solver:
                 backend.set_basis(*starts[stage.name].for_problem(problem))
             elif number == 1:
                 self._leontief_start()
-            began = time.perf_counter()
-            attained = False
             if self.integer and results:
                 # the last stage's whole plan keeps every hold: the MIP starts from it, so a
                 # stage cut short by its budget always has a whole plan to give
                 start = backend.values()
                 self._free_whole()
-                attained = self._attains(stage, start, results, deadline, say)
-                if not attained:
-                    self._free_whole()
-                    backend.set_start(start)
+                backend.set_start(start)
+            began = time.perf_counter()
             budget = self._stage_deadline(deadline)
-            status = Status.OPTIMAL if attained else backend.solve(budget, number > 1, say)
+            status = backend.solve(budget, number > 1, say)
             if status == Status.BUDGET or (status == Status.TIME_LIMIT and budget != deadline):
                 by = "nodes" if status == Status.BUDGET else "seconds"
                 status = self._cut_short(name, deadline, time.perf_counter() - began, by, say)
@@ -548,66 +537,6 @@ class Solver:
         status = self.backend.solve(deadline, True, say)  # the status and solution just found)
         self.cut_short.append({"stage": name, "seconds": seconds, "gap": gap, "by": by})
         return status
-
-    def _attains(
-        self,
-        stage: Stage | None,
-        start: np.ndarray,
-        results: list[StageResult],
-        deadline: float | None,
-        say: Progress,
-    ) -> bool:
-        """Whether the whole units of the last stage's plan (``start``) reach this stage's
-        optimum in the relaxation, within the tolerance; if so, the backend holds the stage's
-        plan with those units fixed, freed before the next run.
-
-        The relaxation's optimum bounds every whole plan's, as long as every stage before
-        is held at least as tightly as in the relaxation (``_held_as_tightly``; otherwise a
-        whole plan may pass it, as a hostile review showed with a tolerance of 0.1): a plan
-        that reaches the bound is then optimal among whole plans, within the tolerance, and
-        branch and cut would only prove it. Measured on the built-in economy
-        with every option whole: this LP settled 7 of its 11 stages in 2 to 3.5 s each,
-        where their MIPs took 4 to 15 s (docs/planning.md 4.5). The bound holds for
-        stages held as the MIP's are, by the slack (``whole`` passes none otherwise)."""
-        if stage is None or stage.name not in self.relaxed:
-            return False
-        if not all(self._held_as_tightly(r.stage, r.value) for r in results):
-            return False
-        cols = np.asarray(self.problem.integer, dtype=np.int64)
-        units = np.round(start[cols] * self.col_scale[cols])
-        self._col_bounds(cols, units, units)
-        self._fixed_whole = True
-        if self.backend.solve(deadline, True, say) != Status.OPTIMAL:
-            return False
-        value = float(self.backend.values()[stage.column] * self.col_scale[stage.column])
-        if not self._reaches(stage, value):
-            return False
-        say("  the whole plan of the stage before reaches the relaxation's optimum: no MIP")
-        self.attained.append(stage.name)
-        return True
-
-    def _held_as_tightly(self, stage: Stage, value: float) -> bool:
-        """Whether a stage solved at ``value`` is held at least as tightly as the relaxation
-        held it (up to rounding): its value at least as good as the relaxation's, since the
-        hold follows the value (``_hold``); and for a stage that holds each target's
-        shortfall at the plan's own (``_hold_targets``), every target met in both, where
-        the holds are the same zeros."""
-        bound = self.relaxed.get(stage.name)
-        if bound is None:
-            return False
-        if stage.hold == HOLD_TARGETS and stage.tier is not None:
-            return abs(bound) <= 1e-9 and abs(value) <= 1e-9
-        loss = value - bound if stage.sense == "min" else bound - value
-        return loss <= 1e-9 * max(abs(bound), 1.0)
-
-    def _reaches(self, stage: Stage, value: float) -> bool:
-        """Whether ``value`` is the stage's optimum in the relaxation, within the tolerance
-        (False where the relaxation's is not known)."""
-        bound = self.relaxed.get(stage.name)
-        if bound is None:
-            return False
-        loss = value - bound if stage.sense == "min" else bound - value
-        return loss <= self.problem.tolerance * max(abs(bound), 1.0)
 
     def _free_whole(self) -> None:
         """The whole columns back to their own bounds after ``_cut_short`` fixed them."""

@@ -8,8 +8,7 @@ MIP has none) and verifies as any plan:
 
 - ``exact``: every stage solved as a MIP (HiGHS's branch and cut), each optimum held before
   the next as the LP sequence holds it, each stage starting from the last one's whole plan.
-  A stage whose start (the whole plan of the stage before) already reaches the relaxation's
-  optimum needs no MIP (``Solver._attains``). A stage's MIP may search ``STAGE_NODES``
+  A stage's MIP may search ``STAGE_NODES``
   branch-and-bound nodes (``--mip-nodes``), a budget that stops it at the same plan on any
   machine, and runs ``STAGE_SECONDS`` at most (``--mip-seconds``), a guard for a root node
   HiGHS does not finish (no count limits it), after which the plan depends on the machine's
@@ -89,12 +88,11 @@ def solve_whole(
         ("nearest", _along_starts(problem, cols, fractions, np.round)),
     ]
     cut_short: list[dict[str, float | str | None]] = []
-    attained: list[str] = []
     before = {r.stage.name: r.value for r in reference.stages}
 
     def exact() -> list[tuple[str, np.ndarray]]:
         """The exact sequence's whole units, or the rounded ones where it found none."""
-        nonlocal strategy, cut_short, attained
+        nonlocal strategy, cut_short
         within = [f"{stage_nodes:,} nodes"] if stage_nodes is not None else []
         within += [f"{stage_seconds:g} s"] if stage_seconds is not None else []
         say("every stage as a MIP" + (f", each within {' and '.join(within)}" if within else ""))
@@ -107,9 +105,6 @@ def solve_whole(
             integer=True,
             stage_budget=stage_seconds,
             stage_nodes=stage_nodes,
-            # the MIP's stages are held by the slack: a relaxation held by its optimal faces
-            # may come out worse than they can, and would bound nothing
-            relaxed=before if solver.hold == "slack" else None,
         )
         try:
             found = mip.solve(say)
@@ -119,7 +114,6 @@ def solve_whole(
             strategy = "round"
             return rounded
         cut_short = mip.cut_short
-        attained = mip.attained
         return [("exact", np.round(found.x[cols]))]
 
     def candidates() -> Iterator[tuple[str, np.ndarray]]:
@@ -164,7 +158,6 @@ def solve_whole(
         "units": float(units.sum()),
         "reference": "relaxation",
         "cut_short": cut_short,
-        "attained": attained,
         "loss": {
             r.stage.name: _loss(r.stage.sense, before[r.stage.name], r.value)
             for r in solution.stages
