@@ -8,13 +8,13 @@ MIP has none) and verifies as any plan:
 
 - ``exact``: every stage solved as a MIP (HiGHS's branch and cut), each optimum held before
   the next as the LP sequence holds it, each stage starting from the last one's whole plan.
-  A stage's MIP may search ``STAGE_NODES``
-  branch-and-bound nodes (``--mip-nodes``), a budget that stops it at the same plan on any
-  machine, and runs ``STAGE_SECONDS`` at most (``--mip-seconds``), a guard for a root node
-  HiGHS does not finish (no count limits it), after which the plan depends on the machine's
-  speed. A stage that runs past either is settled at the best its best whole plan can do
-  (``Solver._cut_short``); plan.json says which budget stopped it, and the next stage starts
-  from that plan (docs/planning.md, section 4.5, for what was measured).
+  A stage's MIP may search ``STAGE_NODES`` branch-and-bound nodes (``--mip-nodes``), a
+  budget that stops it at the same plan on any machine, and runs ``STAGE_SECONDS`` at most
+  (``--mip-seconds``), a guard for a root node HiGHS does not finish (no count limits it),
+  after which the plan depends on the machine's speed. A stage that runs past either is
+  settled at the best its best whole plan can do (``Solver._cut_short``); plan.json says
+  which budget stopped it, and the next stage starts from that plan (docs/planning.md,
+  section 4.5, for what was measured).
 - ``round``: the relaxation's units rounded along their start years: the whole units started
   by each year are the relaxation's units started by then, rounded up (so every year has at
   least the capacity the relaxation planned, never more units than ``max_units`` in all), and
