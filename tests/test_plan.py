@@ -434,18 +434,14 @@ def knapsack_mill(folder: Path, options: int = 16, seed: int = 3) -> tuple[Path,
     capacity = rng.integers(100, 1000, size=options)
     bill = capacity + 10
     needed = int(capacity.sum() // 2) + 7
-    folder = build(
-        folder,
-        horizon=(2021, 2024),
-        products="id,unit,sector,kind\nX,t,s,good\nlabour,person-year,s,labour\n",
-        processes="id,sector,main_product\npx,s,X\n",
-        process_io="process,product,flow,amount\npx,X,output,1\npx,labour,input,0.01\n",
-        facilities="id,region,process,capacity\nplant,r,px,10\n",
-        investments="id,kind,process,region,capacity,lead_time,max_units,integer\n"
-        + "".join(f"new_{i},build,px,r,{c},2,1,true\n" for i, c in enumerate(capacity)),
-        investment_costs="investment,product,amount\n"
-        + "".join(f"new_{i},labour,{b}\n" for i, b in enumerate(bill)),
-        targets=f"id,product,year,amount,kind\nlate,X,2023,{needed + 10},tier1\n",
+    targets = f"id,product,year,amount,kind\nlate,X,2023,{needed + 10},tier1\n"
+    folder = lead_time_economy(folder, targets)
+    (folder / "investments.csv").write_text(
+        "id,kind,process,region,capacity,lead_time,max_units,integer\n"
+        + "".join(f"new_{i},build,px,r,{c},2,1,true\n" for i, c in enumerate(capacity))
+    )
+    (folder / "investment_costs.csv").write_text(
+        "investment,product,amount\n" + "".join(f"new_{i},labour,{b}\n" for i, b in enumerate(bill))
     )
     # every subset of the options: those started in 2021 (ready in 2023) that cover the need
     chosen = (np.arange(2**options)[:, None] >> np.arange(options)) & 1
