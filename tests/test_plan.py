@@ -19,6 +19,8 @@ from econplan import load_economy
 from econplan.analysis.balance import material_balance
 from econplan.cli import main
 from econplan.cli.summary import whole_lines
+from econplan.ensemble.member import MemberResult
+from econplan.ensemble.member import _read_plan as read_member_plan
 from econplan.generate import generate_economy
 from econplan.plan import (
     InfeasibleError,
@@ -356,6 +358,43 @@ def test_a_whole_option_comes_out_whole_and_verified(tmp_path: Path) -> None:
     half = plan.tables["investment"].assign(units=0.5)
     found = verify(economy, {**plan.tables, "investment": half}).checks.set_index("check")
     assert found.loc["whole units", "max_violation"] == pytest.approx(0.5)
+
+
+def test_no_whole_plan_is_said_as_such(tmp_path: Path) -> None:
+    """The mill's 30 in 2023 made a hard target, with 40 person-years a year: 0.4 of a unit
+    (its bill of 100 person-years spread over two years of construction, 20 a year) fits,
+    a whole unit (50 a year) does not, and a unit started in 2022 comes too late. The
+    elastic diagnosis makes the unit a fraction and finds nothing short; the plan must say
+    that whole units are the cause, and what the relaxation started."""
+    folders = {}
+    for integer in ("false", "true"):
+        folder = whole_mill(tmp_path / integer, integer=integer)
+        (folder / "targets.csv").write_text("id,product,year,amount,kind\nlate,X,2023,30,hard\n")
+        (folder / "labour.csv").write_text(
+            "region,year,amount\n" + "".join(f"r,{year},40\n" for year in range(2020, 2025))
+        )
+        folders[integer] = folder
+    divisible = plan_of(folders["false"])
+    assert divisible.tables["investment"]["units"].sum() == pytest.approx(0.4, rel=1e-9)
+    plan = make_plan(load_economy(folders["true"]), tolerance=TIGHT)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis is not None
+    whole = plan.diagnosis["whole_units"]
+    assert whole["relaxation"] == [{"option": "new_px", "start_year": 2021, "units": 0.4}]
+    assert "integer false" in whole["what_to_do"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", str(folders["true"]), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    said = " ".join(result.output.split())  # the console wraps at 80 columns
+    assert "in whole units" in said and "0.4 of a unit of new_px in 2021" in said
+    assert "Least shortfalls" not in said
+    written = json.loads((out / "diagnosis.json").read_text())
+    assert written["whole_units"]["relaxation"][0]["option"] == "new_px"
+    # an ensemble member so planned says why, not "see the diagnosis"
+    member = MemberResult(member=0, status="", seconds=0.0)
+    read_member_plan(member, load_economy(folders["true"]), plan)
+    assert member.status == "infeasible"
+    assert "not in whole units" in member.reason and "0.4 of new_px in 2021" in member.reason
 
 
 def test_rounding_whole_options_reports_what_it_loses(tmp_path: Path) -> None:

@@ -116,6 +116,21 @@ def _bottleneck_table(plan: Plan, top: int) -> Table:
 
 def _print_diagnosis(plan: Plan, top: int) -> None:
     diagnosis = plan.diagnosis or {}
+    whole = diagnosis.get("whole_units")
+    if whole:
+        # the elastic problem below makes whole units fractions: it finds nothing short
+        errors.print(
+            "No plan meets every hard constraint with the options declared integer in whole "
+            "units; with them divisible, one does, starting:",
+            style="bold red",
+        )
+        for row in whole["relaxation"][:top]:
+            what = f"{row['units']:.4g} of a unit of {row['option']}"
+            errors.print(f"  {what} in {row['start_year']}")
+        if len(whole["relaxation"]) > top:
+            errors.print(f"  ... {len(whole['relaxation']) - top} more (diagnosis.json)")
+        errors.print(f"To plan: {whole['what_to_do']}.")
+        return
     errors.print(
         "No plan meets every hard constraint. Least shortfalls (elastic problem):", style="bold red"
     )

@@ -115,6 +115,17 @@ def plan_member(
 def _read_plan(result: MemberResult, economy: Economy, plan: Plan) -> None:
     if plan.status == "infeasible":
         result.status = "infeasible"
+        whole = (plan.diagnosis or {}).get("whole_units")
+        if whole:
+            started = ", ".join(
+                f"{r['units']:.4g} of {r['option']} in {r['start_year']}"
+                for r in whole["relaxation"][:5]
+            )
+            result.reason = (
+                "the hard targets hold with every option divisible, not in whole units "
+                f"(divisible, the plan starts {started})"
+            )
+            return
         failing = (plan.diagnosis or {}).get("failing_targets", [])
         named = ", ".join(
             f"{t['id']} short by {t['shortfall']:.4g}" for t in failing[:5] if "id" in t

@@ -29,7 +29,7 @@ from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, Solv
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
 from econplan.plan.waste import least_waste
-from econplan.plan.whole import STAGE_NODES, STAGE_SECONDS, solve_whole
+from econplan.plan.whole import STAGE_NODES, STAGE_SECONDS, NoWholePlanError, solve_whole
 
 VALID = 1e-6
 """Largest relative violation a plan may have and still be written as valid."""
@@ -227,13 +227,17 @@ def make_plan(
 
     try:
         solution, whole = solved(FEASIBILITY[0])
-    except InfeasibleError:
+    except InfeasibleError as error:
         say("the hard constraints cannot all hold: solving the elastic problem")
         began = time.perf_counter()
         diagnosis = diagnose(economy, method, left(), tolerance, fixed)
         times["diagnose"] = time.perf_counter() - began
         infeasible = Plan.infeasible(economy, problem, method, diagnosis, times)
         infeasible.info["solver"].update(picked)
+        if isinstance(error, NoWholePlanError):
+            # the elastic problem makes whole units fractions: it cannot say this
+            assert infeasible.diagnosis is not None
+            infeasible.diagnosis["whole_units"] = jsonable(error.record())
         return infeasible
     times["solve"] = solution.seconds
 

@@ -32,6 +32,11 @@ A re-plan passes the whole units of the plan it revises (``previous``): they are
 and kept when the tiers lose nothing by them against the relaxation (projects under way go on,
 and a re-plan with every report as planned gives the plan back); otherwise the other
 candidates are tried too and the plan that is better stage by stage is kept.
+
+Where the hard constraints hold with the options divisible but the exact sequence's first
+stage proves they cannot hold in whole units, there is no plan (``NoWholePlanError``): the
+diagnosis of the elastic problem, which makes whole units fractions, cannot see why, so the
+error names the starts the relaxation made in fractions of a unit.
 """
 
 from __future__ import annotations
@@ -58,6 +63,25 @@ STAGE_SECONDS = 60.0
 note)."""
 
 STRATEGIES = ("auto", "exact", "round")
+
+
+class NoWholePlanError(InfeasibleError):
+    """The hard constraints hold with every option divisible, not in whole units."""
+
+    def __init__(self, fractions: pd.DataFrame) -> None:
+        super().__init__("the hard constraints cannot all hold with the options in whole units")
+        self.fractions = fractions
+        """What the relaxation started in fractions of a unit: option, start_year, units."""
+
+    def record(self) -> dict[str, Any]:
+        """What diagnosis.json says of it."""
+        return {
+            "why": "the hard constraints hold with every option divisible but with no choice "
+            "of whole units of the options declared integer",
+            "relaxation": self.fractions.to_dict("records"),
+            "what_to_do": "declare such an option divisible (integer false in investments.csv), "
+            "allow it more units or other start years, or loosen the hard targets it serves",
+        }
 
 
 def solve_whole(
@@ -108,6 +132,10 @@ def solve_whole(
         )
         try:
             found = mip.solve(say)
+        except InfeasibleError:
+            # the first stage proved it: no whole units keep the hard constraints, which the
+            # relaxation keeps; rounding cannot find what branch and bound proved absent
+            raise NoWholePlanError(_fractions(problem, cols, fractions)) from None
         except SolveError as error:
             # no whole plan found in a stage's budget: rounding the relaxation still gives one
             say(f"  {error}: the relaxation rounded instead")
@@ -176,6 +204,23 @@ def _previous_units(problem: PlanProblem, cols: np.ndarray, previous: pd.DataFra
         [labels["option"].to_numpy(dtype=object), labels["start_year"].to_numpy(dtype=int)]
     )
     return np.round(started.reindex(at).fillna(0.0).to_numpy(dtype=float))
+
+
+def _fractions(problem: PlanProblem, cols: np.ndarray, units: np.ndarray) -> pd.DataFrame:
+    """The starts of whole options that ``units`` (the relaxation's) makes in fractions of a
+    unit: option, start_year and units."""
+    block = problem.lp.columns["investment"]
+    labels = block.labels.iloc[cols - block.start]
+    frame = pd.DataFrame(
+        {
+            "option": labels["option"].to_numpy(dtype=object),
+            "start_year": labels["start_year"].to_numpy(dtype=int),
+            "units": np.round(units, 9),
+        }
+    )
+    part = np.abs(frame["units"] - np.round(frame["units"])) > 1e-6
+    found: pd.DataFrame = frame[part].sort_values(["option", "start_year"])
+    return found.reset_index(drop=True)
 
 
 def _tiers_lose(solution: Solution, reference: dict[str, float], tolerance: float) -> bool:
