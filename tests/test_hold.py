@@ -68,6 +68,21 @@ def test_the_slack_is_spent_by_later_stages_and_the_face_is_not(
     assert "held_by" not in last  # nothing after it to hold it for
 
 
+def test_faces_hold_unless_told(tmp_path: Path) -> None:
+    """The default (make_plan and the command) holds by faces: tier 1 keeps all the ore at a
+    tolerance that would let a slack hold give 0.02 t of it away."""
+    folder = short_of_ore(tmp_path / "ore")
+    plan = make_plan(load_economy(folder), tolerance=1e-3)
+    assert plan.info["solver"]["hold"] == "face"
+    assert target(plan, "x_tier1")["planned"] == pytest.approx(ORE, abs=1e-9)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["plan", str(folder), "--out", str(out), "--tolerance", "1e-3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "plan.json").read_text())["solver"]["hold"] == "face"
+
+
 def test_a_limit_fixed_by_a_face_is_valued_where_it_binds_and_not_after(tmp_path: Path) -> None:
     """The ore binds in tier 1 (one more tonne is 1/120 of X's target) and tier 1's face holds
     it at its limit: the later stages give it no valuation (NaN), since theirs would price a

@@ -237,8 +237,10 @@ def test_going_on_from_the_face_basis_finds_the_same_plan(monkeypatch: pytest.Mo
     scratch = make_plan(economy, reference=Reference.of(off, economy, "5% above"))
     for plan in (started, scratch):
         assert plan.ok and plan.info["reference"]["applied"] is True, plan.info["reference"]
+    # two simplex paths agree to their tolerances, not to the last digit: held by faces (the
+    # default since 2026-11-30) the two distances came out 1.1e-9 apart, relatively
     assert started.info["reference"]["distance"] == pytest.approx(
-        scratch.info["reference"]["distance"], rel=1e-9
+        scratch.info["reference"]["distance"], rel=1e-8
     )
     assert started.info["reference"]["distance"] < started.info["reference"]["distance_before"]
 

@@ -19,7 +19,7 @@ from rich.text import Text
 from econplan.errors import MoreProblems, printable
 from econplan.plan import firstorder
 from econplan.plan.pick import AUTO, CHOICES
-from econplan.plan.solve import HOLDS
+from econplan.plan.solve import DEFAULT_HOLD, HOLDS
 from econplan.validate import Report, validate
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ solver_option = click.option(
 hold_option = click.option(
     "--hold",
     type=click.Choice(HOLDS),
-    default="slack",
+    default=DEFAULT_HOLD,
     show_default=True,
     help="How each stage's optimum is kept by the later stages: within --tolerance (slack), "
     "which a later stage may spend; exactly, by the stage's optimal face, the consumption "

@@ -25,7 +25,15 @@ from econplan.plan.pick import AUTO, label, pick_method, pick_start
 from econplan.plan.plausibility import Plausibility, plausibility, with_plausibility
 from econplan.plan.problem import Stage, StageProblem
 from econplan.plan.reference import Reference, ReferenceError, closest, matched
-from econplan.plan.solve import Basis, InfeasibleError, Progress, Solution, SolveError, Solver
+from econplan.plan.solve import (
+    DEFAULT_HOLD,
+    Basis,
+    InfeasibleError,
+    Progress,
+    Solution,
+    SolveError,
+    Solver,
+)
 from econplan.plan.tables import plan_tables
 from econplan.plan.verify import Verification, verify
 from econplan.plan.waste import least_waste
@@ -116,7 +124,7 @@ def make_plan(
     settle: bool = True,
     mip_seconds: float | None = STAGE_SECONDS,
     mip_nodes: int | None = STAGE_NODES,
-    hold: str = "slack",
+    hold: str = DEFAULT_HOLD,
 ) -> Plan:
     """The optimal plan of ``economy``, verified; an infeasible economy gives a plan with
     status ``infeasible`` and its diagnosis. Raises SolveError when HiGHS stops short.

@@ -64,6 +64,12 @@ __all__ = [
 HOLDS = ("slack", "face", "exact")
 """How a stage's optimum is held for the stages after it (``Solver``)."""
 
+DEFAULT_HOLD = "face"
+"""How ``make_plan`` and the commands hold the stages unless told: by their optimal faces,
+so that the plan is the same whatever path the solver takes and a later stage cannot spend
+an earlier one's tolerance; the consumption stages keep theirs (``GIVES``; docs/planning.md
+4.2)."""
+
 GIVES = frozenset({"consumption", "consumption_average"})
 """The kinds of stage that keep the slack when the others are held by their faces (``hold=
 "face"``): the planner's tolerance is a price on the consumption level, which the stages
