@@ -7,9 +7,9 @@ every stage held within its tolerance, the plan verified (<= 1e-6), 3,000 produc
 3 regions in under a minute and 10^4 in under 10 minutes. Cases, one at a time, each in a child
 process of its own (peak memory: the child's VmHWM), under a time limit per case:
 
-- ``baseline``: ``make_plan(economy, method="simplex")`` with ``econplan.plan.pick``'s
-  ``LEONTIEF_FROM`` set past any size, so the first stage starts from HiGHS's own start (what
-  a user got before the Leontief start);
+- ``baseline``: ``make_plan(economy, method="simplex", hold="slack")`` with
+  ``econplan.plan.pick``'s ``LEONTIEF_FROM`` set past any size, so the first stage starts from
+  HiGHS's own start (what a user got before the Leontief start and the faces);
 - ``leontief``: the same with ``LEONTIEF_FROM = 0``: the first stage from the Leontief basis;
 - ``face``: ``leontief`` with ``make_plan(..., hold="face")``: each stage's optimum held by
   its optimal face (docs/planning.md 4.2), the consumption stages within the tolerance;
@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import re
 import sys
@@ -147,8 +148,11 @@ def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, An
     from econplan.plan import make_plan
 
     pick.LEONTIEF_FROM = NEVER if case == "baseline" else 0
-    # only the face and exact cases pass hold: the others run on code from before it was one
+    # the others hold by the slack (the default until 2026-11-30, when it became face), and
+    # run on code from before hold was a parameter too
     held: dict[str, Any] = {"hold": case} if case in ("face", "exact") else {}
+    if not held and "hold" in inspect.signature(make_plan).parameters:
+        held = {"hold": "slack"}
     start = time.perf_counter()
     try:
         plan = make_plan(built, method="simplex", time_limit=limit, progress=say, **held)

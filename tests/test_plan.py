@@ -37,6 +37,7 @@ from econplan.plan.backend import Status
 from econplan.plan.flows import plan_flows
 from econplan.plan.highs import HighsBackend
 from econplan.plan.problem import Stage
+from econplan.plan.whole import whole_units_said
 
 TIGHT = 1e-9
 """Tolerance the stages are held within in the oracle tests: the numbers are exact."""
@@ -395,6 +396,25 @@ def test_no_whole_plan_is_said_as_such(tmp_path: Path) -> None:
     read_member_plan(member, load_economy(folders["true"]), plan)
     assert member.status == "infeasible"
     assert "not in whole units" in member.reason and "0.4 of new_px in 2021" in member.reason
+    assert member.reason == whole_units_said(plan.diagnosis) and "integer false" in member.reason
+
+
+def test_no_whole_plan_a_hair_short_of_a_unit(tmp_path: Path) -> None:
+    """The same mill a hair short of a whole unit (a target of 59.99997, 49.99998 person-years
+    a year against the unit's 50): the relaxation starts 0.9999994 of a unit, which the report
+    must still name, and not as "1"."""
+    folder = whole_mill(tmp_path / "hair")
+    (folder / "targets.csv").write_text("id,product,year,amount,kind\nlate,X,2023,59.99997,hard\n")
+    (folder / "labour.csv").write_text(
+        "region,year,amount\n" + "".join(f"r,{year},49.99998\n" for year in range(2020, 2025))
+    )
+    plan = make_plan(load_economy(folder), tolerance=TIGHT)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis is not None
+    (start,) = plan.diagnosis["whole_units"]["relaxation"]
+    assert start["option"] == "new_px" and 0.999999 < start["units"] < 1.0
+    sentence = whole_units_said(plan.diagnosis)
+    assert sentence is not None and "0.999999 of new_px in 2021" in sentence
 
 
 def test_rounding_whole_options_reports_what_it_loses(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from econplan.execution.store import Store
 from econplan.model.economy import Economy
 from econplan.plan import Plan
 from econplan.plan.output import jsonable
+from econplan.plan.whole import whole_units_said
 
 
 def stored(store: Store, version: int) -> tuple[Economy, Plan]:
@@ -464,6 +465,9 @@ def replan_command(
             print_json(summary | {"diagnosis": written.diagnosis})
         else:
             show_diff(result.diff, top)
+            whole = whole_units_said(written.diagnosis)
+            if whole:  # the elastic diagnosis makes whole units fractions: it cannot say this
+                errors.print(f"No plan: {whole}.", style="bold red")
             errors.print(f"wrote {out}/diagnosis.json")
         sys.exit(EXIT_INFEASIBLE)
     if not written.ok:

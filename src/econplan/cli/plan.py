@@ -125,7 +125,7 @@ def _print_diagnosis(plan: Plan, top: int) -> None:
             style="bold red",
         )
         for row in whole["relaxation"][:top]:
-            what = f"{row['units']:.4g} of a unit of {row['option']}"
+            what = f"{row['units']:.6g} of a unit of {row['option']}"
             errors.print(f"  {what} in {row['start_year']}")
         if len(whole["relaxation"]) > top:
             errors.print(f"  ... {len(whole['relaxation']) - top} more (diagnosis.json)")

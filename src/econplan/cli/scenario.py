@@ -25,6 +25,7 @@ from econplan.io.replace import OutputError, check_output_folder
 from econplan.io.write import write_economy
 from econplan.plan import VALID, ReferenceError, SolveError, make_plan, write_plan
 from econplan.plan.disk import plan_folder_problem
+from econplan.plan.whole import whole_units_said
 from econplan.scenario import Applied, ScenarioError, apply_scenario, read_scenario, shipped
 from econplan.scenario.describe import describe
 
@@ -179,6 +180,9 @@ def run_command(
             click.echo(f"  {stage}: {value:.6g}")
         for line in reference_lines(plan):
             click.echo(line)
+        whole = whole_units_said(plan.diagnosis)
+        if whole:  # the elastic diagnosis makes whole units fractions: it cannot say this
+            errors.print(f"No plan: {whole}.", style="bold red")
     if plan.status == "infeasible":
         sys.exit(EXIT_INFEASIBLE)
 

@@ -23,6 +23,7 @@ from econplan.model.economy import Economy
 from econplan.plan import VALID, SolveError, assemble, make_plan
 from econplan.plan.output import Plan
 from econplan.plan.solve import Basis, Solver
+from econplan.plan.whole import whole_units_said
 from econplan.scenario import ScenarioError, apply_changes
 
 STATUSES = ("optimal", "infeasible", "failed", "unverified")
@@ -115,16 +116,9 @@ def plan_member(
 def _read_plan(result: MemberResult, economy: Economy, plan: Plan) -> None:
     if plan.status == "infeasible":
         result.status = "infeasible"
-        whole = (plan.diagnosis or {}).get("whole_units")
+        whole = whole_units_said(plan.diagnosis)
         if whole:
-            started = ", ".join(
-                f"{r['units']:.4g} of {r['option']} in {r['start_year']}"
-                for r in whole["relaxation"][:5]
-            )
-            result.reason = (
-                "the hard targets hold with every option divisible, not in whole units "
-                f"(divisible, the plan starts {started})"
-            )
+            result.reason = whole
             return
         failing = (plan.diagnosis or {}).get("failing_targets", [])
         named = ", ".join(

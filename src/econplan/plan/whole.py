@@ -7,7 +7,8 @@ units fixed and the ordinary stage sequence solved again, so that the plan has v
 MIP has none) and verifies as any plan:
 
 - ``exact``: every stage solved as a MIP (HiGHS's branch and cut), each optimum held before
-  the next as the LP sequence holds it, each stage starting from the last one's whole plan.
+  the next within the tolerance (by the slack: a MIP has no duals, so no face), each stage
+  starting from the last one's whole plan.
   A stage's MIP may search ``STAGE_NODES`` branch-and-bound nodes (``--mip-nodes``), a
   budget that stops it at the same plan on any machine, and runs ``STAGE_SECONDS`` at most
   (``--mip-seconds``), a guard for a root node HiGHS does not finish (no count limits it),
@@ -34,9 +35,10 @@ and a re-plan with every report as planned gives the plan back); otherwise the o
 candidates are tried too and the plan that is better stage by stage is kept.
 
 Where the hard constraints hold with the options divisible but the exact sequence's first
-stage proves they cannot hold in whole units, there is no plan (``NoWholePlanError``): the
-diagnosis of the elastic problem, which makes whole units fractions, cannot see why, so the
-error names the starts the relaxation made in fractions of a unit.
+stage finds them infeasible in whole units, and the relaxation rounded gives no whole plan
+either (nor did the units of a plan being revised), there is no plan (``NoWholePlanError``):
+the diagnosis of the elastic problem, which makes whole units fractions, cannot see why, so
+the error names the starts the relaxation made in fractions of a unit.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class NoWholePlanError(InfeasibleError):
         """What the relaxation started in fractions of a unit: option, start_year, units."""
 
     def record(self) -> dict[str, Any]:
-        """What diagnosis.json says of it."""
+        """What diagnosis.json says of it (``whole_units_said`` puts it in a sentence)."""
         return {
             "why": "the hard constraints hold with every option divisible but with no choice "
             "of whole units of the options declared integer",
@@ -113,10 +115,11 @@ def solve_whole(
     ]
     cut_short: list[dict[str, float | str | None]] = []
     before = {r.stage.name: r.value for r in reference.stages}
+    none_whole = False  # the exact sequence's first stage found no whole units feasible
 
     def exact() -> list[tuple[str, np.ndarray]]:
         """The exact sequence's whole units, or the rounded ones where it found none."""
-        nonlocal strategy, cut_short
+        nonlocal strategy, cut_short, none_whole
         within = [f"{stage_nodes:,} nodes"] if stage_nodes is not None else []
         within += [f"{stage_seconds:g} s"] if stage_seconds is not None else []
         say("every stage as a MIP" + (f", each within {' and '.join(within)}" if within else ""))
@@ -133,9 +136,12 @@ def solve_whole(
         try:
             found = mip.solve(say)
         except InfeasibleError:
-            # the first stage proved it: no whole units keep the hard constraints, which the
-            # relaxation keeps; rounding cannot find what branch and bound proved absent
-            raise NoWholePlanError(_fractions(problem, cols, fractions)) from None
+            # no whole units keep the hard constraints, which the relaxation keeps; the
+            # rounded units are two LPs more, against a MIP's infeasibility judged at its own
+            # tolerance on its own scaling
+            say("  no whole units keep the hard constraints: the relaxation rounded, to be sure")
+            none_whole = True
+            return rounded
         except SolveError as error:
             # no whole plan found in a stage's budget: rounding the relaxation still gives one
             say(f"  {error}: the relaxation rounded instead")
@@ -170,6 +176,8 @@ def solve_whole(
             best = (name, units, solution)
         if not _tiers_lose(solution, before, problem.tolerance):
             break  # the tiers lose nothing to the relaxation: the next candidate cannot gain
+    if best is None and none_whole:
+        raise NoWholePlanError(_fractions(problem, cols, fractions))
     if best is None and failed is not None:
         raise failed  # not the whole units: the solver (a time limit, numerical trouble)
     if best is None:
@@ -206,9 +214,28 @@ def _previous_units(problem: PlanProblem, cols: np.ndarray, previous: pd.DataFra
     return np.round(started.reindex(at).fillna(0.0).to_numpy(dtype=float))
 
 
+def whole_units_said(diagnosis: dict[str, Any] | None, at_most: int = 5) -> str | None:
+    """A diagnosis's ``whole_units`` (``NoWholePlanError.record``) in a sentence, for the fronts
+    that give a reason in a line (re-plans, scenarios, ensembles, the web app); None where it
+    has none."""
+    whole = (diagnosis or {}).get("whole_units")
+    if not whole:
+        return None
+    starts = whole["relaxation"]
+    listed = ", ".join(
+        f"{r['units']:.6g} of {r['option']} in {r['start_year']}" for r in starts[:at_most]
+    )
+    more = f" and {len(starts) - at_most} more" if len(starts) > at_most else ""
+    return (
+        "the hard constraints hold with every option divisible, not in whole units "
+        f"(divisible, the plan starts {listed}{more}): {whole['what_to_do']}"
+    )
+
+
 def _fractions(problem: PlanProblem, cols: np.ndarray, units: np.ndarray) -> pd.DataFrame:
     """The starts of whole options that ``units`` (the relaxation's) makes in fractions of a
-    unit: option, start_year and units."""
+    unit (every start it makes, where none is a fraction beyond 1e-9): option, start_year and
+    units."""
     block = problem.lp.columns["investment"]
     labels = block.labels.iloc[cols - block.start]
     frame = pd.DataFrame(
@@ -218,7 +245,9 @@ def _fractions(problem: PlanProblem, cols: np.ndarray, units: np.ndarray) -> pd.
             "units": np.round(units, 9),
         }
     )
-    part = np.abs(frame["units"] - np.round(frame["units"])) > 1e-6
+    part = np.abs(frame["units"] - np.round(frame["units"])) > 1e-9
+    if not part.any():  # 0.9999994 of a unit is a fraction too, but say every start then
+        part = frame["units"] > 1e-9
     found: pd.DataFrame = frame[part].sort_values(["option", "start_year"])
     return found.reset_index(drop=True)
 

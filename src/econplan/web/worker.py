@@ -17,6 +17,7 @@ from typing import Any
 from econplan.execution.store import Store
 from econplan.execution.store import jobs as job_table
 from econplan.plan import Plan
+from econplan.plan.whole import whole_units_said
 
 
 class JobError(Exception):
@@ -104,9 +105,11 @@ def run_job(store: Store, job: job_table.Job, progress: Any) -> int:
     except (ReplanError, SolveError) as error:
         raise JobError(str(error)) from None
     if not plan.ok:
+        whole = whole_units_said(plan.diagnosis)
         raise JobError(
             f"no plan: the solve ended {plan.status}"
-            + (": the targets met before cannot all be met any more; `econplan replan` "
+            + (f": {whole}" if whole else
+               ": the targets met before cannot all be met any more; `econplan replan` "
                "writes the diagnosis" if plan.status == "infeasible" else "")
         )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="econplan-job-") as scratch:
