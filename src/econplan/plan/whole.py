@@ -141,6 +141,7 @@ def solve_whole(
             # tolerance on its own scaling
             say("  no whole units keep the hard constraints: the relaxation rounded, to be sure")
             none_whole = True
+            strategy = "round"
             return rounded
         except SolveError as error:
             # no whole plan found in a stage's budget: rounding the relaxation still gives one
