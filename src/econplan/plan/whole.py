@@ -203,15 +203,23 @@ def solve_whole(
     }
 
 
+def _starts(problem: PlanProblem, cols: np.ndarray) -> pd.DataFrame:
+    """The option and start year of each of the whole columns ``cols``, in their order."""
+    block = problem.lp.columns["investment"]
+    labels = block.labels.iloc[cols - block.start]
+    return pd.DataFrame(
+        {
+            "option": labels["option"].to_numpy(dtype=object),
+            "start_year": labels["start_year"].to_numpy(dtype=int),
+        }
+    )
+
+
 def _previous_units(problem: PlanProblem, cols: np.ndarray, previous: pd.DataFrame) -> np.ndarray:
     """The whole units a revised plan started, on this problem's whole columns (0 where it
     started none)."""
-    block = problem.lp.columns["investment"]
-    labels = block.labels.iloc[cols - block.start]
     started = previous.groupby(["option", "start_year"])["units"].sum()
-    at = pd.MultiIndex.from_arrays(
-        [labels["option"].to_numpy(dtype=object), labels["start_year"].to_numpy(dtype=int)]
-    )
+    at = pd.MultiIndex.from_frame(_starts(problem, cols))
     return np.round(started.reindex(at).fillna(0.0).to_numpy(dtype=float))
 
 
@@ -237,15 +245,7 @@ def _fractions(problem: PlanProblem, cols: np.ndarray, units: np.ndarray) -> pd.
     """The starts of whole options that ``units`` (the relaxation's) makes in fractions of a
     unit (every start it makes, where none is a fraction beyond 1e-9): option, start_year and
     units."""
-    block = problem.lp.columns["investment"]
-    labels = block.labels.iloc[cols - block.start]
-    frame = pd.DataFrame(
-        {
-            "option": labels["option"].to_numpy(dtype=object),
-            "start_year": labels["start_year"].to_numpy(dtype=int),
-            "units": np.round(units, 9),
-        }
-    )
+    frame = _starts(problem, cols).assign(units=np.round(units, 9))
     part = np.abs(frame["units"] - np.round(frame["units"])) > 1e-9
     if not part.any():  # 0.9999994 of a unit is a fraction too, but say every start then
         part = frame["units"] > 1e-9
@@ -284,16 +284,11 @@ def _along_starts(
 ) -> np.ndarray:
     """Whole units per start year: each option's units started by each year, rounded, less
     those started by the year before (start years run in order within an option)."""
-    block = problem.lp.columns["investment"]
-    labels = block.labels.iloc[cols - block.start]
-    frame = pd.DataFrame(
-        {
-            "option": labels["option"].to_numpy(dtype=object),
-            "start": labels["start_year"].to_numpy(dtype=int),
-            "units": fractions,
-            "at": np.arange(len(cols)),
-        }
-    ).sort_values(["option", "start"], kind="stable")
+    frame = (
+        _starts(problem, cols)
+        .assign(units=fractions, at=np.arange(len(cols)))
+        .sort_values(["option", "start_year"], kind="stable")
+    )
     # a relaxation's 0.9999999 is a whole unit, not one to round up to 2
     started = rounding(np.round(frame.groupby("option")["units"].cumsum().to_numpy(), 7))
     before = np.concatenate([[0.0], started[:-1]])
