@@ -46,7 +46,7 @@ from econplan.plan.plausibility import plausibility
 from econplan.plan.solve import Solver
 from econplan.plan.target_cost import costed, target_costs, with_target_costs
 from econplan.plan.verify import verify
-from econplan.plan.whole import STAGE_NODES, STAGE_SECONDS
+from econplan.plan.whole import STAGE_NODES, STAGE_SECONDS, STRATEGIES
 
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
@@ -240,11 +240,12 @@ def _write_mps(solver: Solver, mps: Path) -> None:
 @hold_option
 @click.option(
     "--integer",
-    type=click.Choice(["auto", "exact", "round"]),
+    type=click.Choice(list(STRATEGIES)),
     default="auto",
     show_default=True,
     help="Options built in whole units (integer in investments.csv): every stage as a MIP "
-    "(exact), or the relaxation rounded and fixed (round); auto: exact up to 400 whole columns.",
+    "(exact), every stage's LP dived to whole units (dive), or the relaxation rounded and "
+    "fixed (round); auto: exact up to 400 whole columns, dive above.",
 )
 @click.option(
     "--mip-nodes",

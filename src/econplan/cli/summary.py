@@ -229,6 +229,11 @@ def whole_lines(plan: Plan) -> list[str]:
                 + BUDGETS.get(str(c.get("by")), BUDGETS["seconds"])
                 for c in short
             )
+    elif whole["strategy"] == "dive" and whole.get("rounding") is None:
+        how = "every stage's LP optimum dived to whole units (dive)"
+        settled = [d["stage"] for d in whole.get("dived") or [] if d.get("settled")]
+        if settled:
+            how += ", " + ", ".join(settled) + " settled at the units of the stage before"
     else:
         how = f"the relaxation's units rounded {whole['rounding']} and fixed"
     cost = f"; against the {whole['reference']} this costs " + ", ".join(costs) if costs else ""

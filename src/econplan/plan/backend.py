@@ -40,7 +40,8 @@ class Status(enum.Enum):
     TIME_LIMIT = "time limit"
     """The deadline passed: the plan's time limit, or a MIP stage's budget of seconds."""
     BUDGET = "budget"
-    """A MIP stage stopped at its budget of branch-and-bound nodes (``set_mip_budget``)."""
+    """Stopped at a budget counted in work: a MIP at its branch-and-bound nodes
+    (``set_mip_budget``), an LP at its simplex iterations (``set_iteration_limit``)."""
     UNSETTLED = "unsettled"
     """Ended without saying whether the problem has an optimum (numerical trouble, the
     backend giving up), after whatever recovery the backend knows."""
@@ -95,6 +96,11 @@ class Backend(Protocol):
     def set_mip_budget(self, nodes: int | None) -> None:
         """Stop a MIP after about this many branch-and-bound nodes (None: no limit), with
         ``Status.BUDGET``: a budget that, unlike seconds, gives the same plan on any machine."""
+
+    def set_iteration_limit(self, iterations: int | None) -> None:
+        """Stop an LP after this many simplex iterations, with ``Status.BUDGET`` and no
+        recovery tried (None: no limit): a dive to whole units (:mod:`econplan.plan.dive`)
+        gives up a rounding that simplex does not settle within it."""
 
     def reset(self) -> None:
         """Forget the last solve: the next starts from scratch."""

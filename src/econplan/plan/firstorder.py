@@ -389,6 +389,9 @@ class FirstOrderBackend:
     def set_mip_budget(self, nodes: int | None) -> None:
         self.vertex.set_mip_budget(nodes)
 
+    def set_iteration_limit(self, iterations: int | None) -> None:
+        self.vertex.set_iteration_limit(iterations)
+
     # -- solving ----------------------------------------------------------------------------
     def reset(self) -> None:
         self.vertex.reset()

@@ -208,6 +208,8 @@ class HighsBackend:
         """A basis was given (``set_basis``): the next solve starts from it."""
         self._most = 0
         """The most iterations a stage of this solve took (a refine's budget)."""
+        self._iteration_limit: int | None = None
+        """The simplex iterations a solve may take (``set_iteration_limit``)."""
         self.highs = new_highs()
         highs = self.highs
         highs.setOptionValue("solver", METHODS[method])
@@ -269,6 +271,11 @@ class HighsBackend:
         # HiGHS checks the limit between batches of nodes: it may run a few dozen past it
         self.highs.setOptionValue("mip_max_nodes", NO_LIMIT if nodes is None else int(nodes))
 
+    def set_iteration_limit(self, iterations: int | None) -> None:
+        self._iteration_limit = iterations
+        limit = NO_LIMIT if iterations is None else int(iterations)
+        self.highs.setOptionValue("simplex_iteration_limit", limit)
+
     # -- solving ----------------------------------------------------------------------------
     def reset(self) -> None:
         self.highs.clearSolver()
@@ -287,6 +294,8 @@ class HighsBackend:
             highs.setOptionValue("simplex_strategy", 4 if primal else 1)
         self._from_basis = False
         status = self._run(deadline)
+        if status == highspy.HighsModelStatus.kIterationLimit and self._iteration_limit:
+            return Status.BUDGET  # the caller's budget: not numerical trouble to recover from
         if status in UNSETTLED and self.method == "simplex" and continuing:
             # primal simplex from the last stage's basis can end unsure of optimality
             # on a degenerate stage (seen on the built-in economy with a growth path:

@@ -29,6 +29,7 @@ from econplan.plan.backend import (
     SolveError,
     Status,
 )
+from econplan.plan.dive import dive
 from econplan.plan.highs import METHODS, HighsBackend, highs_lp, new_highs, pass_model
 from econplan.plan.pick import make_backend
 from econplan.plan.problem import HOLD_TARGETS, Stage, StageProblem
@@ -159,6 +160,7 @@ class Solver:
         backend: Backend | None = None,
         leontief: bool = False,
         hold: str = "slack",
+        dive: bool = False,
     ) -> None:
         """``integer``: solve every stage as a MIP with the problem's integer columns whole
         (branch and cut; no valuations then: see :mod:`econplan.plan.whole`); ``settle``: a
@@ -181,7 +183,12 @@ class Solver:
         stages choose among its optimal plans only, the same whatever path the solver took.
         ``face``: so, except the consumption stages (``GIVES``), which keep the slack from
         their refined optimum (docs/planning.md 4.2). Where the backend keeps no basis, or
-        with whole units, every stage is held by the slack alone."""
+        with whole units, every stage is held by the slack alone.
+
+        ``dive``: with ``integer``, each stage an LP whose optimum is taken to whole units by
+        a dive (:mod:`econplan.plan.dive`) instead of branch and cut; a stage whose dive
+        fails is settled at the whole units of the stage before (``dived`` says, stage by
+        stage, how far the dive came from the LP's optimum)."""
         if hold not in HOLDS:
             raise ValueError(f"unknown hold {hold!r}; use one of {', '.join(HOLDS)}")
         self.hold = hold
@@ -208,6 +215,12 @@ class Solver:
             problem.matrix, col_lower, col_upper, row_lower, row_upper
         )
         self.integer = integer and len(problem.integer) > 0
+        self.dive = self.integer and dive
+        """Whole units by diving from each stage's LP optimum, not by branch and cut."""
+        self.dived: list[dict[str, float | str | int | bool]] = []
+        """The stages of the last solve taken to whole units by a dive: name, the LP's
+        optimum (``bound``), the whole plan's (``value``), the LPs solved and roundings given
+        up, and whether it was settled at the stage before's units instead."""
         whole = np.asarray(problem.integer if self.integer else [], dtype=np.int64)
         # a backend makes the column it holds whole, x / c: whole units need c = 1
         self.col_scale[whole] = 1.0
@@ -225,10 +238,10 @@ class Solver:
             self.scaled,
             (col_lower / self.col_scale, col_upper / self.col_scale),
             (row_lower * self.row_scale, row_upper * self.row_scale),
-            whole,
+            whole[:0] if self.dive else whole,  # a dive solves LPs
             feasibility,
         )
-        if self.integer:
+        if self.integer and not self.dive:
             self.backend.set_mip_budget(stage_nodes)
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
         self._base_row_bounds = (row_lower.copy(), row_upper.copy())
@@ -332,7 +345,7 @@ class Solver:
             self.objective_scale = max(float(self.col_scale[stage.column]), 1.0)
             cost[stage.column] = 1.0 if stage.sense == "min" else -1.0
         self.backend.set_costs(cost * self.col_scale / self.objective_scale)
-        if self.integer:
+        if self.integer and not self.dive:
             # each stage's optimum is held within the tolerance: the MIP must find it that
             # close, not within a default gap of 1e-4; the absolute gap (1e-6) is in the
             # objective as the backend holds it
@@ -376,6 +389,7 @@ class Solver:
         backend.reset()
         self._free_whole()
         self.cut_short = []
+        self.dived = []
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else None
         results: list[StageResult] = []
@@ -390,15 +404,20 @@ class Solver:
                 backend.set_basis(*starts[stage.name].for_problem(problem))
             elif number == 1:
                 self._leontief_start()
+            start = None
             if self.integer and results:
                 # the last stage's whole plan keeps every hold: the MIP starts from it, so a
-                # stage cut short by its budget always has a whole plan to give
+                # stage cut short by its budget always has a whole plan to give (and a dive
+                # a guide and a plan to fall back on)
                 start = backend.values()
                 self._free_whole()
-                backend.set_start(start)
+                if not self.dive:
+                    backend.set_start(start)
             began = time.perf_counter()
             budget = self._stage_deadline(deadline)
             status = backend.solve(budget, number > 1, say)
+            if self.dive and stage is not None and status == Status.OPTIMAL:
+                status = self._dive(stage, start, deadline, say)
             if status == Status.BUDGET or (status == Status.TIME_LIMIT and budget != deadline):
                 by = "nodes" if status == Status.BUDGET else "seconds"
                 status = self._cut_short(name, deadline, time.perf_counter() - began, by, say)
@@ -514,7 +533,7 @@ class Solver:
     def _stage_deadline(self, deadline: float | None) -> float | None:
         """When this stage's run must stop: the solve's deadline, or sooner the stage's MIP
         budget."""
-        if not self.integer or self.stage_budget is None:
+        if not self.integer or self.dive or self.stage_budget is None:
             return deadline
         budget = time.perf_counter() + self.stage_budget
         return budget if deadline is None or budget < deadline else deadline
@@ -542,6 +561,52 @@ class Solver:
         self._fixed_whole = True  # freed before the next run (a bound change now would void
         status = self.backend.solve(deadline, True, say)  # the status and solution just found)
         self.cut_short.append({"stage": name, "seconds": seconds, "gap": gap, "by": by})
+        return status
+
+    def _dive(
+        self, stage: Stage, start: np.ndarray | None, deadline: float | None, say: Progress
+    ) -> Status:
+        """The stage's LP optimum taken to whole units by a dive, guided by the whole plan of
+        the stage before (``start``, in the backend's units); where the dive fails, the stage
+        is settled at that plan's units, which keep every hold (the first stage has none: no
+        whole plan then)."""
+        backend = self.backend
+        cols = np.asarray(self.problem.integer, dtype=np.int64)
+        scale = float(self.col_scale[stage.column])
+        bound = float(backend.values()[stage.column]) * scale
+        lower, upper = self._base_col_bounds  # whole columns are unscaled (col_scale 1)
+        self._fixed_whole = True  # freed before the next stage
+        guide = None if start is None else np.round(start[cols])
+        sign = 1.0 if stage.sense == "min" else -1.0
+
+        def objective() -> float:
+            return sign * float(backend.values()[stage.column]) * scale
+
+        status, went = dive(
+            backend, cols, lower[cols], upper[cols], guide, objective, deadline, say
+        )
+        settled = status == Status.OPTIMAL and not went.whole
+        if settled:
+            if guide is None:
+                raise SolveError(
+                    f"the dive to whole units found none in stage {stage.name} "
+                    f"({went.lps} LPs, {went.given_up} roundings given up)"
+                )
+            say("  the dive found no whole plan: the units of the stage before, fixed")
+            backend.set_column_bounds(cols, guide, guide)
+            status = backend.solve(deadline, False, say)
+        value = float(backend.values()[stage.column]) * scale
+        say(f"  whole units by a dive of {went.lps} LPs: {value:.6g} (the LP's {bound:.6g})")
+        self.dived.append(
+            {
+                "stage": stage.name,
+                "bound": bound,
+                "value": value,
+                "lps": went.lps,
+                "given_up": went.given_up,
+                "settled": settled,
+            }
+        )
         return status
 
     def _free_whole(self) -> None:

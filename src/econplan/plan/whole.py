@@ -16,15 +16,25 @@ MIP has none) and verifies as any plan:
   settled at the best its best whole plan can do (``Solver._cut_short``); plan.json says
   which budget stopped it, and the next stage starts from that plan (docs/planning.md,
   section 4.5, for what was measured).
+- ``dive``: every stage an LP whose optimum is taken to whole units by a dive
+  (:mod:`econplan.plan.dive`: one whole column fixed at a time, the least fractional first,
+  toward the whole plan of the stage before, the LP solved again from its basis), each
+  optimum held as in ``exact``; a stage whose dive fails is settled at the units of the
+  stage before. Every limit is a count, so the plan is the same on any machine; a dive
+  proves nothing, so the rounded units (below) are tried as well and the plan better stage
+  by stage kept, and plan.json's ``integer.dived`` gives each stage's LP optimum beside its
+  whole one.
 - ``round``: the relaxation's units rounded along their start years: the whole units started
   by each year are the relaxation's units started by then, rounded up (so every year has at
   least the capacity the relaxation planned, never more units than ``max_units`` in all), and
   fixed; where the tiers then lose against the relaxation, rounding to the nearest unit is
   tried too and the plan that is better stage by stage kept. Rounding up was measured to cost
   the built-in economy's tier 1 and 2 targets (the early bills of a whole cement factory
-  where the relaxation started 0.06 of one), so it is the strategy for economies whose MIP is
-  out of reach (more than ``EXACT_COLUMNS`` whole columns), and the fallback when the exact
-  sequence finds no whole plan at all.
+  where the relaxation started 0.06 of one), so it is what a dive is measured against and
+  the fallback when the exact sequence or a dive finds no whole plan at all.
+
+``auto`` solves exactly up to ``EXACT_COLUMNS`` whole columns and dives above (docs/planning.md,
+section 4.5, for what each was measured to give on the built-in economy).
 
 What the whole units cost is reported per stage against the relaxation (``loss``), so a
 planner sees what they take from each goal.
@@ -54,7 +64,8 @@ from econplan.plan.assemble import PlanProblem
 from econplan.plan.solve import InfeasibleError, Progress, Solution, SolveError, Solver
 
 EXACT_COLUMNS = 400
-"""Whole columns up to which ``auto`` solves the exact MIP sequence (see the module note)."""
+"""Whole columns up to which ``auto`` solves the exact MIP sequence, diving above (see the
+module note)."""
 
 STAGE_NODES = 100
 """The branch-and-bound nodes one stage's MIP may search in the exact sequence (see the module
@@ -64,7 +75,7 @@ STAGE_SECONDS = 60.0
 """The seconds one stage's MIP may run at most in the exact sequence: a guard (see the module
 note)."""
 
-STRATEGIES = ("auto", "exact", "round")
+STRATEGIES = ("auto", "exact", "dive", "round")
 
 
 class NoWholePlanError(InfeasibleError):
@@ -105,7 +116,7 @@ def solve_whole(
     began = time.perf_counter()
     cols = np.asarray(problem.integer, dtype=np.int64)
     if strategy == "auto":
-        strategy = "exact" if len(cols) <= EXACT_COLUMNS else "round"
+        strategy = "exact" if len(cols) <= EXACT_COLUMNS else "dive"
     say(f"{len(cols)} whole investment columns: first the relaxation (every option divisible)")
     reference = solver.solve(say)
     fractions = np.maximum(reference.x[cols], 0.0)
@@ -114,15 +125,21 @@ def solve_whole(
         ("nearest", _along_starts(problem, cols, fractions, np.round)),
     ]
     cut_short: list[dict[str, float | str | None]] = []
+    dived: list[dict[str, float | str | int | bool]] = []
     before = {r.stage.name: r.value for r in reference.stages}
     none_whole = False  # the exact sequence's first stage found no whole units feasible
 
-    def exact() -> list[tuple[str, np.ndarray]]:
-        """The exact sequence's whole units, or the rounded ones where it found none."""
-        nonlocal strategy, cut_short, none_whole
-        within = [f"{stage_nodes:,} nodes"] if stage_nodes is not None else []
-        within += [f"{stage_seconds:g} s"] if stage_seconds is not None else []
-        say("every stage as a MIP" + (f", each within {' and '.join(within)}" if within else ""))
+    def sequence() -> list[tuple[str, np.ndarray]]:
+        """The whole units of the stage sequence solved with them whole (by branch and cut,
+        or by dives), or the rounded ones where it found none."""
+        nonlocal strategy, cut_short, dived, none_whole
+        if strategy == "dive":
+            say("every stage's LP optimum dived to whole units")
+        else:
+            within = [f"{stage_nodes:,} nodes"] if stage_nodes is not None else []
+            within += [f"{stage_seconds:g} s"] if stage_seconds is not None else []
+            each = f", each within {' and '.join(within)}" if within else ""
+            say(f"every stage as a MIP{each}")
         spent = time.perf_counter() - began
         left = None if solver.time_limit is None else solver.time_limit - spent
         mip = Solver(
@@ -132,6 +149,7 @@ def solve_whole(
             integer=True,
             stage_budget=stage_seconds,
             stage_nodes=stage_nodes,
+            dive=strategy == "dive",
         )
         try:
             found = mip.solve(say)
@@ -149,6 +167,10 @@ def solve_whole(
             strategy = "round"
             return rounded
         cut_short = mip.cut_short
+        dived = mip.dived
+        if strategy == "dive":
+            # a dive is no proof of optimality: rounding may still do better stage by stage
+            return [("dive", np.round(found.x[cols])), *rounded]
         return [("exact", np.round(found.x[cols]))]
 
     def candidates() -> Iterator[tuple[str, np.ndarray]]:
@@ -156,7 +178,7 @@ def solve_whole(
         cost the tiers nothing runs no MIP at all."""
         if previous is not None:
             yield "as before", _previous_units(problem, cols, previous)
-        yield from exact() if strategy == "exact" else rounded
+        yield from sequence() if strategy in ("exact", "dive") else rounded
 
     best: tuple[str, np.ndarray, Solution] | None = None
     failed: SolveError | None = None
@@ -190,11 +212,12 @@ def solve_whole(
     name, units, solution = best
     return solution, {
         "strategy": strategy,
-        "rounding": name if strategy == "round" or name == "as before" else None,
+        "rounding": None if name in ("exact", "dive") else name,
         "columns": len(cols),
         "units": float(units.sum()),
         "reference": "relaxation",
         "cut_short": cut_short,
+        "dived": dived if name == "dive" else [],
         "loss": {
             r.stage.name: _loss(r.stage.sense, before[r.stage.name], r.value)
             for r in solution.stages

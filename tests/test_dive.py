@@ -1,0 +1,167 @@
+"""Whole units by diving (econplan.plan.dive): each stage's LP optimum taken to whole units one
+column at a time, checked against enumerated whole optima on small LPs, and end to end on the
+mill economy of test_plan (the option whose relaxation builds 0.4 of a unit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from click.testing import CliRunner
+
+from econplan import load_economy
+from econplan.cli import main
+from econplan.cli.summary import whole_lines
+from econplan.plan import assemble, make_plan
+from econplan.plan import solve as solve_module
+from econplan.plan.backend import Status
+from econplan.plan.dive import Dive, dive
+from econplan.plan.highs import HighsBackend
+from econplan.plan.solve import Solver
+from test_plan import TIGHT, target, whole_mill
+
+
+def small_lp(row_lower: float, row_upper: float, y_upper: float) -> tuple[HighsBackend, np.ndarray]:
+    """min x + 3 y with x + y within [row_lower, row_upper], x in [0, 3] (to be whole) and y
+    in [0, y_upper]: the LP takes x = row_lower, all of it in x, the cheaper."""
+    backend = HighsBackend()
+    matrix = sp.csc_matrix(np.array([[1.0, 1.0]]))
+    backend.load(
+        matrix,
+        (np.array([0.0, 0.0]), np.array([3.0, y_upper])),
+        (np.array([row_lower]), np.array([row_upper])),
+        np.zeros(0, dtype=np.int64),
+        1e-10,
+    )
+    cost = np.array([1.0, 3.0])
+    backend.set_costs(cost)
+    assert backend.solve(None, False, lambda _: None) == Status.OPTIMAL
+    return backend, cost
+
+
+def dived(backend: HighsBackend, cost: np.ndarray, guide: float | None = None) -> Dive:
+    status, went = dive(
+        backend,
+        np.array([0]),
+        np.array([0.0]),
+        np.array([3.0]),
+        None if guide is None else np.array([guide]),
+        lambda: float(cost @ backend.values()),
+        None,
+        lambda _: None,
+    )
+    assert status == Status.OPTIMAL
+    return went
+
+
+def whole_optimum(row_lower: float, row_upper: float, y_upper: float) -> float:
+    """The oracle: every whole x tried, y at its cheapest."""
+    best = np.inf
+    for x in range(4):
+        y = max(row_lower - x, 0.0)
+        if y <= y_upper and x + y <= row_upper:
+            best = min(best, x + 3 * y)
+    return best
+
+
+def test_a_dive_looks_at_both_neighbours() -> None:
+    """The LP puts 1.4 in x; its nearest unit, 1, leaves 0.4 to y (cost 2.2), the other, 2,
+    costs 2: the dive keeps 2, the whole optimum."""
+    backend, cost = small_lp(1.4, np.inf, np.inf)
+    assert backend.values()[0] == pytest.approx(1.4)
+    went = dived(backend, cost)
+    assert went.whole and went.given_up == 0
+    assert backend.values()[0] == 2.0
+    assert float(cost @ backend.values()) == pytest.approx(whole_optimum(1.4, np.inf, np.inf))
+
+
+def test_a_dive_goes_the_other_way_where_one_has_no_plan() -> None:
+    """With y at most 0.3, x = 1 cannot reach 1.4: that rounding is given up, x = 2 kept."""
+    backend, cost = small_lp(1.4, np.inf, 0.3)
+    went = dived(backend, cost, guide=1.0)  # the guide's way first, and it fails
+    assert went.whole and went.given_up == 1
+    assert backend.values()[0] == 2.0
+    assert float(cost @ backend.values()) == pytest.approx(whole_optimum(1.4, np.inf, 0.3))
+
+
+def test_a_dive_follows_its_guide_where_that_loses_nothing() -> None:
+    """At 1.4 with y free, x = 1 costs 2.2 and x = 2 costs 2; both are tried whatever the
+    guide says, and the better kept."""
+    backend, cost = small_lp(1.4, np.inf, np.inf)
+    went = dived(backend, cost, guide=1.0)
+    # x = 1 (worse than the LP), then x = 2 (better, kept): two LPs, no way back to the first
+    assert went.whole and backend.values()[0] == 2.0 and went.lps == 2
+
+
+def test_a_dive_that_finds_nothing_says_so() -> None:
+    """x + y within [1.2, 1.8] with y fixed at 0: no whole x fits, both ways are given up and
+    the column set aside, freed again; the dive ends without a whole plan."""
+    backend, cost = small_lp(1.2, 1.8, 0.0)
+    went = dived(backend, cost)
+    assert not went.whole and went.given_up == 2
+    lower, upper = backend.bounds()[:2]
+    assert (lower[0], upper[0]) == (0.0, 3.0)  # freed again
+    assert backend.values()[0] == pytest.approx(1.2)
+
+
+def test_diving_whole_units_end_to_end(tmp_path: Path) -> None:
+    """The mill: the relaxation builds 0.4 of a unit; the first stage's nearest unit, none,
+    leaves the tier-1 target short, so the dive looks the other way and keeps one unit,
+    which meets it. Verified whole, recorded stage by stage, said in the summary and by the
+    CLI."""
+    folder = whole_mill(tmp_path / "w")
+    plan = make_plan(load_economy(folder), tolerance=TIGHT, integer="dive")
+    assert plan.ok, plan.diagnosis
+    assert plan.tables["investment"]["units"].tolist() == [1.0]
+    assert target(plan, "late")["met"]
+    whole = plan.info["integer"]
+    assert (whole["strategy"], whole["rounding"]) == ("dive", None)
+    assert whole["loss"]["tier1"] == 0.0
+    assert whole["loss"]["labour"] == pytest.approx(60.0, rel=1e-6)  # 0.6 of a unit's bill
+    stages = [d["stage"] for d in whole["dived"]]
+    assert stages == [s["name"] for s in plan.info["stages"]]
+    first = whole["dived"][0]
+    assert first["bound"] == pytest.approx(0.0, abs=1e-9) and first["value"] == pytest.approx(0.0)
+    assert not any(d["settled"] for d in whole["dived"])
+    checks = plan.info["verification"]["checks"]
+    assert checks["whole units"] == {"count": 1, "max_violation": 0.0, "worst": ""}
+    said = " ".join(whole_lines(plan))
+    assert "dived to whole units (dive)" in said
+    result = CliRunner().invoke(
+        main, ["plan", str(folder), "--integer", "dive", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "dived to whole units" in " ".join(result.output.split())
+
+
+def test_a_failed_dive_is_settled_at_the_stage_befores_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a later stage's dive finds no whole plan (made to fail here), the stage is solved
+    with the units of the stage before fixed, which keep every hold: the labour of an LP with
+    those units, recorded as settled."""
+    problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
+    real = solve_module.dive
+    guides: list[np.ndarray] = []
+
+    def failing_last(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
+        if guide is not None and len(solver.dived) == len(problem.stages) - 1:
+            guides.append(guide.copy())
+            return Status.OPTIMAL, Dive(False, 0, 0)
+        return real(backend, cols, lower, upper, guide, objective, deadline, say)
+
+    monkeypatch.setattr(solve_module, "dive", failing_last)
+    solver = Solver(problem, integer=True, dive=True)
+    whole = solver.solve()
+    cols = np.asarray(problem.integer)
+    (units,) = guides
+    assert units.sum() >= 1.0  # the stage before met the tier-1 target with whole units
+    assert np.round(whole.x[cols]) == pytest.approx(units)
+    assert [d["settled"] for d in solver.dived] == [False] * (len(problem.stages) - 1) + [True]
+    fixed = Solver(problem)
+    fixed.set_column_bounds(cols, units, units)
+    lp = {r.stage.name: r.value for r in fixed.solve().stages}
+    assert whole.stages[-1].value == pytest.approx(lp["labour"], rel=1e-9)
+    assert solver.dived[-1]["value"] == pytest.approx(lp["labour"], rel=1e-9)
