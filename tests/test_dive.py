@@ -86,31 +86,62 @@ def test_a_dive_goes_the_other_way_where_one_has_no_plan() -> None:
     assert float(cost @ backend.values()) == pytest.approx(whole_optimum(1.4, np.inf, 0.3))
 
 
-def test_a_dive_follows_its_guide_where_that_loses_nothing() -> None:
-    """At 1.4 with y free, x = 1 costs 2.2 and x = 2 costs 2; both are tried whatever the
-    guide says, and the better kept."""
+def test_a_dive_looks_past_its_guide_where_that_loses() -> None:
+    """At 1.4 with y free, x = 1 costs 2.2 and x = 2 costs 2: the guide's 1 is tried first,
+    loses against the LP, so 2 is tried too and kept."""
     backend, cost = small_lp(1.4, np.inf, np.inf)
     went = dived(backend, cost, guide=1.0)
     # x = 1 (worse than the LP), then x = 2 (better, kept): two LPs, no way back to the first
     assert went.whole and backend.values()[0] == 2.0 and went.lps == 2
 
 
+def test_a_whole_lp_optimum_needs_no_dive() -> None:
+    """x costing 3 and y 1, x + y >= 1.4 with y at most 0.4: the LP's optimum, x = 1, is
+    whole already, and the dive solves nothing, whatever its guide says."""
+    backend = HighsBackend()
+    backend.load(
+        sp.csc_matrix(np.array([[1.0, 1.0]])),
+        (np.array([0.0, 0.0]), np.array([3.0, 0.4])),
+        (np.array([1.4]), np.array([np.inf])),
+        np.zeros(0, dtype=np.int64),
+        1e-10,
+    )
+    cost = np.array([3.0, 1.0])
+    backend.set_costs(cost)
+    assert backend.solve(None, False, lambda _: None) == Status.OPTIMAL
+    assert backend.values()[0] == pytest.approx(1.0)  # whole already: no LP
+    went = dived(backend, cost, guide=2.0)
+    assert went.whole and went.lps == 0 and backend.values()[0] == pytest.approx(1.0)
+
+
+def test_after_a_dive_the_basis_is_the_plans() -> None:
+    """The guide's way (x = 1) has no plan, the other (x = 2) holds but loses against the
+    LP: kept, with its own basis in place, so that the next LP (the next stage's) goes on
+    from it at once rather than from the basis before the fix."""
+    backend, cost = small_lp(1.4, np.inf, 0.3)
+    went = dived(backend, cost, guide=1.0)
+    assert went.whole and went.given_up == 1 and backend.values()[0] == 2.0
+    assert backend.solve(None, True, lambda _: None) == Status.OPTIMAL
+    assert backend.iterations() == 0
+
+
 def test_a_dive_that_finds_nothing_says_so() -> None:
-    """x + y within [1.2, 1.8] with y fixed at 0: no whole x fits, both ways are given up and
-    the column set aside, freed again; the dive ends without a whole plan."""
+    """x + y within [1.2, 1.8] with y fixed at 0: no whole x fits, both ways have no plan,
+    and since fixing only shrinks the LP neither ever will: the dive ends at once (the two
+    ways and the LP before them again), the column freed, without a whole plan."""
     backend, cost = small_lp(1.2, 1.8, 0.0)
     went = dived(backend, cost)
-    assert not went.whole and went.given_up == 2
+    assert not went.whole and went.given_up == 2 and went.lps == 3
     lower, upper = backend.bounds()[:2]
     assert (lower[0], upper[0]) == (0.0, 3.0)  # freed again
     assert backend.values()[0] == pytest.approx(1.2)
 
 
 def test_diving_whole_units_end_to_end(tmp_path: Path) -> None:
-    """The mill: the relaxation builds 0.4 of a unit; the first stage's nearest unit, none,
-    leaves the tier-1 target short, so the dive looks the other way and keeps one unit,
-    which meets it. Verified whole, recorded stage by stage, said in the summary and by the
-    CLI."""
+    """The mill: the relaxation builds 0.4 of a unit, the dived plan one whole unit, which
+    meets the target at the labour of the unit's whole bill (none would leave the target
+    two thirds short). Verified whole, recorded stage by stage (no stage's whole value
+    better than its LP's), said in the summary and by the CLI."""
     folder = whole_mill(tmp_path / "w")
     plan = make_plan(load_economy(folder), tolerance=TIGHT, integer="dive")
     assert plan.ok, plan.diagnosis
@@ -125,6 +156,10 @@ def test_diving_whole_units_end_to_end(tmp_path: Path) -> None:
     first = whole["dived"][0]
     assert first["bound"] == pytest.approx(0.0, abs=1e-9) and first["value"] == pytest.approx(0.0)
     assert not any(d["settled"] for d in whole["dived"])
+    senses = {s["name"]: s["sense"] for s in plan.info["stages"]}
+    for d in whole["dived"]:
+        gain = d["bound"] - d["value"] if senses[d["stage"]] == "min" else d["value"] - d["bound"]
+        assert gain <= 1e-9 * max(abs(d["bound"]), 1.0), d
     checks = plan.info["verification"]["checks"]
     assert checks["whole units"] == {"count": 1, "max_violation": 0.0, "worst": ""}
     said = " ".join(whole_lines(plan))
@@ -165,3 +200,27 @@ def test_a_failed_dive_is_settled_at_the_stage_befores_units(
     lp = {r.stage.name: r.value for r in fixed.solve().stages}
     assert whole.stages[-1].value == pytest.approx(lp["labour"], rel=1e-9)
     assert solver.dived[-1]["value"] == pytest.approx(lp["labour"], rel=1e-9)
+
+
+def test_a_dive_stopped_by_its_budget_is_settled_not_cut_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dive that ends at an LP's budget of iterations (``Status.BUDGET``, which a MIP's node
+    budget also gives) settles the stage at the stage before's units; it is no MIP stage cut
+    short, and plan.json's ``cut_short`` stays empty."""
+    problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
+    real = solve_module.dive
+
+    def stopped(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
+        if guide is not None:
+            return Status.BUDGET, Dive(False, 1, 1)
+        return real(backend, cols, lower, upper, guide, objective, deadline, say)
+
+    monkeypatch.setattr(solve_module, "dive", stopped)
+    solver = Solver(problem, integer=True, dive=True)
+    whole = solver.solve()
+    assert solver.cut_short == []
+    assert [d["settled"] for d in solver.dived] == [False] + [True] * (len(problem.stages) - 1)
+    cols = np.asarray(problem.integer)
+    first = np.round(whole.x[cols])
+    assert first.sum() >= 1.0 and whole.stages[0].value == pytest.approx(0.0, abs=1e-9)

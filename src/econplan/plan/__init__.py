@@ -136,7 +136,7 @@ def make_plan(
     (:mod:`econplan.plan.pick`); plan.json records what was asked, what ran and why.
 
     ``integer``: how options built in whole units are solved (see :mod:`econplan.plan.whole`):
-    auto, exact or round; ``previous``: the plan a re-plan revises, whose whole units are
+    auto, exact, dive or round; ``previous``: the plan a re-plan revises, whose whole units are
     kept where they cost the tiers nothing; ``mip_seconds`` and ``mip_nodes``: how long each
     stage's MIP may run in the exact strategy, in branch-and-bound nodes and at most in
     seconds (None: no limit; nodes give the same plan on any machine, seconds do not).

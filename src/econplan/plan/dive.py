@@ -7,12 +7,14 @@ which keeps every hold) and is one of its two neighbours, at the guide's: the gu
 hold together, so going its way most often stays feasible. Where the LP with that unit
 fixed is worse than before it, the other neighbour is tried as well and the better kept
 (a look ahead of one column: on the built-in economy's first stage, the nearest unit of
-each column in turn left a tier-1 target 1.7% short). Where the LP with a unit fixed has no
-plan, or simplex does not settle it within its budget of iterations (``ITERATIONS``), the
-other neighbour is tried; where neither holds, the column is freed again and set aside
-until another column is fixed. A dive that ends with only set-aside
-columns fractional, or runs past ``LPS_PER_COLUMN`` LPs a column, has failed: the caller
-then settles the stage at its guide's units (``econplan.plan.solve.Solver``).
+each column in turn left a tier-1 target 1.7% short; the look takes at most
+``LOOK_ITERATIONS``). Where the LP with a unit fixed has no plan, or simplex does not settle
+it within its budget of iterations (``ITERATIONS``), the other neighbour is tried. Where
+neither has a plan, the dive has failed (fixing columns only shrinks the LP: neither will
+have one later); where simplex ran out of iterations on one of them, the column is freed
+again and set aside until another column is fixed. A dive that ends with only set-aside
+columns fractional, or runs past ``LPS_PER_COLUMN`` LPs a column, has failed too: the
+caller then settles the stage at its guide's units (``econplan.plan.solve.Solver``).
 
 Every limit is a count, so a dive gives the same whole plan on any machine. It knows
 nothing of economies or stages: columns, bounds and a backend (the protocol of
@@ -41,6 +43,10 @@ units (imports 17% above the relaxation, against 4.7%). One rounding that does n
 (more solar in Pyongyang in 2021, against the held consumption level) ran its 1,000
 iterations in 92 s, dual simplex suspecting an unbounded dual ray at each: the price of the
 budget in time, not in plans."""
+
+LOOK_ITERATIONS = 100
+"""The simplex iterations a look the other way may take, where the first way held but lost
+against the LP before the fix."""
 
 LPS_PER_COLUMN = 4
 """A dive may solve at most this many LPs per whole column (set-aside columns are tried
@@ -76,6 +82,7 @@ def dive(
     deadline: float | None,
     say: Progress,
     iterations: int = ITERATIONS,
+    look: int = LOOK_ITERATIONS,
 ) -> tuple[Status, Dive]:
     """Take the backend's optimal LP point to whole values on ``cols`` (``lower`` and
     ``upper``: their own bounds; ``guide``: whole values for them that keep every other
@@ -87,53 +94,68 @@ def dive(
     aside = np.zeros(len(cols), dtype=bool)
     lps = given_up = 0
     most = LPS_PER_COLUMN * len(cols)
-    backend.set_iteration_limit(iterations)
+
+    def solve(limit: int | None) -> Status:
+        nonlocal lps
+        backend.set_iteration_limit(limit)
+        lps += 1
+        return backend.solve(deadline, False, say)
+
+    def fix(j: int, low: float, high: float) -> None:
+        backend.set_column_bounds(cols[[j]], np.array([low]), np.array([high]))
+
     try:
-        while lps < most:
+        while True:
             x = backend.values()[cols]
             fraction = np.abs(x - np.round(x))
             fractional = (fraction > WHOLE) & free
             candidates = np.flatnonzero(fractional & ~aside)
-            if not len(candidates):
+            if not len(candidates) or lps >= most:
                 return Status.OPTIMAL, Dive(not fractional.any(), lps, given_up)
             j = int(candidates[np.argmin(fraction[candidates])])  # ties: the first column
             ways = _ways(float(x[j]), None if guide is None else float(guide[j]))
             basis = backend.basis()
             before = objective()
             held: tuple[float, float, tuple[np.ndarray, np.ndarray] | None] | None = None
-            for value in ways:
-                backend.set_column_bounds(cols[[j]], np.array([value]), np.array([value]))
-                lps += 1
-                status = backend.solve(deadline, False, say)
+            infeasible = 0
+            for attempt, value in enumerate(ways):
+                looking = held is not None  # the first way held, but lost against the LP
+                fix(j, value, value)
+                status = solve(look if looking else iterations)
                 if status == Status.TIME_LIMIT:
                     return status, Dive(False, lps, given_up)
-                if status != Status.OPTIMAL:
+                if status == Status.OPTIMAL:
+                    if held is None or objective() < held[1]:
+                        held = (value, objective(), backend.basis())
+                elif not looking:
                     given_up += 1
-                elif held is None or objective() < held[1]:
-                    held = (value, objective(), backend.basis())
+                    infeasible += status == Status.INFEASIBLE
                 if held is not None and held[1] <= before + WORSE * max(abs(before), 1.0):
                     break  # as good as before the fix: no need to look the other way
-                if basis is not None:
-                    backend.set_basis(*basis)
+                if attempt == 0 and basis is not None:
+                    backend.set_basis(*basis)  # the other way starts where this one did
             if held is not None:
-                if held[0] != value:  # the first way was better: back to it
-                    backend.set_column_bounds(cols[[j]], np.array([held[0]]), np.array([held[0]]))
-                    if held[2] is not None:
-                        backend.set_basis(*held[2])
-                    lps += 1
-                    status = backend.solve(deadline, False, say)
-                    if status != Status.OPTIMAL:
-                        return status, Dive(False, lps, given_up)
                 free[j] = False
-                aside[:] = False  # the LP moved: what failed before may hold now
-            else:
-                aside[j] = True
-                backend.set_column_bounds(cols[[j]], lower[[j]], upper[[j]])
-                lps += 1
-                status = backend.solve(deadline, False, say)
+                aside[:] = False  # the LP moved: what ran out of iterations may hold now
+                if held[0] == value:
+                    continue  # the last way tried is the one kept, its basis in place
+                fix(j, held[0], held[0])  # the first way was better: back to it
+                if held[2] is not None:
+                    backend.set_basis(*held[2])
+                status = solve(None)
                 if status != Status.OPTIMAL:
                     return status, Dive(False, lps, given_up)
-        return Status.OPTIMAL, Dive(False, lps, given_up)
+                continue
+            # neither way held: back to the LP before the fix
+            fix(j, float(lower[j]), float(upper[j]))
+            if basis is not None:
+                backend.set_basis(*basis)
+            status = solve(None)
+            if status != Status.OPTIMAL or infeasible == 2:
+                # fixing only shrinks the LP: a column neither of whose neighbours has a
+                # plan now never will in this dive
+                return status, Dive(False, lps, given_up)
+            aside[j] = True  # simplex ran out of iterations: again after another fix
     finally:
         backend.set_iteration_limit(None)
 

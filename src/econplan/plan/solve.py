@@ -585,7 +585,8 @@ class Solver:
         status, went = dive(
             backend, cols, lower[cols], upper[cols], guide, objective, deadline, say
         )
-        settled = status == Status.OPTIMAL and not went.whole
+        # anything but the deadline and a whole plan: the stage before's units, which hold
+        settled = status != Status.TIME_LIMIT and (status != Status.OPTIMAL or not went.whole)
         if settled:
             if guide is None:
                 raise SolveError(

@@ -21,9 +21,9 @@ MIP has none) and verifies as any plan:
   toward the whole plan of the stage before, the LP solved again from its basis), each
   optimum held as in ``exact``; a stage whose dive fails is settled at the units of the
   stage before. Every limit is a count, so the plan is the same on any machine; a dive
-  proves nothing, so the rounded units (below) are tried as well and the plan better stage
-  by stage kept, and plan.json's ``integer.dived`` gives each stage's LP optimum beside its
-  whole one.
+  proves nothing, so where its plan loses a tier against the relaxation the rounded units
+  (below) are tried as well and the plan better stage by stage kept. plan.json's
+  ``integer.dived`` gives each stage's LP optimum beside its whole one.
 - ``round``: the relaxation's units rounded along their start years: the whole units started
   by each year are the relaxation's units started by then, rounded up (so every year has at
   least the capacity the relaxation planned, never more units than ``max_units`` in all), and
