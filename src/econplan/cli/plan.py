@@ -245,7 +245,7 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     show_default=True,
     help="Options built in whole units (integer in investments.csv): every stage as a MIP "
     "(exact), every stage's LP dived to whole units (dive), or the relaxation rounded and "
-    "fixed (round); auto: exact up to 400 whole columns, dive above.",
+    "fixed (round); auto: exact up to 400 whole columns, round above.",
 )
 @click.option(
     "--mip-nodes",

@@ -33,8 +33,10 @@ MIP has none) and verifies as any plan:
   where the relaxation started 0.06 of one), so it is what a dive is measured against and
   the fallback when the exact sequence or a dive finds no whole plan at all.
 
-``auto`` solves exactly up to ``EXACT_COLUMNS`` whole columns and dives above (docs/planning.md,
-section 4.5, for what each was measured to give on the built-in economy).
+``auto`` solves exactly up to ``EXACT_COLUMNS`` whole columns and rounds above; a dive is
+asked for by name, since its budgets are counts of LPs and iterations that do not bound its
+time (docs/planning.md, section 4.5, for what each was measured to give on the built-in
+economy).
 
 What the whole units cost is reported per stage against the relaxation (``loss``), so a
 planner sees what they take from each goal.
@@ -64,7 +66,7 @@ from econplan.plan.assemble import PlanProblem
 from econplan.plan.solve import InfeasibleError, Progress, Solution, SolveError, Solver
 
 EXACT_COLUMNS = 400
-"""Whole columns up to which ``auto`` solves the exact MIP sequence, diving above (see the
+"""Whole columns up to which ``auto`` solves the exact MIP sequence, rounding above (see the
 module note)."""
 
 STAGE_NODES = 100
@@ -116,7 +118,7 @@ def solve_whole(
     began = time.perf_counter()
     cols = np.asarray(problem.integer, dtype=np.int64)
     if strategy == "auto":
-        strategy = "exact" if len(cols) <= EXACT_COLUMNS else "dive"
+        strategy = "exact" if len(cols) <= EXACT_COLUMNS else "round"
     say(f"{len(cols)} whole investment columns: first the relaxation (every option divisible)")
     reference = solver.solve(say)
     fractions = np.maximum(reference.x[cols], 0.0)
