@@ -16,7 +16,8 @@ from econplan.cli import main
 from econplan.cli.summary import whole_lines
 from econplan.plan import assemble, make_plan
 from econplan.plan import solve as solve_module
-from econplan.plan.backend import Status
+from econplan.plan import whole as whole_module
+from econplan.plan.backend import SolveError, Status
 from econplan.plan.dive import Dive, dive
 from econplan.plan.highs import HighsBackend
 from econplan.plan.solve import Solver
@@ -224,3 +225,31 @@ def test_a_dive_stopped_by_its_budget_is_settled_not_cut_short(
     cols = np.asarray(problem.integer)
     first = np.round(whole.x[cols])
     assert first.sum() >= 1.0 and whole.stages[0].value == pytest.approx(0.0, abs=1e-9)
+
+
+def test_no_whole_plan_found_says_what_was_not_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mill's 30 made a hard target with 40 person-years a year: rounded up, the unit's
+    bill does not fit; rounded to the nearest, none, the target fails. Where the exact
+    sequence stopped without a whole plan (made to here) the message asks for more of its
+    budget, not to solve exactly, which was done; asked to round, it says to solve exactly."""
+    folder = whole_mill(tmp_path / "w")
+    (folder / "targets.csv").write_text("id,product,year,amount,kind\nlate,X,2023,30,hard\n")
+    (folder / "labour.csv").write_text(
+        "region,year,amount\n" + "".join(f"r,{year},40\n" for year in range(2020, 2025))
+    )
+    economy = load_economy(folder)
+    with pytest.raises(SolveError, match=r"--integer exact"):
+        make_plan(economy, tolerance=TIGHT, integer="round")
+    real = whole_module.Solver.solve
+
+    def stopped(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.integer:
+            raise SolveError("the MIP of stage tier1 found no whole plan within its budget")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(whole_module.Solver, "solve", stopped)
+    with pytest.raises(SolveError, match=r"--mip-nodes, --mip-seconds") as raised:
+        make_plan(economy, tolerance=TIGHT, integer="exact")
+    assert "--integer exact" not in str(raised.value)

@@ -130,11 +130,13 @@ def solve_whole(
     dived: list[dict[str, float | str | int | bool]] = []
     before = {r.stage.name: r.value for r in reference.stages}
     none_whole = False  # the exact sequence's first stage found no whole units feasible
+    ran: str | None = None  # the sequence (exact or dive) tried before any rounding
 
     def sequence() -> list[tuple[str, np.ndarray]]:
         """The whole units of the stage sequence solved with them whole (by branch and cut,
         or by dives), or the rounded ones where it found none."""
-        nonlocal strategy, cut_short, dived, none_whole
+        nonlocal strategy, cut_short, dived, none_whole, ran
+        ran = strategy
         if strategy == "dive":
             say("every stage's LP optimum dived to whole units")
         else:
@@ -206,10 +208,15 @@ def solve_whole(
     if best is None and failed is not None:
         raise failed  # not the whole units: the solver (a time limit, numerical trouble)
     if best is None:
+        # what has not been tried yet: the exact sequence, or more of its budget
+        more = (
+            "give each stage's MIP more nodes or seconds (--mip-nodes, --mip-seconds)"
+            if ran == "exact"
+            else "solve exactly (--integer exact)"
+        )
         raise SolveError(
             "with the options declared integer in whole units the hard constraints cannot "
-            "hold: solve exactly (--integer exact) or declare the options divisible "
-            "(integer false)"
+            f"hold in any plan found: {more} or declare the options divisible (integer false)"
         )
     name, units, solution = best
     return solution, {
