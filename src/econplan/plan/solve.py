@@ -596,6 +596,9 @@ class Solver:
             say("  the dive found no whole plan: the units of the stage before, fixed")
             backend.set_column_bounds(cols, guide, guide)
             status = backend.solve(deadline, False, say)
+        if status != Status.OPTIMAL:
+            say(f"  the dive ended {status.value} after {went.lps} LPs")
+            return status  # the driver says why it stops; no whole value to record
         value = float(backend.values()[stage.column]) * scale
         say(f"  whole units by a dive of {went.lps} LPs: {value:.6g} (the LP's {bound:.6g})")
         self.dived.append(
