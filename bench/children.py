@@ -65,6 +65,15 @@ class Watched:
     stderr: list[str]
     progress: list[str]
 
+    def failed(self, limit: float, margin: float, result: Path) -> str | None:
+        """Why the case did not finish (killed past ``limit`` and ``margin``, its last
+        error line or its exit status), or None where it wrote ``result``."""
+        if not (self.killed or self.status != 0 or not result.exists()):
+            return None
+        if self.killed:
+            return f"> {limit + margin:.0f} s (killed)"
+        return self.stderr[-1][:200] if self.stderr else f"exit status {self.status}"
+
     @property
     def problem(self) -> dict[str, int] | None:
         """Rows, columns and nonzeros, as the child said them."""

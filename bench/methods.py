@@ -110,10 +110,8 @@ def measure(
     command = [sys.executable, __file__, "--child", method, str(n), str(limit), str(result)]
     ran = watch(command, env, limit, MARGIN, result)
     progress = ran.progress
-    if ran.killed or ran.status != 0 or not result.exists():
-        why = f"> {limit + MARGIN:.0f} s (killed)" if ran.killed else f"exit status {ran.status}"
-        if not ran.killed and ran.stderr:
-            why = ran.stderr[-1][:200]
+    why = ran.failed(limit, MARGIN, result)
+    if why is not None:
         return {
             "finished": False,
             "why": why,

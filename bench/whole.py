@@ -88,10 +88,8 @@ def measure(strategy: str, folder: Path, limit: float, work: Path, env: dict[str
     result = work / f"{strategy}.json"
     command = [sys.executable, __file__, "--child", strategy, str(folder), str(limit), str(result)]
     ran = watch(command, env, limit, MARGIN, result)
-    if ran.killed or ran.status != 0 or not result.exists():
-        why = f"> {limit + MARGIN:.0f} s (killed)" if ran.killed else f"exit status {ran.status}"
-        if not ran.killed and ran.stderr:
-            why = ran.stderr[-1][:200]
+    why = ran.failed(limit, MARGIN, result)
+    if why is not None:
         return {
             "finished": False,
             "why": why,

@@ -39,10 +39,10 @@ ITERATIONS = 1_000
 Measured on the built-in economy with every option whole: roundings that hold took up to 838
 iterations (0.7 s); with a budget of 300 the imports and labour stages gave up cement
 factories that a whole unit more would have carried, and fell back to the stage before's
-units (imports 17% above the relaxation, against 4.7%). One rounding that does not hold
-(more solar in Pyongyang in 2021, against the held consumption level) ran its 1,000
-iterations in 92 s, dual simplex suspecting an unbounded dual ray at each: the price of the
-budget in time, not in plans."""
+units (imports 14% above the relaxation, against 2.1% at 1,000). Roundings that do not hold
+(more solar in Pyongyang in 2021, against the held consumption level) ran their 1,000
+iterations in 53 s to more than 6 minutes, dual simplex suspecting an unbounded dual ray at
+each: a count of iterations does not bound a dive's time (docs/planning.md 4.5)."""
 
 LOOK_ITERATIONS = 100
 """The simplex iterations a look the other way may take, where the first way held but lost
