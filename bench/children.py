@@ -72,7 +72,9 @@ class Watched:
             return None
         if self.killed:
             return f"> {limit + margin:.0f} s (killed)"
-        return self.stderr[-1][:200] if self.stderr else f"exit status {self.status}"
+        # wait4 gives the raw wait status (exit code 3 reads 768)
+        code = os.waitstatus_to_exitcode(self.status)
+        return self.stderr[-1][:200] if self.stderr else f"exit status {code}"
 
     @property
     def problem(self) -> dict[str, int] | None:
