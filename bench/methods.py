@@ -37,7 +37,7 @@ from typing import Any
 from children import measured, source, watch
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = ("simplex", "ipm", "pdlp", "ortools-pdlp")
+METHODS = ("simplex", "ipm", "pdlp", "ortools-pdlp", "cupdlpx")
 """simplex first: the baseline the others are compared with."""
 MARGIN = 120.0
 """Seconds past the limit before a case is killed (generating the economy is not limited)."""

@@ -22,13 +22,20 @@ from click.testing import CliRunner
 
 from econplan.cli import main
 from econplan.generate import generate_economy
-from econplan.plan import Solver, assemble, firstorder, make_plan
+from econplan.plan import Solver, assemble, firstorder, gpu, make_plan
+from econplan.plan.apart import DeadlineError, apart
 
 needs_ortools = pytest.mark.skipif(
     not firstorder.available(), reason="OR-Tools (the first-order extra) not installed"
 )
-FIRST_ORDER = ("pdlp", pytest.param(firstorder.METHOD, marks=needs_ortools))
-"""The first-order methods, each taken to a vertex by simplex: HiGHS's PDLP and OR-Tools'."""
+needs_gpu = pytest.mark.skipif(not gpu.available(), reason=gpu.missing())
+FIRST_ORDER = (
+    "pdlp",
+    pytest.param(firstorder.METHOD, marks=needs_ortools),
+    pytest.param(gpu.METHOD, marks=needs_gpu),
+)
+"""The first-order methods, each taken to a vertex by simplex: HiGHS's PDLP, OR-Tools' and
+cuPDLPx's on a GPU (where one is present)."""
 
 TINY = Path(__file__).parent / "data" / "tiny"
 
@@ -108,10 +115,10 @@ def test_pdlp_runs_apart_as_it_runs_here() -> None:
     params = firstorder.solvers_pb2.PrimalDualHybridGradientParams()
     params.termination_criteria.iteration_limit = 500
     here = firstorder._pdlp(engine._qp, params, None)
-    apart = firstorder._apart(lambda: firstorder._pdlp(engine._qp, params, None), "PDLP")
-    assert here[2:] == apart[2:] and here[2] > 0
-    np.testing.assert_array_equal(here[0], apart[0])
-    np.testing.assert_array_equal(here[1], apart[1])
+    there = apart(lambda: firstorder._pdlp(engine._qp, params, None), "PDLP")
+    assert here[2:] == there[2:] and here[2] > 0
+    np.testing.assert_array_equal(here[0], there[0])
+    np.testing.assert_array_equal(here[1], there[1])
 
 
 @needs_ortools
@@ -127,9 +134,7 @@ def test_ctrl_c_kills_the_pdlp_child() -> None:
     criteria.simple_optimality_criteria.eps_optimal_absolute = 0.0
     criteria.iteration_limit = 2**31 - 1
     qp = backend.engine._qp  # type: ignore[union-attr]
-    interrupted_after(
-        0.5, lambda: firstorder._apart(lambda: firstorder._pdlp(qp, params, None), "PDLP")
-    )
+    interrupted_after(0.5, lambda: apart(lambda: firstorder._pdlp(qp, params, None), "PDLP"))
     assert multiprocessing.active_children() == []
 
 
@@ -162,6 +167,7 @@ def test_whole_units_are_not_its_to_solve() -> None:
         pytest.param(
             firstorder.METHOD, "OR-Tools PDLP", {"highspy", "ortools"}, marks=needs_ortools
         ),
+        pytest.param(gpu.METHOD, "cuPDLPx on the GPU", {"highspy", "cupdlpx"}, marks=needs_gpu),
     ],
 )
 def test_the_cli_says_which_solver_ran(
@@ -281,12 +287,12 @@ def test_crossover_runs_apart_and_gives_the_basis_it_gives_here() -> None:
     Solver(problem, backend=backend)._objective(problem.stages[0])
     x, y, _, reason = backend.engine.point(None, None)
     assert reason == "converged"
-    apart = firstorder._apart(lambda: backend._crossover(x, y), "crossover")
+    there = apart(lambda: backend._crossover(x, y), "crossover")
     here = backend._crossover(x, y)
-    assert apart is not None and here is not None
-    for mine, theirs in zip(apart, here, strict=True):
+    assert there is not None and here is not None
+    for mine, theirs in zip(there, here, strict=True):
         np.testing.assert_array_equal(mine, theirs)
-    backend.vertex.set_basis(*apart)
+    backend.vertex.set_basis(*there)
     assert backend.vertex.solve(None, False, lambda _: None).value == "optimal"
     assert backend.vertex.iterations() == 0
 
@@ -294,10 +300,10 @@ def test_crossover_runs_apart_and_gives_the_basis_it_gives_here() -> None:
 def test_ctrl_c_and_the_deadline_kill_a_child() -> None:
     """Work apart that would not end for a minute is stopped by Ctrl-C (the interrupt goes on
     up) and by a deadline (DeadlineError), and no child is left running either way."""
-    interrupted_after(0.5, lambda: firstorder._apart(lambda: time.sleep(60), "a minute's sleep"))
+    interrupted_after(0.5, lambda: apart(lambda: time.sleep(60), "a minute's sleep"))
     assert multiprocessing.active_children() == []
-    with pytest.raises(firstorder.DeadlineError, match="during a minute's sleep"):
-        firstorder._apart(lambda: time.sleep(60), "a minute's sleep", time.perf_counter() + 0.3)
+    with pytest.raises(DeadlineError, match="during a minute's sleep"):
+        apart(lambda: time.sleep(60), "a minute's sleep", time.perf_counter() + 0.3)
     assert multiprocessing.active_children() == []
 
 
@@ -326,6 +332,6 @@ def test_an_error_in_the_child_comes_back_as_a_solve_error(
     """An exception in the child is the parent's to report: a SolveError naming it, and no
     traceback printed by the child."""
     with pytest.raises(firstorder.SolveError, match="division failed: ZeroDivisionError"):
-        firstorder._apart(lambda: 1 / 0, "division")
+        apart(lambda: 1 / 0, "division")
     assert "Traceback" not in capfd.readouterr().err
     assert multiprocessing.active_children() == []

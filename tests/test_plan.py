@@ -28,6 +28,7 @@ from econplan.plan import (
     Solver,
     assemble,
     firstorder,
+    gpu,
     load_plan,
     make_plan,
     verify,
@@ -86,13 +87,14 @@ METHODS = (
             not firstorder.available(), reason="OR-Tools (the first-order extra) not installed"
         ),
     ),
+    pytest.param(gpu.METHOD, marks=pytest.mark.skipif(not gpu.available(), reason=gpu.missing())),
 )
 """The backends every oracle test below runs on (``oracle``): HiGHS's simplex and interior
-point, and the first-order backends (HiGHS's PDLP and OR-Tools', each point taken to a vertex
-by simplex). HiGHS's PDLP without the vertex failed them: on these economies it ran past a
-minute on Kantorovich's three machines and on the foreign exchange case, found tier 2
-infeasible after holding tier 1 (the tiers case), and left a link 7e-7 short of its capacity
-(docs/performance.md, "Which solver")."""
+point, and the first-order backends (HiGHS's PDLP, OR-Tools' and, where a GPU is present,
+cuPDLPx's, each point taken to a vertex by simplex). HiGHS's PDLP without the vertex failed
+them: on these economies it ran past a minute on Kantorovich's three machines and on the
+foreign exchange case, found tier 2 infeasible after holding tier 1 (the tiers case), and left
+a link 7e-7 short of its capacity (docs/performance.md, "Which solver")."""
 
 
 @pytest.fixture(params=METHODS)

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from econplan.errors import MoreProblems, printable
-from econplan.plan import firstorder
+from econplan.plan import firstorder, gpu
 from econplan.plan.pick import AUTO, CHOICES
 from econplan.plan.solve import DEFAULT_HOLD, HOLDS
 from econplan.validate import Report, validate
@@ -54,6 +54,8 @@ def _installed(_: click.Context, __: click.Parameter, value: str) -> str:
             f"{value} needs OR-Tools, which is not installed: pip install "
             "'econplan[first-order]', or use another solver"
         )
+    if value == gpu.METHOD and not gpu.available():
+        raise click.BadParameter(f"{value} cannot run here: {gpu.missing()}; use another solver")
     return value
 
 
@@ -66,7 +68,8 @@ solver_option = click.option(
     callback=_installed,
     help="HiGHS's simplex or interior point (with crossover); a first-order method whose "
     "point simplex takes to a vertex: HiGHS's PDLP (pdlp) or OR-Tools' started from each "
-    "stage's last optimum (ortools-pdlp; needs the first-order extra); auto picks by the "
+    "stage's last optimum (ortools-pdlp; needs the first-order extra) or cuPDLPx's on an NVIDIA "
+    "GPU (cupdlpx; needs the gpu extra and a GPU); auto picks by the "
     "problem's size (the rule and its measurements: docs/performance.md) and says what it "
     "picked.",
 )

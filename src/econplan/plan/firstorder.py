@@ -2,7 +2,8 @@
 hybrid gradient method (PDLP) finds each stage's point, and HiGHS's simplex takes that point
 to an optimal vertex. ``--solver ortools-pdlp`` runs OR-Tools' PDLP, started from the last
 stage's optimum (``OrToolsPoint``); ``--solver pdlp`` runs HiGHS's own, which takes no start
-(``HighsPoint``).
+(``HighsPoint``); ``--solver cupdlpx`` runs cuPDLPx's on an NVIDIA GPU, started as
+OR-Tools' is (``econplan.plan.gpu.CuPdlpxPoint``).
 
 Why a vertex as well. A plan must verify to 1e-6 and its valuations must be exact (ranges,
 faces, the bottleneck report read them from a basis). PDLP alone reached neither on the plan's held
@@ -30,21 +31,21 @@ instead, a better start than crossover from a point far from optimal.
 
 OR-Tools' PDLP and HiGHS's crossover hold Python's lock while they run (measured: a ticking
 thread got no turn during a 3-s PDLP run, nor during a 7.9-s crossover), so they run in a
-forked child process that Ctrl-C and the deadline kill (``_apart``). PDLP's budget is a count
+forked child process that Ctrl-C and the deadline kill (``apart``). PDLP's budget is a count
 of iterations, not seconds, so that a plan does not depend on how loaded the machine is.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
+from econplan.plan import gpu
+from econplan.plan.apart import DeadlineError, apart
 from econplan.plan.backend import Progress, Refined, SolveError, Status
 from econplan.plan.highs import HighsBackend
 
@@ -165,7 +166,7 @@ class OrToolsPoint:
     ) -> tuple[np.ndarray, np.ndarray, int, str]:
         """PDLP from ``start`` (the last stage's optimum, primal and dual; or from zero) to
         ``tolerance`` or ``most`` iterations: the point, its duals, the iterations and why it
-        stopped. It runs in a child process (``_apart``), so that Ctrl-C stops it at once."""
+        stopped. It runs in a child process (``apart``), so that Ctrl-C stops it at once."""
         params = solvers_pb2.PrimalDualHybridGradientParams()
         criteria = params.termination_criteria
         criteria.optimality_norm = solvers_pb2.OPTIMALITY_NORM_L_INF
@@ -179,7 +180,7 @@ class OrToolsPoint:
             if left <= 0:
                 return np.zeros(0), np.zeros(0), 0, "time limit"
             criteria.time_sec_limit = left
-        x, y, done, stopped = _apart(lambda: _pdlp(self._qp, params, start), "OR-Tools' PDLP")
+        x, y, done, stopped = apart(lambda: _pdlp(self._qp, params, start), "OR-Tools' PDLP")
         if stopped == solve_log_pb2.TERMINATION_REASON_OPTIMAL:
             return x, y, done, "converged"
         if stopped == solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:
@@ -206,62 +207,6 @@ def _pdlp(
         int(log.iteration_count),
         int(log.termination_reason),
     )
-
-
-class DeadlineError(Exception):
-    """The deadline passed while work ran apart (``_apart``); the child was killed."""
-
-
-def _apart(work: Callable[[], Any], what: str, deadline: float | None = None) -> Any:
-    """``work()`` in a forked child process, the parent waiting in short steps, for what holds
-    Python's lock while it runs: OR-Tools' PDLP (measured: a ticking thread got no turn in a
-    3-s run) and HiGHS's crossover (7.9 s on the first stage of a generated 1,000-product
-    economy). In this process Ctrl-C would wait for them to end; the child is killed on
-    Ctrl-C, and past ``deadline`` (``DeadlineError``). Runs of PDLP cut into pieces, each from
-    where the last stopped, were tried first: each restart loses PDLP's adaptive state, and on
-    a generated 25-product economy pieces of 1,000 iterations left two stages unconverged at
-    20,000 that one run finished in 14,464 and 11,008. Where processes cannot be forked, it
-    runs here."""
-    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
-        return work()
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def child() -> None:
-        try:
-            result = ("done", work())
-        except BaseException as error:  # the parent reports it (a traceback here is noise)
-            result = ("failed", f"{type(error).__name__}: {error}")
-        send.send(result)
-
-    with warnings.catch_warnings():
-        # Python 3.12 warns that forking a process with threads (HiGHS's) may deadlock the
-        # child; the child takes none of the locks they hold (OR-Tools alone, or a serial
-        # HiGHS run and crossover of the Highs it inherits)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        process = context.Process(target=child, daemon=True)
-        process.start()
-    send.close()
-    try:
-        while not receive.poll(0.05):
-            if not process.is_alive() and not receive.poll(0):
-                raise SolveError(f"{what} ended without a result (exit {process.exitcode})")
-            if deadline is not None and time.perf_counter() > deadline:
-                raise DeadlineError(f"the time limit passed during {what}")
-        try:
-            how, result = receive.recv()
-        except EOFError:  # the child died before it sent anything: its pipe closed
-            process.join()
-            raise SolveError(f"{what} ended without a result (exit {process.exitcode})") from None
-        if how == "failed":
-            raise SolveError(f"{what} failed: {result}")
-        return result
-    except BaseException:
-        process.kill()
-        raise
-    finally:
-        process.join()
-        receive.close()
 
 
 class HighsPoint:
@@ -313,9 +258,10 @@ class HighsPoint:
 ENGINES: dict[str, tuple[str, Callable[[int | None, float, int], PointEngine]]] = {
     METHOD: ("OR-Tools PDLP", OrToolsPoint),
     "pdlp": ("HiGHS PDLP", HighsPoint),
+    gpu.METHOD: ("cuPDLPx on the GPU", gpu.CuPdlpxPoint),
 }
 """The first-order methods a point can come from, by ``--solver`` name: their names as a
-planner reads them, and their engines."""
+planner reads them, and their engines (cuPDLPx's: :mod:`econplan.plan.gpu`)."""
 
 
 class FirstOrderBackend:
@@ -414,7 +360,7 @@ class FirstOrderBackend:
             bridge = "last vertex"
         else:
             try:
-                basis = _apart(lambda: self._crossover(x, y), "HiGHS's crossover", deadline)
+                basis = apart(lambda: self._crossover(x, y), "HiGHS's crossover", deadline)
             except DeadlineError:
                 return Status.TIME_LIMIT
             except SolveError as error:
@@ -455,7 +401,7 @@ class FirstOrderBackend:
         return status
 
     def _crossover(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The basis HiGHS's crossover takes PDLP's point to (run apart: ``_apart``), or None
+        """The basis HiGHS's crossover takes PDLP's point to (run apart: ``apart``), or None
         where it gives none. Its column duals are the reduced costs the row duals imply."""
         reduced = self._cost - self._matrix.T @ y
         if not self.vertex.crossover(x, self._matrix @ x, y, reduced):

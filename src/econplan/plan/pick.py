@@ -5,25 +5,28 @@ stage line).
 The rule is the measurement in ``bench/methods.py`` (results in bench/results/methods.md and
 docs/performance.md, "Which solver"): the whole stage sequence, verified, with each method on
 generated economies side by side. The first-order backend (:mod:`econplan.plan.firstorder`)
-is there to be asked for; auto does not pick it, since it finished no plan faster than
-simplex where measured. Another (a GPU solver), once one finishes a plan faster somewhere, is
-picked here by size and by whether its package (and device) is present.
+is there to be asked for; auto does not pick it on the host's first-order methods, since they
+finished no plan faster than simplex where measured. With a GPU and cuPDLPx present
+(:mod:`econplan.plan.gpu`), auto gives cuPDLPx the problems past the largest size simplex
+was measured to finish (``SIMPLEX_UP_TO``), where nothing else is known to: the vertex is still
+simplex's, so the device can cost time there but not the plan.
 """
 
 from __future__ import annotations
 
 from importlib import metadata
 
-from econplan.plan import firstorder
+from econplan.plan import firstorder, gpu
 from econplan.plan.backend import Backend
 from econplan.plan.highs import METHODS, HighsBackend
 from econplan.plan.problem import StageProblem
 
 AUTO = "auto"
-CHOICES = (AUTO, *METHODS, firstorder.METHOD)
+CHOICES = (AUTO, *METHODS, firstorder.METHOD, gpu.METHOD)
 """What ``--solver`` accepts: HiGHS's simplex and interior point, and the first-order methods
 whose point simplex takes to a vertex (:mod:`econplan.plan.firstorder`): HiGHS's PDLP
-(``pdlp``) and OR-Tools' (``ortools-pdlp``, where OR-Tools is installed)."""
+(``pdlp``), OR-Tools' (``ortools-pdlp``, where OR-Tools is installed) and cuPDLPx's on a GPU
+(``cupdlpx``, where cuPDLPx is installed and a GPU is present)."""
 
 
 def label(method: str) -> str:
@@ -38,6 +41,8 @@ def versions(method: str) -> dict[str, str]:
     found = {"highspy": metadata.version("highspy")}
     if method == firstorder.METHOD:
         found["ortools"] = metadata.version("ortools")
+    if method == gpu.METHOD:
+        found["cupdlpx"] = metadata.version("cupdlpx")
     return found
 
 
@@ -85,6 +90,12 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
         return "simplex", (
             f"auto: {columns:,} columns; past {MEASURED_UP_TO:,} only simplex was measured on "
             f"the whole plan, and it finished up to {SIMPLEX_UP_TO:,} columns"
+        )
+    if gpu.available():
+        return gpu.METHOD, (
+            f"auto: {columns:,} columns, past the largest size simplex was measured to finish "
+            f"({SIMPLEX_UP_TO:,}), and a GPU is present: cuPDLPx for each stage's point, "
+            "HiGHS for its vertex (not yet measured against simplex)"
         )
     return "simplex", (
         f"auto: {columns:,} columns, past the largest size measured ({SIMPLEX_UP_TO:,}), "
