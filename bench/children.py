@@ -34,8 +34,14 @@ def source(commit: str, into: Path) -> tuple[dict[str, str], dict[str, Any]]:
         ).stdout.strip()
 
     if not commit:
-        dirty = bool(git("status", "--porcelain", "--", "src"))
-        return env, {"commit": git("rev-parse", "HEAD"), "src": "working tree", "dirty": dirty}
+        try:
+            dirty = bool(git("status", "--porcelain", "--", "src"))
+            head = git("rev-parse", "HEAD")
+        except (OSError, subprocess.CalledProcessError):
+            # a copy of the tree without git (a lent GPU machine): the commit it was copied
+            # at, where the copy says (bench/gpu_wheels.sh writes it), and src as modified
+            head, dirty = os.environ.get("ECONPLAN_COMMIT", "unknown (no git)"), True
+        return env, {"commit": head, "src": "working tree", "dirty": dirty}
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", commit, "src"], capture_output=True, check=True
     ).stdout

@@ -4,7 +4,8 @@
 # network; it has Python 3.12 with numpy, scipy, pandas, pyarrow, click, rich, jinja2,
 # httpx, pytest and hypothesis, CUDA's compiler and CMake (/work/.library/device/KINDS.md),
 # so this is the rest of econplan's dependencies as Python 3.12 wheels (about 40 MB; a call
-# carries 64 MiB) and cuPDLPx's source, which the device builds. .whl/ is ignored by git
+# carries 64 MiB) and cuPDLPx's source, which the device builds (patched to build offline:
+# bench/cupdlpx_offline.py). .whl/ is ignored by git
 # here (.git/info/exclude) and named in the run's carry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,4 +29,8 @@ python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3
   --platform manylinux_2_24_x86_64 --platform manylinux_2_5_x86_64 \
   --platform manylinux1_x86_64 --platform any -d .whl "${WHEELS[@]}"
 python3 -m pip download --quiet --no-deps --no-binary=cupdlpx -d .whl cupdlpx==0.3.0
+# its build fetches PSLP from GitHub, which the device cannot reach: patched to build without
+python3 bench/cupdlpx_offline.py .whl/cupdlpx-0.3.0.tar.gz .whl/cupdlpx-0.3.0-offline.tar.gz
+rm .whl/cupdlpx-0.3.0.tar.gz
+git rev-parse HEAD > .whl/COMMIT  # the device's copy of the tree has no git
 du -sh .whl

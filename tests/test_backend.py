@@ -176,11 +176,11 @@ def test_auto_picks_and_says_why(tmp_path: Path) -> None:
 
 def test_auto_past_the_measured_size_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the largest problem measured the rule still gives the one method that finished
-    there, and its reason says the size was not measured (no GPU here: with one, past
-    simplex's sizes, tests/test_gpu.py)."""
+    there, and its reason says the size was not measured (also with a GPU: the GPU's method
+    is not measured yet)."""
     from econplan.plan import gpu, pick
 
-    monkeypatch.setattr(gpu, "available", lambda: False)
+    monkeypatch.setattr(gpu, "available", lambda: True)
     problem = assemble(generated())
     assert "simplex was the fastest" in pick_method(problem, AUTO)[1]
     monkeypatch.setattr(pick, "MEASURED_UP_TO", problem.shape[1] - 1)

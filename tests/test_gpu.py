@@ -11,39 +11,33 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from click.testing import CliRunner
 
 from econplan.cli import main
 from econplan.generate import generate_economy
-from econplan.plan import assemble, gpu, pick
-from econplan.plan.highs import HighsBackend
-from econplan.plan.pick import AUTO, pick_method
+from econplan.plan import Solver, assemble, firstorder, gpu
 
 
-def test_cupdlpx_s_valuations_are_read_in_highs_sign() -> None:
-    """The driver takes row valuations as HiGHS signs them (reduced costs ``c - A'y``); a
-    start of the opposite sign would cost crossover its way silently. On an LP whose optimum
-    is known in closed form (min x0 + x1, 5 <= x0 + 2 x1, 6 <= 3 x0 + 2 x1: both rows valued
-    0.25), HiGHS's valuations are read as they are, and the same negated (another solver's
-    convention, with the same reduced costs) are turned back."""
-    a = sp.csr_matrix(np.array([[1.0, 2.0], [3.0, 2.0]]))
-    backend = HighsBackend("simplex")
-    backend.load(
-        sp.csc_matrix(a),
-        (np.array([0.0, 1.0]), np.array([4.0, 7.0])),
-        (np.array([5.0, 6.0]), np.array([15.0, np.inf])),
-        np.array([], dtype=np.int64),
-        1e-9,
-    )
-    cost = np.array([1.0, 1.0])
-    backend.set_costs(cost)
-    assert backend.solve(None, False, lambda _: None).value == "optimal"
-    y, reduced = backend.duals()
-    np.testing.assert_allclose(y, [0.25, 0.25], atol=1e-12)
-    assert gpu._dual_sign(a, cost, y, reduced) == 1
-    assert gpu._dual_sign(a, cost, -y, reduced) == -1
-    assert gpu._dual_sign(a, cost, y, np.zeros(0)) == 1  # nothing to compare: as given
+def test_a_failed_point_leaves_the_stage_to_simplex() -> None:
+    """Where the engine gives no point (cuPDLPx's CUDA checks ended its child, or it refused
+    the problem), the stage goes on as simplex alone would: the first from its own start, the
+    others from the last stage's vertex, and the plan is simplex's. The engine here is HiGHS's
+    PDLP made to fail as cuPDLPx would."""
+    problem = assemble(generate_economy(products=20, inputs=3, regions=2, years=2, seed=3))
+    backend = firstorder.FirstOrderBackend(method="pdlp")
+
+    def failed(*_: object) -> tuple[np.ndarray, np.ndarray, int, str]:
+        return np.zeros(0), np.zeros(0), 0, "failed (cuPDLPx ended without a result (exit 1))"
+
+    backend.engine.point = failed  # type: ignore[method-assign]
+    said: list[str] = []
+    solution = Solver(problem, backend=backend, hold="exact").solve(said.append)
+    bridges = [str(entry["bridge"]) for entry in backend.log]
+    assert bridges[0] == "no point" and set(bridges[1:]) == {"last vertex"}
+    assert any("(failed (cuPDLPx ended" in line and "from its own start" in line for line in said)
+    alone = Solver(problem, method="simplex", hold="exact").solve()
+    for mine, theirs in zip(solution.stages, alone.stages, strict=True):
+        assert mine.value == pytest.approx(theirs.value, rel=1e-9, abs=1e-9)
 
 
 def _on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str | None) -> None:
@@ -62,13 +56,16 @@ def test_devices_are_what_the_driver_lists(tmp_path: Path, monkeypatch: pytest.M
     which a forked child could not use): its GPU lines, none without the tool or where it
     fails (a driver that does not answer)."""
     _on_path(tmp_path, monkeypatch, None)
-    assert gpu.devices() == []
+    gpu.devices.cache_clear()
+    assert gpu.devices() == ()
     listed = "GPU 0: NVIDIA H200 (UUID: GPU-1234)"
     (tmp_path / "bin").rmdir()
     _on_path(tmp_path, monkeypatch, f'[ "$1" = "-L" ] && echo "{listed}" && echo "  MIG 1g"')
-    assert gpu.devices() == [listed]
+    gpu.devices.cache_clear()
+    assert gpu.devices() == (listed,)
     (tmp_path / "bin" / "nvidia-smi").write_text("#!/bin/sh\nexit 9\n")
-    assert gpu.devices() == []
+    gpu.devices.cache_clear()
+    assert gpu.devices() == ()
 
 
 @pytest.mark.skipif(gpu.available(), reason="a GPU and cuPDLPx are present here")
@@ -84,25 +81,6 @@ def test_without_a_gpu_it_is_refused_as_bad_input(tmp_path: Path) -> None:
         assert not out.exists()
     with pytest.raises(ImportError, match="cannot run here"):
         gpu.CuPdlpxPoint(None, 1e-6, 100)
-
-
-def test_auto_gives_the_gpu_only_what_simplex_was_not_measured_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Auto picks cuPDLPx only where a GPU is present and the problem is past the largest
-    size simplex was measured to finish; below, or without a GPU, simplex, and why."""
-    problem = assemble(generate_economy(products=20, inputs=3, regions=2, years=2, seed=3))
-    columns = problem.shape[1]
-    monkeypatch.setattr(gpu, "available", lambda: True)
-    assert pick_method(problem, AUTO)[0] == "simplex"
-    monkeypatch.setattr(pick, "MEASURED_UP_TO", columns - 1)
-    monkeypatch.setattr(pick, "SIMPLEX_UP_TO", columns - 1)
-    method, why = pick_method(problem, AUTO)
-    assert method == gpu.METHOD
-    assert f"{columns:,} columns" in why and "a GPU is present" in why
-    monkeypatch.setattr(gpu, "available", lambda: False)
-    method, why = pick_method(problem, AUTO)
-    assert method == "simplex" and "past the largest size measured" in why
 
 
 @pytest.mark.skipif(not gpu.available(), reason=gpu.missing() or "a GPU is present")

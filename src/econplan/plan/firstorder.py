@@ -352,7 +352,11 @@ class FirstOrderBackend:
             return Status.TIME_LIMIT
         self._pdlp_iterations = iterations
         began = time.perf_counter()
-        if reason != "converged" and continuing:
+        if not len(x):
+            # the engine gave no point (cuPDLPx failed on its device): simplex as it would
+            # go alone, from the last stage's vertex or, on the first stage, its own start
+            bridge = "last vertex" if continuing else "no point"
+        elif reason != "converged" and continuing:
             # a point PDLP did not reach is a worse start than the last stage's optimal vertex,
             # which HiGHS still holds (measured on a generated 300-product economy: the
             # maximin after 20,000 PDLP iterations took 14,235 simplex iterations from
@@ -381,6 +385,7 @@ class FirstOrderBackend:
             f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); simplex "
             + {
                 "last vertex": "from the last stage's vertex",
+                "no point": "from its own start",
                 "crossover": f"from HiGHS crossover's basis ({bridged:.2f} s)",
                 "crash basis": "from a crash basis (crossover failed)",
             }[bridge]

@@ -13,19 +13,26 @@ The device is reached only in a forked child (:func:`econplan.plan.apart.apart`)
 stage: a CUDA context made in this process would not survive the fork, so this process never
 imports cuPDLPx nor asks the driver anything (``available`` looks for the package and for a
 device without loading either), and Ctrl-C kills the child at once. Each stage pays for a
-context and for copying the problem to the device (about a second; PDLP's iterations on a
-problem worth a GPU take longer).
+context and for copying the problem to the device, which only a problem large enough to be
+worth a GPU repays.
 
-Its valuations are checked for their sign against its reduced costs before crossover takes
-them (``_dual_sign``): the driver's convention is HiGHS's (a reduced cost is the cost less the
-column's valuations, ``c - A'y``), and a start of the opposite sign would cost crossover its
-way, silently.
+Its row valuations are signed as HiGHS's (its primal step is ``x - tau (c - A'y)``, and a
+row held at its lower bound has a positive valuation), so they go to crossover as they are.
+Where it fails (its CUDA checks end the child, a problem it refuses), or the deadline passes
+while the device is still starting, the stage goes on as for a point not reached: simplex
+from the last stage's vertex (on the first stage, from its own start), with the reason in the
+stage's log. cuPDLPx 0.3.0 detects no infeasibility without its presolve (off here: the start
+and the duals must stay in the problem's own space), so an infeasible stage spends its
+iterations and simplex finds it so.
 
 Why cuPDLPx and not NVIDIA's cuOpt, which issue 10 names as well: cuOpt's solver library
 alone is a 266-MB wheel (libcuopt-mathopt-cu13 26.10), which cannot travel to the device this
 project is lent (64 MiB a call, no network there), so it could never be measured; cuPDLPx is a
 108-kB source package that the device's CUDA compiler builds. ``pip install
-'econplan[gpu]'`` builds it too, so it needs nvcc (CUDA 12.4 or later) where it is installed.
+'econplan[gpu]'`` builds it too, so it needs nvcc (CUDA 12.4 or later), cuBLAS and cuSPARSE
+where it is installed, and a network: its build fetches PSLP (its presolve) from GitHub. The
+device has none, so ``bench/gpu_wheels.sh`` carries a copy of the source patched to build
+without PSLP (``bench/cupdlpx_offline.py``; econplan never asks for its presolve).
 
 What it measured: nothing yet. No device was lent to the session that wrote it; the script
 that measures it when one is (``bench/gpu_check.sh``: the oracle tests on this backend, then
@@ -34,16 +41,17 @@ that measures it when one is (``bench/gpu_check.sh``: the oracle tests on this b
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import shutil
 import subprocess
 import time
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from econplan.plan.apart import apart
+from econplan.plan.apart import DeadlineError, apart
+from econplan.plan.backend import SolveError
 
 METHOD = "cupdlpx"
 """The backend's name, for ``--solver`` and plan.json."""
@@ -57,21 +65,24 @@ def installed() -> bool:
     return importlib.util.find_spec(PACKAGE) is not None
 
 
-def devices() -> list[str]:
+@functools.cache
+def devices() -> tuple[str, ...]:
     """The NVIDIA GPUs the driver lists (``nvidia-smi -L``, in a process of its own, so that
-    no CUDA context is made here); none where there is no driver."""
+    no CUDA context is made here; asked once a process); none where there is no driver. A GPU
+    hidden by ``CUDA_VISIBLE_DEVICES`` is listed all the same: cuPDLPx then fails in its
+    child, and the stage goes on by simplex."""
     tool = shutil.which("nvidia-smi")
     if tool is None:
-        return []
+        return ()
     try:
         listed = subprocess.run(
             [tool, "-L"], capture_output=True, text=True, timeout=20, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
-        return []
+        return ()
     if listed.returncode != 0:
-        return []
-    return [line.strip() for line in listed.stdout.splitlines() if line.startswith("GPU ")]
+        return ()
+    return tuple(line.strip() for line in listed.stdout.splitlines() if line.startswith("GPU "))
 
 
 def available() -> bool:
@@ -130,28 +141,31 @@ class CuPdlpxPoint:
         self, deadline: float | None, start: tuple[np.ndarray, np.ndarray] | None
     ) -> tuple[np.ndarray, np.ndarray, int, str]:
         """PDLP from ``start`` (the last stage's optimum, primal and dual; or from zero) to
-        ``tolerance`` or ``most`` iterations, in a forked child: the point, its duals in
-        HiGHS's sign, the iterations and why it stopped."""
+        ``tolerance`` or ``most`` iterations, in a forked child: the point, its duals, the
+        iterations and why it stopped (no point where it failed or the deadline passed)."""
         left = None
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
                 return np.zeros(0), np.zeros(0), 0, "time limit"
-        x, y, reduced, done, reason = apart(
-            lambda: _solve(
-                self._matrix, self._cost, self._bounds, start, self.tolerance, self.most, left
-            ),
-            "cuPDLPx",
-        )
-        if x is None:  # it found no point at all (an infeasible problem): simplex decides
-            return np.zeros(0), np.zeros(0), done, reason.lower().replace("_", " ")
-        y = y * _dual_sign(self._matrix, self._cost, y, reduced)
+        try:
+            x, y, done, reason = apart(
+                lambda: _solve(
+                    self._matrix, self._cost, self._bounds, start, self.tolerance, self.most, left
+                ),
+                "cuPDLPx",
+                deadline,
+            )
+        except DeadlineError:
+            return np.zeros(0), np.zeros(0), 0, "time limit"
+        except SolveError as error:  # its CUDA checks end the child: simplex goes on
+            return np.zeros(0), np.zeros(0), 0, f"failed ({error})"
         return x, y, done, _REASONS.get(reason, reason.lower().replace("_", " "))
 
 
 _REASONS = {"OPTIMAL": "converged", "TIME_LIMIT": "time limit"}
-"""cuPDLPx's termination statuses in the words of ``PointEngine.point``; others (an iteration
-limit, infeasibility) are passed on in lower case for simplex to decide."""
+"""cuPDLPx's termination statuses in the words of ``PointEngine.point``; the others (an
+iteration limit above all) are passed on in lower case: a point not reached."""
 
 
 def _solve(
@@ -162,9 +176,9 @@ def _solve(
     tolerance: float,
     most: int,
     left: float | None,
-) -> tuple[Any, Any, Any, int, str]:
-    """One run of cuPDLPx (in the child): the point, its row duals and reduced costs as
-    cuPDLPx signs them (None where it gives none), its iterations and its status."""
+) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """One run of cuPDLPx (in the child): the point, its row duals, its iterations and its
+    status."""
     import cupdlpx
 
     col_lower, col_upper, row_lower, row_upper = bounds
@@ -181,7 +195,11 @@ def _solve(
         OptimalityTol=tolerance,
         FeasibilityTol=tolerance,
         IterationLimit=most,
+        # its stopping tests run every this many iterations (200 by default, which would
+        # overrun a small budget); it refuses fewer than 3
+        TermCheckFreq=max(3, min(200, most)),
         Presolve=False,  # the start and the duals in the problem's own space
+        MatrixZeroTol=0.0,  # keep every coefficient (it drops those below 1e-9 by default)
         OutputFlag=False,
     )
     if left is not None:
@@ -189,26 +207,9 @@ def _solve(
     if start is not None:
         model.setWarmStart(primal=start[0], dual=start[1])
     model.optimize()
-
-    def array(values: Any) -> Any:
-        return None if values is None else np.array(values, dtype=float)
-
     return (
-        array(model.X),
-        array(model.Pi),
-        array(model.RC),
+        np.array(model.X, dtype=float),
+        np.array(model.Pi, dtype=float),
         int(model.IterCount or 0),
         str(model.StatusName),
     )
-
-
-def _dual_sign(matrix: sp.csr_matrix, cost: np.ndarray, y: np.ndarray, reduced: np.ndarray) -> int:
-    """+1 where ``y`` is signed as HiGHS signs row duals (the reduced costs are ``c - A'y``),
-    -1 where as their opposite (``c + A'y``): whichever of the two its own reduced costs fit
-    better. With no valuations or no reduced costs to compare, +1."""
-    if not len(y) or len(reduced) != matrix.shape[1]:
-        return 1
-    priced = matrix.T @ y
-    as_highs = float(np.abs(cost - priced - reduced).max(initial=0.0))
-    opposite = float(np.abs(cost + priced - reduced).max(initial=0.0))
-    return -1 if opposite < as_highs else 1
