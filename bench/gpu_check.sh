@@ -21,7 +21,7 @@ OUT=${OUT:-/tmp/gpu-check}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 export ECONPLAN_COMMIT
-ECONPLAN_COMMIT="$(cat .whl/COMMIT 2>/dev/null || echo unknown) (the working tree)"
+ECONPLAN_COMMIT="$(cat .whl/COMMIT 2>/dev/null || echo unknown)"  # the tree it was copied at
 {
   nvidia-smi -L
   echo "commit: $ECONPLAN_COMMIT"
