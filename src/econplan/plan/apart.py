@@ -23,12 +23,12 @@ def apart(work: Callable[[], Any], what: str, deadline: float | None = None) -> 
     """``work()`` in a forked child process, the parent waiting in short steps, for what holds
     Python's lock while it runs: OR-Tools' PDLP (measured: a ticking thread got no turn in a
     3-s run) and HiGHS's crossover (7.9 s on the first stage of a generated 1,000-product
-    economy). In this process Ctrl-C would wait for them to end; the child is killed on
-    Ctrl-C, and past ``deadline`` (``DeadlineError``). Runs of PDLP cut into pieces, each from
-    where the last stopped, were tried first: each restart loses PDLP's adaptive state, and on
-    a generated 25-product economy pieces of 1,000 iterations left two stages unconverged at
-    20,000 that one run finished in 14,464 and 11,008. Where processes cannot be forked, it
-    runs here."""
+    economy); and for cuPDLPx, whose CUDA context must be made in the child. In this process
+    Ctrl-C would wait for them to end; the child is killed on Ctrl-C, and past ``deadline``
+    (``DeadlineError``). Runs of PDLP cut into pieces, each from where the last stopped, were
+    tried first: each restart loses PDLP's adaptive state, and on a generated 25-product
+    economy pieces of 1,000 iterations left two stages unconverged at 20,000 that one run
+    finished in 14,464 and 11,008. Where processes cannot be forked, it runs here."""
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         return work()
     context = multiprocessing.get_context("fork")
