@@ -1,5 +1,6 @@
 """Benchmark: whole investment units by each strategy (branch and cut, the dive, rounding), side
-by side in one run, on the built-in economy with every option declared whole.
+by side in one run, on the built-in economy: as its files declare it (its plants, mines,
+stations, factories and renovations whole) or with every option declared whole.
 
 Each case is ``make_plan(economy, integer=STRATEGY)`` as ``econplan plan --integer STRATEGY``
 runs it (the relaxation, the whole units, the stages again with them fixed, tables and
@@ -11,8 +12,9 @@ per stage its value and its loss against the relaxation (the divisible plan), wh
 the whole units cost; for the dive, each stage's LP optimum beside its whole value; for a case
 that did not finish, the last stage it began.
 
-Usage: python bench/whole.py [--limit 400] [--strategies exact round dive] [--at COMMIT]
-Writes bench/results/whole.json and bench/results/whole.md.
+Usage: python bench/whole.py [--options declared|every] [--limit 400]
+       [--strategies exact round dive] [--at COMMIT]
+Writes bench/results/whole.{json,md} (declared) or bench/results/whole-every.{json,md}.
 """
 
 from __future__ import annotations
@@ -35,12 +37,18 @@ STRATEGIES = ("exact", "round", "dive")
 """exact first: the baseline."""
 MARGIN = 60.0
 """Seconds past the limit before a case is killed."""
+OPTIONS = {
+    "declared": "its options whole as its files declare them",
+    "every": "every option whole",
+}
 
 
-def whole_economy(into: Path) -> Path:
-    """The built-in economy with every investment option declared whole."""
+def whole_economy(into: Path, every: bool = True) -> Path:
+    """The built-in economy with every investment option declared whole (else as declared)."""
     folder = into / "whole"
     shutil.copytree(BUILT_IN, folder)
+    if not every:
+        return folder
     path = folder / "investments.csv"
     with path.open(newline="") as source_file:
         rows = list(csv.DictReader(source_file))
@@ -107,7 +115,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Whole units by strategy (`bench/whole.py`)",
         "",
-        f"The built-in economy with every option whole; {measured(result['code'])}; "
+        f"The built-in economy with {OPTIONS[result['options']]}; {measured(result['code'])}; "
         f"limit {result['limit']:g} s a case; HiGHS {result['machine']['highs']}.",
         "",
         "| strategy | seconds | vs exact | peak GiB | verified | kept | tier 1 loss | tier 2 "
@@ -161,20 +169,27 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=400.0)
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--at", default="", help="measure src as of this commit")
+    parser.add_argument("--options", choices=list(OPTIONS), default="declared")
     args = parser.parse_args()
     from methods import machine
 
     out = ROOT / "bench" / "results"
-    result: dict[str, Any] = {"machine": machine(), "limit": args.limit, "cases": {}}
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "limit": args.limit,
+        "options": args.options,
+        "cases": {},
+    }
+    name = "whole" if args.options == "declared" else "whole-every"
     with tempfile.TemporaryDirectory() as work:
         env, result["code"] = source(args.at, Path(work))
-        folder = whole_economy(Path(work))
+        folder = whole_economy(Path(work), every=args.options == "every")
         for strategy in (s for s in STRATEGIES if s in args.strategies):
             case = measure(strategy, folder, args.limit, Path(work), env)
             result["cases"][strategy] = case
             print(strategy, case.get("seconds"), case.get("why", ""), flush=True)
-            (out / "whole.json").write_text(json.dumps(result, indent=2) + "\n")
-            (out / "whole.md").write_text(markdown(result))
+            (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+            (out / f"{name}.md").write_text(markdown(result))
 
 
 if __name__ == "__main__":

@@ -14,14 +14,14 @@ from click.testing import CliRunner
 from econplan import load_economy
 from econplan.cli import main
 from econplan.cli.summary import whole_lines
-from econplan.plan import assemble, make_plan
+from econplan.plan import Plan, assemble, make_plan
 from econplan.plan import solve as solve_module
 from econplan.plan import whole as whole_module
 from econplan.plan.backend import SolveError, Status
 from econplan.plan.dive import Dive, dive
 from econplan.plan.highs import HighsBackend
 from econplan.plan.solve import Solver
-from test_plan import TIGHT, target, whole_mill
+from test_plan import TIGHT, knapsack_mill, target, whole_mill
 
 
 def small_lp(row_lower: float, row_upper: float, y_upper: float) -> tuple[HighsBackend, np.ndarray]:
@@ -253,3 +253,77 @@ def test_no_whole_plan_found_says_what_was_not_tried(
     with pytest.raises(SolveError, match=r"--mip-nodes, --mip-seconds") as raised:
         make_plan(economy, tolerance=TIGHT, integer="exact")
     assert "--integer exact" not in str(raised.value)
+
+
+def test_a_dive_at_its_guard_in_seconds_is_settled_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dive's limits are counts, which do not bound the time of an LP dual simplex cannot
+    settle; its stage's budget in seconds (``--mip-seconds``) is the guard. A dive still
+    diving there (made to here: the last stage's dive ends at its deadline) settles the stage
+    at the units of the stage before, recorded as stopped by seconds and said in the summary,
+    since on a slower machine the plan may differ. Where the plan's own time limit is what
+    ran out (no guard), the plan stops with that error instead."""
+    problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
+    real = solve_module.dive
+    deadlines: list[float | None] = []
+
+    def slow_last(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
+        if guide is not None and len(solver.dived) == len(problem.stages) - 1:
+            deadlines.append(deadline)
+            return Status.TIME_LIMIT, Dive(False, 3, 0)
+        return real(backend, cols, lower, upper, guide, objective, deadline, say)
+
+    monkeypatch.setattr(solve_module, "dive", slow_last)
+    solver = Solver(problem, integer=True, dive=True, stage_budget=60.0)
+    whole = solver.solve()
+    assert deadlines[0] is not None  # the guard: 60 s from the stage's start
+    last = solver.dived[-1]
+    assert last["settled"] and last["by"] == "seconds"
+    assert [d["by"] for d in solver.dived[:-1]] == [None] * (len(problem.stages) - 1)
+    cols = np.asarray(problem.integer)
+    assert (np.round(whole.x[cols]) == whole.x[cols]).all()
+    info = {
+        "integer": {
+            "strategy": "dive",
+            "rounding": None,
+            "columns": len(cols),
+            "units": 1.0,
+            "reference": "relaxation",
+            "cut_short": [],
+            "dived": solver.dived,
+            "loss": {},
+        },
+        "stages": [{"name": s.name, "unit": "t"} for s in problem.stages],
+        "solver": {"tolerance": TIGHT},
+        "objectives": {},
+    }
+    said = " ".join(" ".join(whole_lines(Plan(info, {}))).split())
+    assert "labour settled at the units of the stage before" in said
+    assert "labour when its dive ran into the guard of --mip-seconds" in said
+    # no guard: the time that ran out is the plan's own, and no plan comes of it
+    deadlines.clear()
+    solver = Solver(problem, integer=True, dive=True, stage_budget=None)
+    with pytest.raises(SolveError, match="time limit ran out in stage labour"):
+        solver.solve()
+    assert deadlines == [None]
+
+
+def test_auto_dives_a_knapsack_to_a_whole_plan_no_better_than_the_oracle(tmp_path: Path) -> None:
+    """``auto`` dives at this size: on the covering knapsack of 16 whole options the plan is
+    whole, verified and meets the target, its labour is at least the least that trying every
+    choice finds (a dive proves nothing, so it may be more), and what the whole units cost
+    against the relaxation is what plan.json says."""
+    folder, least = knapsack_mill(tmp_path / "k")
+    plan = make_plan(load_economy(folder), tolerance=TIGHT)
+    assert plan.ok, plan.info["verification"]
+    assert plan.info["integer"]["strategy"] == "dive"
+    assert target(plan, "late")["met"]
+    units = plan.tables["investment"]["units"]
+    assert (units == units.round()).all() and units.sum() >= 1
+    labour = plan.info["objectives"]["labour"]
+    assert labour >= least * (1 - 1e-9)
+    relaxation = labour - plan.info["integer"]["loss"]["labour"]
+    assert relaxation <= least * (1 + 1e-9)  # the relaxation bounds every whole plan
+    again = make_plan(load_economy(folder), tolerance=TIGHT)
+    assert again.tables["investment"].equals(plan.tables["investment"])

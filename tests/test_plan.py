@@ -341,8 +341,9 @@ def whole_mill(folder: Path, integer: str = "true", max_units: str = "2") -> Pat
 
 
 def test_a_whole_option_comes_out_whole_and_verified(tmp_path: Path) -> None:
-    """Divisible, the plan builds 0.4 of the option; whole, exactly one unit (the exact MIP
-    sequence: 0 units would leave the tier-1 target two thirds short)."""
+    """Divisible, the plan builds 0.4 of the option; whole, exactly one unit (0 units would
+    leave the tier-1 target two thirds short), by the dive ``auto`` picks at this size and by
+    the exact MIP sequence alike."""
     divisible = plan_of(whole_mill(tmp_path / "divisible", integer="false"))
     assert divisible.tables["investment"]["units"].sum() == pytest.approx(0.4, rel=1e-9)
     assert "integer" not in divisible.info
@@ -350,8 +351,11 @@ def test_a_whole_option_comes_out_whole_and_verified(tmp_path: Path) -> None:
     units = plan.tables["investment"]
     assert units["units"].tolist() == [1.0] and units["start_year"].tolist() == [2021]
     assert target(plan, "late")["met"]
-    assert plan.info["integer"]["strategy"] == "exact"
+    assert plan.info["integer"]["strategy"] == "dive"
     assert plan.info["integer"]["loss"]["tier1"] == 0.0
+    exact = make_plan(load_economy(tmp_path / "whole"), tolerance=TIGHT, integer="exact")
+    assert exact.info["integer"]["strategy"] == "exact"
+    assert exact.tables["investment"]["units"].tolist() == [1.0]
     checks = plan.info["verification"]["checks"]
     assert checks["whole units"] == {"count": 1, "max_violation": 0.0, "worst": ""}
     # valuations come from the stages solved again with the whole units fixed
@@ -468,7 +472,7 @@ def test_a_mip_stage_past_its_budget_is_settled_at_its_whole_plan(tmp_path: Path
 
 def test_the_summary_says_where_a_mip_stage_stopped(tmp_path: Path) -> None:
     """A stage cut short with HiGHS's gap, or with none (no bound yet: plan.json has null)."""
-    plan = plan_of(whole_mill(tmp_path / "w"))
+    plan = make_plan(load_economy(whole_mill(tmp_path / "w")), tolerance=TIGHT, integer="exact")
     plan.info["integer"]["cut_short"] = [
         {"stage": "imports", "seconds": 102.0, "gap": 0.00157, "by": "nodes"},
         {"stage": "labour", "seconds": 10.0, "gap": None, "by": "seconds"},
@@ -519,7 +523,7 @@ def test_a_mip_stage_stops_at_its_budget_of_nodes_the_same_on_any_run(tmp_path: 
     labour is the least that trying every choice of options finds."""
     folder, least = knapsack_mill(tmp_path / "k")
     economy = load_economy(folder)
-    short = [make_plan(economy, tolerance=TIGHT, mip_nodes=1) for _ in range(2)]
+    short = [make_plan(economy, tolerance=TIGHT, integer="exact", mip_nodes=1) for _ in range(2)]
     for plan in short:
         assert plan.ok, plan.info["verification"]
         assert target(plan, "late")["met"]
@@ -531,7 +535,7 @@ def test_a_mip_stage_stops_at_its_budget_of_nodes_the_same_on_any_run(tmp_path: 
     assert short[0].info["objectives"] == short[1].info["objectives"]
     said = " ".join(" ".join(whole_lines(short[0])).split())
     assert "labour stopped" in said and "at its budget of nodes (--mip-nodes)" in said
-    exact = make_plan(economy, tolerance=TIGHT, mip_nodes=None)
+    exact = make_plan(economy, tolerance=TIGHT, integer="exact", mip_nodes=None)
     assert exact.info["integer"]["cut_short"] == []
     assert exact.info["objectives"]["labour"] == pytest.approx(least, rel=1e-9)
     stopped = short[0].info["objectives"]["labour"]
@@ -542,8 +546,8 @@ def test_a_mip_stage_stops_at_its_budget_of_nodes_the_same_on_any_run(tmp_path: 
 
 def test_a_replan_keeps_whole_units_that_cost_nothing_without_a_mip(tmp_path: Path) -> None:
     """A re-plan's whole units as before are tried first: where the tiers lose nothing by
-    them, no stage is solved as a MIP; where they do (here: a plan that built nothing), the
-    exact sequence finds the unit."""
+    them, no stage is dived nor solved as a MIP; where they do (here: a plan that built
+    nothing), the dive finds the unit."""
     economy = load_economy(whole_mill(tmp_path / "w"))
     plan = make_plan(economy, tolerance=TIGHT)
     said: list[str] = []
@@ -552,13 +556,13 @@ def test_a_replan_keeps_whole_units_that_cost_nothing_without_a_mip(tmp_path: Pa
     kept = " ".join(" ".join(whole_lines(again)).split())
     assert "the whole units of the plan it revises kept" in kept and "exact" not in kept
     assert again.tables["investment"]["units"].tolist() == [1.0]
-    assert not [s for s in said if "as a MIP" in s]
+    assert not [s for s in said if "as a MIP" in s or "dived" in s]
     built = plan.tables["investment"]
     nothing = Plan(plan.info, {**plan.tables, "investment": built.assign(units=0.0)})
     said.clear()
     fixed = make_plan(economy, tolerance=TIGHT, previous=nothing, progress=said.append)
-    assert [s for s in said if "as a MIP" in s]
-    assert fixed.info["integer"]["strategy"] == "exact"
+    assert [s for s in said if "dived to whole units" in s]
+    assert fixed.info["integer"]["strategy"] == "dive"
     assert fixed.info["integer"]["rounding"] is None
     assert fixed.tables["investment"]["units"].tolist() == [1.0]
 
@@ -1041,6 +1045,16 @@ def test_builtin_economy(builtin_plan_dir: Path) -> None:
     assert (entries["amount"] > 0).all()
     planted = entries[(entries["product"] == "forest_stand") & (entries["flow"] == "stock_built")]
     assert not planted.empty
+    # its plants, mines and stations come whole (the dive, the same on any machine), checked
+    whole_options = economy.investments.index[economy.investments["integer"]]
+    assert len(whole_options) == 41
+    built = plan.tables["investment"]
+    whole = built[built["option"].isin(whole_options)]
+    assert (whole["units"] == whole["units"].round()).all() and whole["units"].sum() >= 1
+    assert plan.info["integer"]["strategy"] == "dive" and plan.info["integer"]["columns"] == 131
+    assert not [d for d in plan.info["integer"]["dived"] if d["settled"]]
+    checks = plan.info["verification"]["checks"]
+    assert checks["whole units"] == {"count": len(whole), "max_violation": 0.0, "worst": ""}
 
 
 def test_builtin_resolve_unchanged() -> None:

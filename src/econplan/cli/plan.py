@@ -245,7 +245,8 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     show_default=True,
     help="Options built in whole units (integer in investments.csv): every stage as a MIP "
     "(exact), every stage's LP dived to whole units (dive), or the relaxation rounded and "
-    "fixed (round); auto: exact up to 400 whole columns, round above.",
+    "fixed (round); auto: dive up to 400 whole columns, round above, and exact where neither "
+    "finds a whole plan.",
 )
 @click.option(
     "--mip-nodes",
@@ -261,9 +262,9 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     type=float,
     default=STAGE_SECONDS,
     show_default=True,
-    help="With whole units solved exactly: the seconds each stage's MIP may run at most, a "
-    "guard for a root node HiGHS cannot finish (a stage stopped by it depends on the "
-    "machine's speed, and the summary says so).",
+    help="With whole units: the seconds each stage's MIP or dive may run at most, a guard "
+    "for a root node HiGHS cannot finish or an LP simplex cannot settle (a stage stopped by "
+    "it depends on the machine's speed, and the summary says so).",
 )
 @reference_option
 @click.option(

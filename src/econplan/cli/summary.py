@@ -231,9 +231,16 @@ def whole_lines(plan: Plan) -> list[str]:
             )
     elif whole["strategy"] == "dive" and whole.get("rounding") is None:
         how = "every stage's LP optimum dived to whole units (dive)"
-        settled = [d["stage"] for d in whole.get("dived") or [] if d.get("settled")]
+        dived = whole.get("dived") or []
+        settled = [d["stage"] for d in dived if d.get("settled")]
         if settled:
             how += ", " + ", ".join(settled) + " settled at the units of the stage before"
+        guarded = [d["stage"] for d in dived if d.get("by") == "seconds"]
+        if guarded:
+            how += (
+                f" ({', '.join(guarded)} when its dive ran into the guard of --mip-seconds: "
+                "on a slower machine the plan may differ)"
+            )
     else:
         how = f"the relaxation's units rounded {whole['rounding']} and fixed"
     cost = f"; against the {whole['reference']} this costs " + ", ".join(costs) if costs else ""

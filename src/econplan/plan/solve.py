@@ -187,8 +187,10 @@ class Solver:
 
         ``dive``: with ``integer``, each stage an LP whose optimum is taken to whole units by
         a dive (:mod:`econplan.plan.dive`) instead of branch and cut; a stage whose dive
-        fails is settled at the whole units of the stage before (``dived`` says, stage by
-        stage, how far the dive came from the LP's optimum)."""
+        fails, or runs past ``stage_budget`` seconds (a guard: its limits are counts of LPs
+        and iterations, which do not bound the time of an LP dual simplex cannot settle), is
+        settled at the whole units of the stage before (``dived`` says, stage by stage, how
+        far the dive came from the LP's optimum)."""
         if hold not in HOLDS:
             raise ValueError(f"unknown hold {hold!r}; use one of {', '.join(HOLDS)}")
         self.hold = hold
@@ -217,7 +219,7 @@ class Solver:
         self.integer = integer and len(problem.integer) > 0
         self.dive = self.integer and dive
         """Whole units by diving from each stage's LP optimum, not by branch and cut."""
-        self.dived: list[dict[str, float | str | int | bool]] = []
+        self.dived: list[dict[str, float | str | int | bool | None]] = []
         """The stages of the last solve taken to whole units by a dive: name, the LP's
         optimum (``bound``), the whole plan's (``value``), the LPs solved and roundings given
         up, and whether it was settled at the stage before's units instead."""
@@ -405,20 +407,26 @@ class Solver:
             elif number == 1:
                 self._leontief_start()
             start = None
+            start_basis = None
             if self.integer and results:
                 # the last stage's whole plan keeps every hold: the MIP starts from it, so a
                 # stage cut short by its budget always has a whole plan to give (and a dive
-                # a guide and a plan to fall back on)
+                # a guide and a plan to fall back on, with the basis it ended at)
                 start = backend.values()
+                start_basis = backend.basis() if self.dive else None
                 self._free_whole()
                 if not self.dive:
                     backend.set_start(start)
             began = time.perf_counter()
             budget = self._stage_deadline(deadline)
-            status = backend.solve(budget, number > 1, say)
+            # a dive's LP is solved as any stage's; the guard is on the dive after it
+            status = backend.solve(deadline if self.dive else budget, number > 1, say)
             if self.dive and stage is not None and status == Status.OPTIMAL:
-                status = self._dive(stage, start, deadline, say)
-            if status == Status.BUDGET or (status == Status.TIME_LIMIT and budget != deadline):
+                status = self._dive(stage, start, start_basis, deadline, budget, say)
+            mip_budget = status == Status.BUDGET or (
+                status == Status.TIME_LIMIT and budget != deadline
+            )
+            if mip_budget and not self.dive:  # a dive settles its own stage (_dive)
                 by = "nodes" if status == Status.BUDGET else "seconds"
                 status = self._cut_short(name, deadline, time.perf_counter() - began, by, say)
             seconds = time.perf_counter() - began
@@ -532,8 +540,8 @@ class Solver:
 
     def _stage_deadline(self, deadline: float | None) -> float | None:
         """When this stage's run must stop: the solve's deadline, or sooner the stage's MIP
-        budget."""
-        if not self.integer or self.dive or self.stage_budget is None:
+        budget (a dive's guard)."""
+        if not self.integer or self.stage_budget is None:
             return deadline
         budget = time.perf_counter() + self.stage_budget
         return budget if deadline is None or budget < deadline else deadline
@@ -564,12 +572,20 @@ class Solver:
         return status
 
     def _dive(
-        self, stage: Stage, start: np.ndarray | None, deadline: float | None, say: Progress
+        self,
+        stage: Stage,
+        start: np.ndarray | None,
+        start_basis: tuple[np.ndarray, np.ndarray] | None,
+        deadline: float | None,
+        guard: float | None,
+        say: Progress,
     ) -> Status:
         """The stage's LP optimum taken to whole units by a dive, guided by the whole plan of
-        the stage before (``start``, in the backend's units); where the dive fails, the stage
-        is settled at that plan's units, which keep every hold (the first stage has none: no
-        whole plan then)."""
+        the stage before (``start``, in the backend's units); where the dive fails, or is
+        still diving at ``guard`` (the stage's budget in seconds, where it comes before the
+        solve's ``deadline``), the stage is settled at that plan's units, which keep every
+        hold (the first stage has none: no whole plan then), from the basis that plan ended
+        at (``start_basis``)."""
         backend = self.backend
         cols = np.asarray(self.problem.integer, dtype=np.int64)
         scale = float(self.col_scale[stage.column])
@@ -582,19 +598,27 @@ class Solver:
         def objective() -> float:
             return sign * float(backend.values()[stage.column]) * scale
 
-        status, went = dive(
-            backend, cols, lower[cols], upper[cols], guide, objective, deadline, say
-        )
+        status, went = dive(backend, cols, lower[cols], upper[cols], guide, objective, guard, say)
+        # the guard, not the solve's time limit (where that comes first, guard is deadline)
+        guarded = status == Status.TIME_LIMIT and guard is not deadline
         # anything but the deadline and a whole plan: the stage before's units, which hold
-        settled = status != Status.TIME_LIMIT and (status != Status.OPTIMAL or not went.whole)
+        settled = guarded or (
+            status != Status.TIME_LIMIT and (status != Status.OPTIMAL or not went.whole)
+        )
         if settled:
+            why = f"ran past its {self.stage_budget:g} s" if guarded else "found no whole plan"
             if guide is None:
                 raise SolveError(
-                    f"the dive to whole units found none in stage {stage.name} "
+                    f"the dive to whole units {why} in stage {stage.name} "
                     f"({went.lps} LPs, {went.given_up} roundings given up)"
                 )
-            say("  the dive found no whole plan: the units of the stage before, fixed")
+            say(f"  the dive {why}: the units of the stage before, fixed")
             backend.set_column_bounds(cols, guide, guide)
+            if start_basis is not None:
+                # primal feasible with those units, so primal simplex goes on from it; the
+                # basis a dive stopped at was measured to hold dual simplex for minutes
+                # (every option of the built-in economy whole, its imports stage)
+                backend.set_basis(*start_basis)
             status = backend.solve(deadline, False, say)
         if status != Status.OPTIMAL:
             say(f"  the dive ended {status.value} after {went.lps} LPs")
@@ -609,6 +633,7 @@ class Solver:
                 "lps": went.lps,
                 "given_up": went.given_up,
                 "settled": settled,
+                "by": "seconds" if guarded else None,
             }
         )
         return status

@@ -59,7 +59,7 @@ def seed(
     say: Callable[[str], None] = lambda _: None,
 ) -> int:
     """Fill an empty store with the demo; the id of the version in force. ``plan_dir``: the
-    built-in economy's plan, already written (else it is solved, about 15 s)."""
+    built-in economy's plan, already written (else it is solved, about a minute)."""
     from econplan import load_economy
     from econplan.execution.breakdown import control_figures
     from econplan.execution.simulate import simulate
@@ -73,7 +73,7 @@ def seed(
         set_password(store, "admin", user.name, user.password)
     with tempfile.TemporaryDirectory(prefix="econplan-demo-") as scratch:
         if plan_dir is None:
-            say("solving the built-in economy's plan (about 15 s)")
+            say("solving the built-in economy's plan (about a minute)")
             plan_dir = Path(scratch) / "plan"
             plan = write_plan(make_plan(economy), plan_dir)
         else:
