@@ -87,8 +87,10 @@ class ProtocolOnly:
     def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
         return self._call("basis")  # type: ignore[return-value]
 
-    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
-        self._call("set_basis", col_status, row_status)
+    def set_basis(
+        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+    ) -> None:
+        self._call("set_basis", col_status, row_status, feasible)
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._call("ranges", rows)  # type: ignore[return-value]

@@ -275,11 +275,22 @@ def test_a_dive_at_its_guard_in_seconds_is_settled_and_said(
         return real(backend, cols, lower, upper, guide, objective, deadline, say)
 
     monkeypatch.setattr(solve_module, "dive", slow_last)
+    given: list[bool] = []
+    real_set_basis = HighsBackend.set_basis
+
+    def set_basis(self, col_status, row_status, feasible=False):  # type: ignore[no-untyped-def]
+        given.append(feasible)
+        real_set_basis(self, col_status, row_status, feasible)
+
+    monkeypatch.setattr(HighsBackend, "set_basis", set_basis)
     solver = Solver(problem, integer=True, dive=True, stage_budget=60.0)
     whole = solver.solve()
-    assert deadlines[0] is not None  # the guard: 60 s from the stage's start
+    assert deadlines[0] is not None  # the guard: 60 s from the dive's start
     last = solver.dived[-1]
     assert last["settled"] and last["by"] == "seconds"
+    assert solver.guarded == ["labour"]
+    # settled from the basis the stage before ended at, primal feasible with its units
+    assert given.count(True) == 1 and given[-1]
     assert [d["by"] for d in solver.dived[:-1]] == [None] * (len(problem.stages) - 1)
     cols = np.asarray(problem.integer)
     assert (np.round(whole.x[cols]) == whole.x[cols]).all()
@@ -292,6 +303,7 @@ def test_a_dive_at_its_guard_in_seconds_is_settled_and_said(
             "reference": "relaxation",
             "cut_short": [],
             "dived": solver.dived,
+            "guarded": solver.guarded,
             "loss": {},
         },
         "stages": [{"name": s.name, "unit": "t"} for s in problem.stages],
@@ -300,13 +312,15 @@ def test_a_dive_at_its_guard_in_seconds_is_settled_and_said(
     }
     said = " ".join(" ".join(whole_lines(Plan(info, {}))).split())
     assert "labour settled at the units of the stage before" in said
-    assert "labour when its dive ran into the guard of --mip-seconds" in said
-    # no guard: the time that ran out is the plan's own, and no plan comes of it
-    deadlines.clear()
-    solver = Solver(problem, integer=True, dive=True, stage_budget=None)
-    with pytest.raises(SolveError, match="time limit ran out in stage labour"):
-        solver.solve()
-    assert deadlines == [None]
+    assert "the dive of labour ran into its guard of --mip-seconds" in said
+    # no guard, or one past the plan's own time limit: the time that ran out is the plan's,
+    # and no plan comes of it
+    for budget, limit in ((None, None), (60.0, 30.0)):
+        deadlines.clear()
+        solver = Solver(problem, time_limit=limit, integer=True, dive=True, stage_budget=budget)
+        with pytest.raises(SolveError, match="time limit ran out in stage labour"):
+            solver.solve()
+        assert len(deadlines) == 1 and solver.guarded == []
 
 
 def test_auto_dives_a_knapsack_to_a_whole_plan_no_better_than_the_oracle(tmp_path: Path) -> None:
@@ -327,3 +341,37 @@ def test_auto_dives_a_knapsack_to_a_whole_plan_no_better_than_the_oracle(tmp_pat
     assert relaxation <= least * (1 + 1e-9)  # the relaxation bounds every whole plan
     again = make_plan(load_economy(folder), tolerance=TIGHT)
     assert again.tables["investment"].equals(plan.tables["investment"])
+
+
+def test_auto_solves_exactly_where_neither_the_dive_nor_rounding_gives_a_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mill's 30 in 2023 made a hard target: one whole unit holds it. Made to fail here,
+    the dive (its first stage finds no whole plan) and rounding (no units: the target cannot
+    hold) give nothing, and ``auto`` then solves every stage as a MIP, which finds the unit;
+    the rounded units are not tried a second time."""
+    folder = whole_mill(tmp_path / "w")
+    (folder / "targets.csv").write_text("id,product,year,amount,kind\nlate,X,2023,30,hard\n")
+    real = solve_module.dive
+
+    def no_whole_plan(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
+        if guide is None:
+            return Status.OPTIMAL, Dive(False, 1, 1)
+        return real(backend, cols, lower, upper, guide, objective, deadline, say)
+
+    monkeypatch.setattr(solve_module, "dive", no_whole_plan)
+    monkeypatch.setattr(
+        whole_module, "_along_starts", lambda problem, cols, *_: np.zeros(len(cols))
+    )
+    said: list[str] = []
+    plan = make_plan(load_economy(folder), tolerance=TIGHT, progress=said.append)
+    assert plan.ok, plan.info["verification"]
+    assert plan.info["integer"]["strategy"] == "exact"
+    assert plan.tables["investment"]["units"].tolist() == [1.0]
+    assert "no whole plan by the dive nor by rounding: every stage as a MIP" in said
+    fixed = [s for s in said if s.startswith("the whole units (")]
+    assert fixed == [
+        "the whole units (up) fixed: the stages again, for the plan and valuations",
+        "the whole units (nearest) fixed: the stages again, for the plan and valuations",
+        "the whole units (exact) fixed: the stages again, for the plan and valuations",
+    ]

@@ -245,8 +245,8 @@ def _write_mps(solver: Solver, mps: Path) -> None:
     show_default=True,
     help="Options built in whole units (integer in investments.csv): every stage as a MIP "
     "(exact), every stage's LP dived to whole units (dive), or the relaxation rounded and "
-    "fixed (round); auto: dive up to 400 whole columns, round above, and exact where neither "
-    "finds a whole plan.",
+    "fixed (round); auto: up to 400 whole columns a dive, and exact where neither the dive "
+    "nor rounding gives whole units; above 400, round.",
 )
 @click.option(
     "--mip-nodes",

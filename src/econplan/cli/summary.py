@@ -235,14 +235,14 @@ def whole_lines(plan: Plan) -> list[str]:
         settled = [d["stage"] for d in dived if d.get("settled")]
         if settled:
             how += ", " + ", ".join(settled) + " settled at the units of the stage before"
-        guarded = [d["stage"] for d in dived if d.get("by") == "seconds"]
-        if guarded:
-            how += (
-                f" ({', '.join(guarded)} when its dive ran into the guard of --mip-seconds: "
-                "on a slower machine the plan may differ)"
-            )
     else:
         how = f"the relaxation's units rounded {whole['rounding']} and fixed"
+    guarded = whole.get("guarded") or []
+    if guarded:
+        how += (
+            f" (the dive of {', '.join(guarded)} ran into its guard of --mip-seconds: on a "
+            "slower machine the plan may differ)"
+        )
     cost = f"; against the {whole['reference']} this costs " + ", ".join(costs) if costs else ""
     return wrap(
         f"Whole investments: {number(whole['units'])} units over {whole['columns']} option "

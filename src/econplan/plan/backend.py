@@ -133,8 +133,13 @@ class Backend(Protocol):
         """The optimal basis (status of every column and row: 0 at the lower bound, 1 basic,
         2 at the upper bound, 3 free at zero), or None without one."""
 
-    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
-        """Start the next solve from this basis (completed where it does not fit)."""
+    def set_basis(
+        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+    ) -> None:
+        """Start the next solve from this basis (completed where it does not fit): a like
+        problem's optimum, dual feasible, which dual simplex repairs; or with ``feasible``, a
+        basis primal feasible for the problem as it stands, which a solve ``continuing``
+        goes on from by primal simplex."""
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How far each row's bound may fall (<= 0) and rise (>= 0) before the optimal basis

@@ -452,10 +452,12 @@ class FirstOrderBackend:
     def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
         return self.vertex.basis()
 
-    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
+    def set_basis(
+        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+    ) -> None:
         # a basis given (the Leontief one, a like problem's) is a better start than a crash
         # basis, but this backend's stages start from PDLP's point (or the last vertex)
-        self.vertex.set_basis(col_status, row_status)
+        self.vertex.set_basis(col_status, row_status, feasible)
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.vertex.ranges(rows)

@@ -520,9 +520,11 @@ class HighsBackend:
     def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
         return basis_of(self.highs)
 
-    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
+    def set_basis(
+        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+    ) -> None:
         set_basis(self.highs, col_status, row_status)
-        self._from_basis = True
+        self._from_basis = not feasible
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.integer or self.method == "pdlp" or not self.highs.getBasis().valid:

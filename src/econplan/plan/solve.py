@@ -222,7 +222,11 @@ class Solver:
         self.dived: list[dict[str, float | str | int | bool | None]] = []
         """The stages of the last solve taken to whole units by a dive: name, the LP's
         optimum (``bound``), the whole plan's (``value``), the LPs solved and roundings given
-        up, and whether it was settled at the stage before's units instead."""
+        up, whether it was settled at the stage before's units instead, and ``by``
+        (``seconds`` where the guard stopped its dive, else None)."""
+        self.guarded: list[str] = []
+        """The stages of the last solve whose dive ran into its guard in seconds (with the
+        first stage's, which has no stage before to settle at: the solve then fails)."""
         whole = np.asarray(problem.integer if self.integer else [], dtype=np.int64)
         # a backend makes the column it holds whole, x / c: whole units need c = 1
         self.col_scale[whole] = 1.0
@@ -392,6 +396,7 @@ class Solver:
         self._free_whole()
         self.cut_short = []
         self.dived = []
+        self.guarded = []
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else None
         results: list[StageResult] = []
@@ -422,7 +427,8 @@ class Solver:
             # a dive's LP is solved as any stage's; the guard is on the dive after it
             status = backend.solve(deadline if self.dive else budget, number > 1, say)
             if self.dive and stage is not None and status == Status.OPTIMAL:
-                status = self._dive(stage, start, start_basis, deadline, budget, say)
+                guard = self._stage_deadline(deadline)
+                status = self._dive(stage, start, start_basis, deadline, guard, say)
             mip_budget = status == Status.BUDGET or (
                 status == Status.TIME_LIMIT and budget != deadline
             )
@@ -601,6 +607,8 @@ class Solver:
         status, went = dive(backend, cols, lower[cols], upper[cols], guide, objective, guard, say)
         # the guard, not the solve's time limit (where that comes first, guard is deadline)
         guarded = status == Status.TIME_LIMIT and guard is not deadline
+        if guarded:
+            self.guarded.append(stage.name)
         # anything but the deadline and a whole plan: the stage before's units, which hold
         settled = guarded or (
             status != Status.TIME_LIMIT and (status != Status.OPTIMAL or not went.whole)
@@ -618,8 +626,8 @@ class Solver:
                 # primal feasible with those units, so primal simplex goes on from it; the
                 # basis a dive stopped at was measured to hold dual simplex for minutes
                 # (every option of the built-in economy whole, its imports stage)
-                backend.set_basis(*start_basis)
-            status = backend.solve(deadline, False, say)
+                backend.set_basis(*start_basis, feasible=True)
+            status = backend.solve(deadline, start_basis is not None, say)
         if status != Status.OPTIMAL:
             say(f"  the dive ended {status.value} after {went.lps} LPs")
             return status  # the driver says why it stops; no whole value to record

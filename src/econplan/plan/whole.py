@@ -40,7 +40,7 @@ MIP has none) and verifies as any plan:
 nor rounding finds whole units that hold, the exact sequence is run, which finds them where
 they exist and proves it where they do not. Branch and cut is asked for by name: on the
 built-in economy, with its plants, mines and stations whole, its cost stages ran into their
-guard of 60 s (a plan that depends on the machine's speed, 189 s) where the dive took 56 s,
+guard of 60 s (a plan that depends on the machine's speed, 178 s) where the dive took 56 s,
 the same on every run, and lost 0.1% of imports more (docs/planning.md, section 4.5).
 
 What the whole units cost is reported per stage against the relaxation (``loss``), so a
@@ -78,8 +78,8 @@ STAGE_NODES = 100
 note)."""
 
 STAGE_SECONDS = 60.0
-"""The seconds one stage's MIP may run at most in the exact sequence: a guard (see the module
-note)."""
+"""The seconds one stage's MIP (the exact sequence) or one stage's dive may run at most: a guard
+(see the module note)."""
 
 STRATEGIES = ("auto", "exact", "dive", "round")
 
@@ -115,8 +115,8 @@ def solve_whole(
     """The plan with the problem's integer columns whole, and what plan.json records of it.
 
     ``previous``: the investment table (option, start_year, units) of a plan being revised;
-    ``stage_seconds`` and ``stage_nodes``: how long each stage's MIP may run (``exact``), in
-    seconds and in branch-and-bound nodes (None: no limit)."""
+    ``stage_seconds``: the guard on each stage's MIP or dive, in seconds, and ``stage_nodes``
+    the branch-and-bound nodes each stage's MIP may search (``exact``); None: no limit."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     began = time.perf_counter()
@@ -133,6 +133,7 @@ def solve_whole(
     ]
     cut_short: list[dict[str, float | str | None]] = []
     dived: list[dict[str, float | str | int | bool | None]] = []
+    guarded: list[str] = []  # stages whose dive ran into its guard in seconds
     before = {r.stage.name: r.value for r in reference.stages}
     none_whole = False  # the exact sequence's first stage found no whole units feasible
     ran: str | None = None  # the sequence (exact or dive) tried before any rounding
@@ -140,7 +141,7 @@ def solve_whole(
     def sequence() -> list[tuple[str, np.ndarray]]:
         """The whole units of the stage sequence solved with them whole (by branch and cut,
         or by dives), or the rounded ones where it found none."""
-        nonlocal strategy, cut_short, dived, none_whole, ran
+        nonlocal strategy, cut_short, dived, guarded, none_whole, ran
         ran = strategy
         if strategy == "dive":
             say("every stage's LP optimum dived to whole units")
@@ -163,6 +164,7 @@ def solve_whole(
         try:
             found = mip.solve(say)
         except InfeasibleError:
+            guarded = guarded + mip.guarded
             # no whole units keep the hard constraints, which the relaxation keeps; the
             # rounded units are two LPs more, against a MIP's infeasibility judged at its own
             # tolerance on its own scaling
@@ -172,11 +174,13 @@ def solve_whole(
             return rounded
         except SolveError as error:
             # no whole plan found in a stage's budget: rounding the relaxation still gives one
+            guarded = guarded + mip.guarded
             say(f"  {error}: the relaxation rounded instead")
             strategy = "round"
             return rounded
         cut_short = mip.cut_short
         dived = mip.dived
+        guarded = guarded + mip.guarded
         if strategy == "dive":
             # a dive is no proof of optimality: rounding may still do better stage by stage
             return [("dive", np.round(found.x[cols])), *rounded]
@@ -215,12 +219,18 @@ def solve_whole(
                 break  # the tiers lose nothing to the relaxation: the next cannot gain
 
     fix_each(candidates())
-    if best is None and auto and ran == "dive":
+    spent = time.perf_counter() - began
+    if (
+        best is None
+        and auto
+        and ran == "dive"
+        and (solver.time_limit is None or spent < solver.time_limit)
+    ):
         # neither the dive nor rounding found whole units that hold: branch and cut finds
         # them where they exist, and where they do not, its first stage proves it
         say("no whole plan by the dive nor by rounding: every stage as a MIP")
         strategy = "exact"
-        fix_each(sequence())
+        fix_each(c for c in sequence() if c[0] == "exact")  # the rounded ones were tried
     if best is None and none_whole:
         raise NoWholePlanError(_fractions(problem, cols, fractions))
     if best is None and failed is not None:
@@ -245,6 +255,7 @@ def solve_whole(
         "reference": "relaxation",
         "cut_short": cut_short,
         "dived": dived if name == "dive" else [],
+        "guarded": guarded,
         "loss": {
             r.stage.name: _loss(r.stage.sense, before[r.stage.name], r.value)
             for r in solution.stages
