@@ -145,7 +145,9 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", "The dive, stage by stage (LP optimum, whole value, LPs, settled):", ""]
         lines += [
             f"- {d['stage']}: {d['bound']:.6g} -> {d['value']:.6g}, {d['lps']} LPs"
-            + (" (settled at the stage before's units)" if d["settled"] else "")
+            + (" (settled at the stage before's units" if d["settled"] else "")
+            + (", its dive stopped by the guard in seconds" if d.get("by") == "seconds" else "")
+            + (")" if d["settled"] else "")
             for d in dived
         ]
     for name, case in cases.items():
