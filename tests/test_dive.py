@@ -375,3 +375,69 @@ def test_auto_solves_exactly_where_neither_the_dive_nor_rounding_gives_a_plan(
         "the whole units (nearest) fixed: the stages again, for the plan and valuations",
         "the whole units (exact) fixed: the stages again, for the plan and valuations",
     ]
+
+
+def test_a_settled_stage_whose_lp_does_not_settle_keeps_the_stage_before_s_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a stage's dive fails and its LP with the stage before's units fixed ends
+    unsettled too (made to here: the last stage's dive fails and HiGHS reports that LP
+    unsettled), the stage before's whole plan, which keeps every hold, is the sequence's
+    plan: its units come out, the stage is recorded as kept, and the summary says so. The
+    LP is given a budget of iterations, so the backend tries no interior point from scratch."""
+    problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
+    real = solve_module.dive
+    guides: list[np.ndarray] = []
+
+    def failing_last(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
+        if guide is not None and len(solver.dived) == len(problem.stages) - 1:
+            guides.append(guide.copy())
+            return Status.OPTIMAL, Dive(False, 2, 1)
+        return real(backend, cols, lower, upper, guide, objective, deadline, say)
+
+    real_solve = HighsBackend.solve
+    budgets: list[int | None] = []
+
+    def unsettled(self, deadline, continuing, say):  # type: ignore[no-untyped-def]
+        if guides and not budgets:
+            budgets.append(self._iteration_limit)
+            return Status.UNSETTLED
+        return real_solve(self, deadline, continuing, say)
+
+    monkeypatch.setattr(solve_module, "dive", failing_last)
+    monkeypatch.setattr(HighsBackend, "solve", unsettled)
+    solver = Solver(problem, integer=True, dive=True, stage_budget=60.0)
+    said: list[str] = []
+    whole = solver.solve(said.append)
+    assert budgets == [solve_module.SETTLE_ITERATIONS]
+    cols = np.asarray(problem.integer)
+    (units,) = guides
+    assert units.sum() >= 1.0
+    assert np.round(whole.x[cols]) == pytest.approx(units)
+    last = solver.dived[-1]
+    assert last["stage"] == problem.stages[-1].name and last["kept"] and last["settled"]
+    assert len(whole.stages) == len(problem.stages) - 1  # the last never got a value of its own
+    assert any("the stage before's plan kept" in s for s in said)
+    # the stages again with those units (what make_plan does next) do at least as well as
+    # the plan kept, which is one of their plans; and the summary says what was kept
+    fixed = Solver(problem)
+    fixed.set_column_bounds(cols, units, units)
+    assert fixed.solve().stages[-1].value <= last["value"] * (1 + 1e-9)
+    info = {
+        "integer": {
+            "strategy": "dive",
+            "rounding": None,
+            "columns": len(cols),
+            "units": float(units.sum()),
+            "reference": "relaxation",
+            "cut_short": [],
+            "dived": solver.dived,
+            "guarded": [],
+            "loss": {},
+        },
+        "stages": [{"name": s.name, "unit": "t"} for s in problem.stages],
+        "solver": {"tolerance": TIGHT},
+        "objectives": {},
+    }
+    said_summary = " ".join(" ".join(whole_lines(Plan(info, {}))).split())
+    assert "labour's LP with them did not settle: the plan of the stage before kept" in said_summary

@@ -311,7 +311,12 @@ class HighsBackend:
             highs.clearSolver()
             highs.setOptionValue("simplex_strategy", 1)
             status = self._run(deadline)
-        if status in UNSETTLED and self.settle:
+        if status == highspy.HighsModelStatus.kIterationLimit and self._iteration_limit:
+            return Status.BUDGET  # the caller's budget ran out in a retry
+        if status in UNSETTLED and self.settle and not self._iteration_limit:
+            # (with a caller's budget of iterations the caller gives the LP up: interior
+            # point from scratch, which no count of simplex iterations bounds, took 265 s and
+            # still ended unsettled on a dive's LP of an ensemble member)
             status = self._settle(deadline, say)
         self._most = max(self._most, self.iterations())
         return STATUS.get(status, Status.UNSETTLED)

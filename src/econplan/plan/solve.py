@@ -143,6 +143,18 @@ class Solution:
     seconds: float
 
 
+class _UnsettledStageError(Exception):
+    """A dive's stage whose LP with the stage before's units fixed did not settle: the stage
+    before's whole plan is kept as it is, for it and the stages after it."""
+
+
+SETTLE_ITERATIONS = 20_000
+"""The simplex iterations the LP of a stage settled at the stage before's units may take, from
+the basis that stage ended at (primal feasible with them); the built-in economy's stage LPs
+take 6,000 from scratch. Past them, or where it ends unsettled, the stage keeps the stage
+before's plan as it is (``_UnsettledStageError``)."""
+
+
 class Solver:
     """The stage driver holding one assembled plan problem in a backend."""
 
@@ -428,7 +440,21 @@ class Solver:
             status = backend.solve(deadline if self.dive else budget, number > 1, say)
             if self.dive and stage is not None and status == Status.OPTIMAL:
                 guard = self._stage_deadline(deadline)
-                status = self._dive(stage, start, start_basis, deadline, guard, say)
+                try:
+                    status = self._dive(stage, start, start_basis, deadline, guard, say)
+                except _UnsettledStageError:
+                    # the stage before's whole plan keeps every hold: its units are this
+                    # stage's and every later one's (what a settled stage is given)
+                    assert start is not None  # the first stage has nothing to keep
+                    x = start * self.col_scale
+                    self._free_whole()
+                    return Solution(
+                        self.method,
+                        x,
+                        problem.matrix @ x,
+                        tuple(results),
+                        time.perf_counter() - started,
+                    )
             mip_budget = status == Status.BUDGET or (
                 status == Status.TIME_LIMIT and budget != deadline
             )
@@ -627,7 +653,31 @@ class Solver:
                 # basis a dive stopped at was measured to hold dual simplex for minutes
                 # (every option of the built-in economy whole, its imports stage)
                 backend.set_basis(*start_basis, feasible=True)
-            status = backend.solve(deadline, start_basis is not None, say)
+            backend.set_iteration_limit(SETTLE_ITERATIONS)
+            try:
+                status = backend.solve(deadline, start_basis is not None, say)
+            finally:
+                backend.set_iteration_limit(None)
+            if status not in (Status.OPTIMAL, Status.TIME_LIMIT):
+                # the stage before's plan has those units and keeps every hold, so the
+                # stage, and those after it, keep it as it is (seen on an ensemble member:
+                # the labour LP with the imports stage's units ended unsure by primal and
+                # by dual simplex, and interior point ran 265 s to end unsettled too)
+                say(f"  its LP with them ended {status.value}: the stage before's plan kept")
+                assert start is not None  # guide is not None
+                self.dived.append(
+                    {
+                        "stage": stage.name,
+                        "bound": bound,
+                        "value": float(start[stage.column]) * scale,
+                        "lps": went.lps,
+                        "given_up": went.given_up,
+                        "settled": True,
+                        "by": "seconds" if guarded else None,
+                        "kept": True,
+                    }
+                )
+                raise _UnsettledStageError
         if status != Status.OPTIMAL:
             say(f"  the dive ended {status.value} after {went.lps} LPs")
             return status  # the driver says why it stops; no whole value to record
