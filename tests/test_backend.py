@@ -228,3 +228,42 @@ def test_a_solver_not_installed_is_bad_input(
         assert not out.exists()
     with pytest.raises(ImportError, match="first-order"):
         firstorder.FirstOrderBackend()
+
+
+def test_an_lp_under_a_budget_of_iterations_is_given_up_not_settled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An LP under a caller's budget of simplex iterations (a dive's) ends at it with
+    ``Status.BUDGET``; one that ends unsettled under it is not solved again by interior point
+    from scratch, which no count of iterations bounds: the caller gives it up. Without a
+    budget an unsettled stage is settled that way."""
+    import highspy
+
+    problem = assemble(generated())
+    lower, upper, row_lower, row_upper = problem.lp.bounds()
+    backend = HighsBackend("simplex")
+    backend.load(problem.matrix, (lower, upper), (row_lower, row_upper), np.zeros(0), 1e-9)
+    cost = np.zeros(problem.matrix.shape[1])
+    cost[problem.stages[0].column] = 1.0
+    backend.set_costs(cost)
+    backend.set_iteration_limit(1)
+    assert backend.solve(None, False, lambda _: None) == Status.BUDGET
+    backend.set_iteration_limit(None)
+    assert backend.solve(None, False, lambda _: None) == Status.OPTIMAL
+    settled: list[bool] = []
+
+    def unsure(deadline: float | None) -> highspy.HighsModelStatus:
+        return highspy.HighsModelStatus.kUnknown
+
+    def settle(deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
+        settled.append(True)
+        return highspy.HighsModelStatus.kOptimal
+
+    monkeypatch.setattr(backend, "_run", unsure)
+    monkeypatch.setattr(backend, "_settle", settle)
+    backend.set_iteration_limit(1_000)
+    assert backend.solve(None, True, lambda _: None) == Status.UNSETTLED
+    assert settled == []
+    backend.set_iteration_limit(None)
+    assert backend.solve(None, True, lambda _: None) == Status.OPTIMAL
+    assert settled == [True]

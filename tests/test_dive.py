@@ -439,5 +439,5 @@ def test_a_settled_stage_whose_lp_does_not_settle_keeps_the_stage_before_s_plan(
         "solver": {"tolerance": TIGHT},
         "objectives": {},
     }
-    said_summary = " ".join(" ".join(whole_lines(Plan(info, {}))).split())
-    assert "labour's LP with them did not settle: the plan of the stage before kept" in said_summary
+    summary = " ".join(" ".join(whole_lines(Plan(info, {}))).split())
+    assert "labour's LP with them did not settle: the units of the stage before kept" in summary

@@ -238,8 +238,8 @@ def whole_lines(plan: Plan) -> list[str]:
         kept = [d["stage"] for d in dived if d.get("kept")]
         if kept:
             how += (
-                f" ({kept[0]}'s LP with them did not settle: the plan of the stage before "
-                "kept, for it and the stages after)"
+                f" ({kept[0]}'s LP with them did not settle: the units of the stage before "
+                "kept for it and the stages after)"
             )
     else:
         how = f"the relaxation's units rounded {whole['rounding']} and fixed"

@@ -48,6 +48,12 @@ LOOK_ITERATIONS = 100
 """The simplex iterations a look the other way may take, where the first way held but lost
 against the LP before the fix."""
 
+RESOLVE_ITERATIONS = 20_000
+"""The simplex iterations a dive's LP known to have a plan may take (back to a way that held,
+or to the LP before a fix), from its basis there: a count, so that no such LP goes to interior
+point from scratch (which no count bounds; an LP under a budget is its caller's to give up,
+and the dive has then failed)."""
+
 LPS_PER_COLUMN = 4
 """A dive may solve at most this many LPs per whole column (set-aside columns are tried
 again after each column fixed, which could otherwise take the square of their count)."""
@@ -142,7 +148,7 @@ def dive(
                 fix(j, held[0], held[0])  # the first way was better: back to it
                 if held[2] is not None:
                     backend.set_basis(*held[2])
-                status = solve(None)
+                status = solve(RESOLVE_ITERATIONS)
                 if status != Status.OPTIMAL:
                     return status, Dive(False, lps, given_up)
                 continue
@@ -150,7 +156,7 @@ def dive(
             fix(j, float(lower[j]), float(upper[j]))
             if basis is not None:
                 backend.set_basis(*basis)
-            status = solve(None)
+            status = solve(RESOLVE_ITERATIONS)
             if status != Status.OPTIMAL or infeasible == 2:
                 # fixing only shrinks the LP: a column neither of whose neighbours has a
                 # plan now never will in this dive

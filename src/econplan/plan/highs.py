@@ -198,7 +198,9 @@ class HighsBackend:
 
     def __init__(self, method: str = "simplex", threads: int | None = None, settle: bool = True):
         """``settle``: a stage left unsettled is solved again from scratch with another
-        method (``_settle``), which may take minutes; without it the solve stops there."""
+        method (``_settle``), which may take minutes; without it the solve stops there. An
+        LP under a caller's budget of iterations (``set_iteration_limit``) is never settled
+        so: the caller gives it up."""
         if method not in METHODS:
             raise ValueError(f"unknown solver {method!r}; use one of {', '.join(METHODS)}")
         self.method = method

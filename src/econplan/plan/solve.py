@@ -234,8 +234,10 @@ class Solver:
         self.dived: list[dict[str, float | str | int | bool | None]] = []
         """The stages of the last solve taken to whole units by a dive: name, the LP's
         optimum (``bound``), the whole plan's (``value``), the LPs solved and roundings given
-        up, whether it was settled at the stage before's units instead, and ``by``
-        (``seconds`` where the guard stopped its dive, else None)."""
+        up, whether it was settled at the stage before's units instead, ``by``
+        (``seconds`` where the guard stopped its dive, else None), and ``kept`` where even
+        the LP with those units did not settle, so that the stage before's plan is the
+        solve's (the Solution then ends before this stage)."""
         self.guarded: list[str] = []
         """The stages of the last solve whose dive ran into its guard in seconds (with the
         first stage's, which has no stage before to settle at: the solve then fails)."""
@@ -379,7 +381,9 @@ class Solver:
 
         ``starts``: a basis by stage name (from ``keep_bases`` on a like problem) that the
         stage starts from instead of the last stage's optimum (an ensemble's members from
-        the base plan; simplex only); ``keep_bases``: record each stage's optimal basis."""
+        the base plan; simplex only); ``keep_bases``: record each stage's optimal basis.
+        With ``dive``, a stage whose LP with the stage before's units does not settle ends
+        the solve there, with the stage before's whole plan (``dived``'s ``kept``)."""
         say = progress or (lambda _: None)
         starts = starts if self.method == "simplex" else None
         problem = self.problem
