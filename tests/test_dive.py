@@ -4,7 +4,9 @@ mill economy of test_plan (the option whose relaxation builds 0.4 of a unit)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,6 +67,51 @@ def whole_optimum(row_lower: float, row_upper: float, y_upper: float) -> float:
         if y <= y_upper and x + y <= row_upper:
             best = min(best, x + 3 * y)
     return best
+
+
+def dive_summary(problem: Any, solver: Solver) -> str:
+    """What the summary says of the whole units of ``solver``'s last dived solve, on one line."""
+    info = {
+        "integer": {
+            "strategy": "dive",
+            "rounding": None,
+            "columns": len(problem.integer),
+            "units": 1.0,
+            "reference": "relaxation",
+            "cut_short": [],
+            "dived": solver.dived,
+            "guarded": solver.guarded,
+            "loss": {},
+        },
+        "stages": [{"name": s.name, "unit": "t"} for s in problem.stages],
+        "solver": {"tolerance": TIGHT},
+        "objectives": {},
+    }
+    return " ".join(" ".join(whole_lines(Plan(info, {}))).split())
+
+
+def last_dive_ends(
+    monkeypatch: pytest.MonkeyPatch,
+    problem: Any,
+    dived: Callable[[], list[Any]],
+    status: Status,
+) -> tuple[list[np.ndarray], list[float | None]]:
+    """Make the last stage's dive end at once with ``status`` and no whole plan (the stages
+    before it dive as usual; ``dived``: the solver's ``dived``, read when the dive runs).
+    Returns the lists that get that dive's guide and deadline."""
+    real = solve_module.dive
+    guides: list[np.ndarray] = []
+    deadlines: list[float | None] = []
+
+    def last_ends(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
+        if guide is not None and len(dived()) == len(problem.stages) - 1:
+            guides.append(guide.copy())
+            deadlines.append(deadline)
+            return status, Dive(False, 2, 1)
+        return real(backend, cols, lower, upper, guide, objective, deadline, say)
+
+    monkeypatch.setattr(solve_module, "dive", last_ends)
+    return guides, deadlines
 
 
 def test_a_dive_looks_at_both_neighbours() -> None:
@@ -179,16 +226,7 @@ def test_a_failed_dive_is_settled_at_the_stage_befores_units(
     with the units of the stage before fixed, which keep every hold: the labour of an LP with
     those units, recorded as settled."""
     problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
-    real = solve_module.dive
-    guides: list[np.ndarray] = []
-
-    def failing_last(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
-        if guide is not None and len(solver.dived) == len(problem.stages) - 1:
-            guides.append(guide.copy())
-            return Status.OPTIMAL, Dive(False, 0, 0)
-        return real(backend, cols, lower, upper, guide, objective, deadline, say)
-
-    monkeypatch.setattr(solve_module, "dive", failing_last)
+    guides, _ = last_dive_ends(monkeypatch, problem, lambda: solver.dived, Status.OPTIMAL)
     solver = Solver(problem, integer=True, dive=True)
     whole = solver.solve()
     cols = np.asarray(problem.integer)
@@ -265,16 +303,7 @@ def test_a_dive_at_its_guard_in_seconds_is_settled_and_said(
     since on a slower machine the plan may differ. Where the plan's own time limit is what
     ran out (no guard), the plan stops with that error instead."""
     problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
-    real = solve_module.dive
-    deadlines: list[float | None] = []
-
-    def slow_last(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
-        if guide is not None and len(solver.dived) == len(problem.stages) - 1:
-            deadlines.append(deadline)
-            return Status.TIME_LIMIT, Dive(False, 3, 0)
-        return real(backend, cols, lower, upper, guide, objective, deadline, say)
-
-    monkeypatch.setattr(solve_module, "dive", slow_last)
+    _, deadlines = last_dive_ends(monkeypatch, problem, lambda: solver.dived, Status.TIME_LIMIT)
     given: list[bool] = []
     real_set_basis = HighsBackend.set_basis
 
@@ -294,23 +323,7 @@ def test_a_dive_at_its_guard_in_seconds_is_settled_and_said(
     assert [d["by"] for d in solver.dived[:-1]] == [None] * (len(problem.stages) - 1)
     cols = np.asarray(problem.integer)
     assert (np.round(whole.x[cols]) == whole.x[cols]).all()
-    info = {
-        "integer": {
-            "strategy": "dive",
-            "rounding": None,
-            "columns": len(cols),
-            "units": 1.0,
-            "reference": "relaxation",
-            "cut_short": [],
-            "dived": solver.dived,
-            "guarded": solver.guarded,
-            "loss": {},
-        },
-        "stages": [{"name": s.name, "unit": "t"} for s in problem.stages],
-        "solver": {"tolerance": TIGHT},
-        "objectives": {},
-    }
-    said = " ".join(" ".join(whole_lines(Plan(info, {}))).split())
+    said = dive_summary(problem, solver)
     assert "labour settled at the units of the stage before" in said
     assert "the dive of labour ran into its guard of --mip-seconds" in said
     # no guard, or one past the plan's own time limit: the time that ran out is the plan's,
@@ -386,15 +399,7 @@ def test_a_settled_stage_whose_lp_does_not_settle_keeps_the_stage_before_s_plan(
     plan: its units come out, the stage is recorded as kept, and the summary says so. The
     LP is given a budget of iterations, so the backend tries no interior point from scratch."""
     problem = assemble(load_economy(whole_mill(tmp_path / "w")), TIGHT)
-    real = solve_module.dive
-    guides: list[np.ndarray] = []
-
-    def failing_last(backend, cols, lower, upper, guide, objective, deadline, say):  # type: ignore[no-untyped-def]
-        if guide is not None and len(solver.dived) == len(problem.stages) - 1:
-            guides.append(guide.copy())
-            return Status.OPTIMAL, Dive(False, 2, 1)
-        return real(backend, cols, lower, upper, guide, objective, deadline, say)
-
+    guides, _ = last_dive_ends(monkeypatch, problem, lambda: solver.dived, Status.OPTIMAL)
     real_solve = HighsBackend.solve
     budgets: list[int | None] = []
 
@@ -404,7 +409,6 @@ def test_a_settled_stage_whose_lp_does_not_settle_keeps_the_stage_before_s_plan(
             return Status.UNSETTLED
         return real_solve(self, deadline, continuing, say)
 
-    monkeypatch.setattr(solve_module, "dive", failing_last)
     monkeypatch.setattr(HighsBackend, "solve", unsettled)
     solver = Solver(problem, integer=True, dive=True, stage_budget=60.0)
     said: list[str] = []
@@ -423,21 +427,5 @@ def test_a_settled_stage_whose_lp_does_not_settle_keeps_the_stage_before_s_plan(
     fixed = Solver(problem)
     fixed.set_column_bounds(cols, units, units)
     assert fixed.solve().stages[-1].value <= last["value"] * (1 + 1e-9)
-    info = {
-        "integer": {
-            "strategy": "dive",
-            "rounding": None,
-            "columns": len(cols),
-            "units": float(units.sum()),
-            "reference": "relaxation",
-            "cut_short": [],
-            "dived": solver.dived,
-            "guarded": [],
-            "loss": {},
-        },
-        "stages": [{"name": s.name, "unit": "t"} for s in problem.stages],
-        "solver": {"tolerance": TIGHT},
-        "objectives": {},
-    }
-    summary = " ".join(" ".join(whole_lines(Plan(info, {}))).split())
+    summary = dive_summary(problem, solver)
     assert "labour's LP with them did not settle: the units of the stage before kept" in summary

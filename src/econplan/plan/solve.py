@@ -450,15 +450,8 @@ class Solver:
                     # the stage before's whole plan keeps every hold: its units are this
                     # stage's and every later one's (what a settled stage is given)
                     assert start is not None  # the first stage has nothing to keep
-                    x = start * self.col_scale
                     self._free_whole()
-                    return Solution(
-                        self.method,
-                        x,
-                        problem.matrix @ x,
-                        tuple(results),
-                        time.perf_counter() - started,
-                    )
+                    return self._solution(start * self.col_scale, results, started)
             mip_budget = status == Status.BUDGET or (
                 status == Status.TIME_LIMIT and budget != deadline
             )
@@ -553,12 +546,16 @@ class Solver:
         backend.polish(deadline, say)
         x = backend.values() * self.col_scale
         self._free_whole()
+        return self._solution(x, results, started)
+
+    def _solution(self, x: np.ndarray, results: list[StageResult], started: float) -> Solution:
+        """The plan ``x`` (the problem's units) with its stages, as a solve returns it."""
         return Solution(
             self.method,
             x,
             # from the columns rather than the backend's row values, which were seen (HiGHS)
             # to lag behind the columns after a bound change on the last stage
-            problem.matrix @ x,
+            self.problem.matrix @ x,
             tuple(results),
             time.perf_counter() - started,
         )
