@@ -4,6 +4,7 @@ mill economy of test_plan (the option whose relaxation builds 0.4 of a unit)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from econplan.plan import whole as whole_module
 from econplan.plan.backend import SolveError, Status
 from econplan.plan.dive import Dive, dive
 from econplan.plan.highs import HighsBackend
+from econplan.plan.reference import Reference
 from econplan.plan.solve import Solver
 from test_plan import TIGHT, knapsack_mill, target, whole_mill
 
@@ -429,3 +431,30 @@ def test_a_settled_stage_whose_lp_does_not_settle_keeps_the_stage_before_s_plan(
     assert fixed.solve().stages[-1].value <= last["value"] * (1 + 1e-9)
     summary = dive_summary(problem, solver)
     assert "labour's LP with them did not settle: the units of the stage before kept" in summary
+
+
+def test_a_reference_plan_s_whole_units_are_kept_unless_others_do_better(tmp_path: Path) -> None:
+    """With a reference (a scenario compared with its base), the reference's whole units are
+    tried first and kept where no other whole units do better, stage by stage: the base
+    plan's own unit is kept and said; a reference that built two units, one more than the
+    target needs, loses labour to the dive's one unit and is not kept."""
+    economy = load_economy(whole_mill(tmp_path / "w"))
+    base = make_plan(economy, tolerance=TIGHT)
+    assert base.tables["investment"]["units"].tolist() == [1.0]
+    kept = make_plan(
+        economy, tolerance=TIGHT, reference=Reference.of(base, economy, "the base plan")
+    )
+    assert kept.ok and kept.info["integer"]["rounding"] == "as the reference"
+    assert kept.tables["investment"]["units"].tolist() == [1.0]
+    assert kept.info["objectives"] == pytest.approx(base.info["objectives"], rel=1e-9)
+    said = " ".join(" ".join(whole_lines(kept)).split())
+    assert "the whole units of the reference plan kept" in said
+    two = dataclasses.replace(
+        base, tables={**base.tables, "investment": base.tables["investment"].assign(units=2.0)}
+    )
+    better = make_plan(economy, tolerance=TIGHT, reference=Reference.of(two, economy, "two"))
+    assert better.ok and better.info["integer"]["rounding"] is None
+    assert better.tables["investment"]["units"].tolist() == [1.0]
+    assert better.info["objectives"]["labour"] == pytest.approx(
+        base.info["objectives"]["labour"], rel=1e-9
+    )

@@ -220,6 +220,11 @@ def whole_lines(plan: Plan) -> list[str]:
     ]
     if whole.get("rounding") == "as before":
         how = "the whole units of the plan it revises kept"
+    elif whole.get("rounding") == "as the reference":
+        how = (
+            "the whole units of the reference plan kept (no other whole units tried did "
+            "better, stage by stage)"
+        )
     elif whole["strategy"] == "exact":
         how = "every stage solved with them whole (exact)"
         short = whole.get("cut_short") or []

@@ -197,7 +197,14 @@ def make_plan(
         solver.time_limit = left()  # scaling and passing a large problem to HiGHS take time too
         if len(problem.integer):
             solution, whole = solve_whole(
-                problem, solver, say, integer, started, mip_seconds, mip_nodes
+                problem,
+                solver,
+                say,
+                integer,
+                started,
+                mip_seconds,
+                mip_nodes,
+                None if reference is None else reference.investment,
             )
         else:
             solution, whole = solver.solve(say, starts=starts), None

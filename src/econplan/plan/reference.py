@@ -72,6 +72,10 @@ class Reference:
     economy: str
     trade: pd.DataFrame | None = None
     """product, region, year, imports, exports (None: the reference has no trade table)."""
+    investment: pd.DataFrame | None = None
+    """option, start_year, units: what the reference started (None: it has no such table).
+    Its whole units are tried first, and kept where no other whole units do better in any
+    stage (:mod:`econplan.plan.whole`)."""
 
     @classmethod
     def of(cls, plan: Plan, economy: Economy, source: Path | str) -> Reference:
@@ -98,7 +102,10 @@ class Reference:
         trade = plan.tables.get("trade")
         if trade is not None:
             trade = trade[[*TRADE_KEY, *FLOWS]].reset_index(drop=True)
-        return cls(activity.reset_index(drop=True), str(source), name, trade)
+        investment = plan.tables.get("investment")
+        if investment is not None:
+            investment = investment[["option", "start_year", "units"]].reset_index(drop=True)
+        return cls(activity.reset_index(drop=True), str(source), name, trade, investment)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,10 @@ STAGE_SECONDS = 60.0
 
 STRATEGIES = ("auto", "exact", "dive", "round")
 
+AS_REFERENCE = "as the reference"
+"""The name of the reference plan's whole units among the candidates (plan.json's
+``integer.rounding`` where they are kept)."""
+
 
 class NoWholePlanError(InfeasibleError):
     """The hard constraints hold with every option divisible, not in whole units."""
@@ -111,10 +115,13 @@ def solve_whole(
     previous: pd.DataFrame | None = None,
     stage_seconds: float | None = STAGE_SECONDS,
     stage_nodes: int | None = STAGE_NODES,
+    reference_units: pd.DataFrame | None = None,
 ) -> tuple[Solution, dict[str, Any]]:
     """The plan with the problem's integer columns whole, and what plan.json records of it.
 
     ``previous``: the investment table (option, start_year, units) of a plan being revised;
+    ``reference_units``: that of a plan to stay close to, whose units are kept unless other whole
+    units do better in some stage, beyond the tolerance, before any stage does worse;
     ``stage_seconds``: the guard on each stage's MIP or dive, in seconds, and ``stage_nodes``
     the branch-and-bound nodes each stage's MIP may search (``exact``); None: no limit."""
     if strategy not in STRATEGIES:
@@ -191,6 +198,8 @@ def solve_whole(
         cost the tiers nothing runs no MIP at all."""
         if previous is not None:
             yield "as before", _previous_units(problem, cols, previous)
+        if reference_units is not None:
+            yield AS_REFERENCE, _previous_units(problem, cols, reference_units)
         yield from sequence() if strategy in ("exact", "dive") else rounded
 
     best: tuple[str, np.ndarray, Solution] | None = None
@@ -215,7 +224,7 @@ def solve_whole(
                 continue
             if best is None or _better(solution, best[2], problem.tolerance):
                 best = (name, units, solution)
-            if not _tiers_lose(solution, before, problem.tolerance):
+            if name != AS_REFERENCE and not _tiers_lose(solution, before, problem.tolerance):
                 break  # the tiers lose nothing to the relaxation: the next cannot gain
 
     fix_each(candidates())
