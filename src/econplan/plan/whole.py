@@ -2,7 +2,7 @@
 
 An option declared ``integer`` must come out in whole units per start year. First the stage
 sequence is solved with every option divisible (the relaxation: what whole units are measured
-against). Then the whole units come one of two ways, both ending the same way, with the whole
+against). Then the whole units come one of three ways, all ending the same way, with the whole
 units fixed and the ordinary stage sequence solved again, so that the plan has valuations (a
 MIP has none) and verifies as any plan:
 
@@ -25,8 +25,9 @@ MIP has none) and verifies as any plan:
   settle, which no count bounds: a stage still diving then is settled at the units of the
   stage before, and plan.json says so. A dive proves nothing, so where its plan loses a
   tier against the relaxation the rounded units (below) are tried as well and the plan
-  better stage by stage kept. plan.json's ``integer.dived`` gives each stage's LP optimum
-  beside its whole one.
+  better stage by stage kept. A stage settled at the stage before's units whose LP with
+  them does not settle keeps the stage before's plan, for it and the stages after.
+  plan.json's ``integer.dived`` gives each stage's LP optimum beside its whole one.
 - ``round``: the relaxation's units rounded along their start years: the whole units started
   by each year are the relaxation's units started by then, rounded up (so every year has at
   least the capacity the relaxation planned, never more units than ``max_units`` in all), and
@@ -49,7 +50,10 @@ planner sees what they take from each goal.
 A re-plan passes the whole units of the plan it revises (``previous``): they are tried first
 and kept when the tiers lose nothing by them against the relaxation (projects under way go on,
 and a re-plan with every report as planned gives the plan back); otherwise the other
-candidates are tried too and the plan that is better stage by stage is kept.
+candidates are tried too and the plan that is better stage by stage is kept. A plan made
+with a reference (``reference_units``, a scenario compared with its base) tries the
+reference's units first too, but keeps them only where no other candidate does better stage
+by stage: a shock that asks for other units gets them.
 
 Where the hard constraints hold with the options divisible but the exact sequence's first
 stage finds them infeasible in whole units, and the relaxation rounded gives no whole plan
