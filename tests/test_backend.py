@@ -88,9 +88,13 @@ class ProtocolOnly:
         return self._call("basis")  # type: ignore[return-value]
 
     def set_basis(
-        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+        self,
+        col_status: np.ndarray,
+        row_status: np.ndarray,
+        feasible: bool = False,
+        fresh: bool = False,
     ) -> None:
-        self._call("set_basis", col_status, row_status, feasible)
+        self._call("set_basis", col_status, row_status, feasible, fresh)
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._call("ranges", rows)  # type: ignore[return-value]
@@ -252,7 +256,7 @@ def test_an_lp_under_a_budget_of_iterations_is_given_up_not_settled(
     assert backend.solve(None, False, lambda _: None) == Status.OPTIMAL
     settled: list[bool] = []
 
-    def unsure(deadline: float | None) -> highspy.HighsModelStatus:
+    def unsure(deadline: float | None, devex: bool = False) -> highspy.HighsModelStatus:
         return highspy.HighsModelStatus.kUnknown
 
     def settle(deadline: float | None, say: Progress) -> highspy.HighsModelStatus:

@@ -309,9 +309,11 @@ def test_a_dive_at_its_guard_in_seconds_is_settled_and_said(
     given: list[bool] = []
     real_set_basis = HighsBackend.set_basis
 
-    def set_basis(self, col_status, row_status, feasible=False):  # type: ignore[no-untyped-def]
+    def set_basis(  # type: ignore[no-untyped-def]
+        self, col_status, row_status, feasible=False, fresh=False
+    ):
         given.append(feasible)
-        real_set_basis(self, col_status, row_status, feasible)
+        real_set_basis(self, col_status, row_status, feasible, fresh)
 
     monkeypatch.setattr(HighsBackend, "set_basis", set_basis)
     solver = Solver(problem, integer=True, dive=True, stage_budget=60.0)

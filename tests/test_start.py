@@ -88,3 +88,35 @@ def test_auto_starts_large_problems_from_the_leontief_basis(
         assert mine["objective"] == pytest.approx(
             theirs["objective"], rel=2 * problem.tolerance, abs=1e-9
         )
+
+
+def test_the_leontief_start_and_the_polish_are_priced_by_devex(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dual simplex from a basis HiGHS did not reach itself prices by Devex (exact
+    steepest-edge weights for it cost one backward solve per row: most of the first stage's
+    time at scale, docs/performance.md): the first stage from the Leontief basis and the
+    polish do; the stages that go on from HiGHS's own bases keep its choice. HiGHS is asked
+    for it in the run itself, and the optima are those of HiGHS's own start."""
+    from econplan.plan.highs import DEVEX, HighsBackend
+
+    runs: list[tuple[bool, int]] = []
+    real_run = HighsBackend._run
+
+    def run(self: HighsBackend, deadline: float | None, devex: bool = False) -> object:
+        status = real_run(self, deadline, devex)
+        runs.append((devex, self.highs.getOptionValue("simplex_dual_edge_weight_strategy")[1]))
+        return status
+
+    economy = generate_economy(products=60, inputs=5, regions=3, years=3, seed=11)
+    problem = assemble(economy)
+    own = Solver(problem).solve()
+    runs.clear()
+    monkeypatch.setattr(HighsBackend, "_run", run)
+    leontief = Solver(problem, leontief=True).solve()
+    assert runs[0] == (True, DEVEX)  # the first stage
+    assert runs[-1] == (True, DEVEX)  # the polish
+    assert all(not devex and weights != DEVEX for devex, weights in runs[1:-1])
+    assert len(runs) > 2
+    for mine, theirs in zip(leontief.stages, own.stages, strict=True):
+        assert mine.value == pytest.approx(theirs.value, rel=2 * problem.tolerance, abs=1e-9)

@@ -134,12 +134,18 @@ class Backend(Protocol):
         2 at the upper bound, 3 free at zero), or None without one."""
 
     def set_basis(
-        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+        self,
+        col_status: np.ndarray,
+        row_status: np.ndarray,
+        feasible: bool = False,
+        fresh: bool = False,
     ) -> None:
         """Start the next solve from this basis (completed where it does not fit): a like
         problem's optimum, dual feasible, which dual simplex repairs; or with ``feasible``, a
         basis primal feasible for the problem as it stands, which a solve ``continuing``
-        goes on from by primal simplex."""
+        goes on from by primal simplex. ``fresh``: a basis no solve ended at (the Leontief
+        basis), which the next solve should price by a rule that asks nothing of it first
+        (HiGHS: Devex, not steepest edge, whose weights cost a solve per row)."""
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How far each row's bound may fall (<= 0) and rise (>= 0) before the optimal basis

@@ -453,11 +453,15 @@ class FirstOrderBackend:
         return self.vertex.basis()
 
     def set_basis(
-        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+        self,
+        col_status: np.ndarray,
+        row_status: np.ndarray,
+        feasible: bool = False,
+        fresh: bool = False,
     ) -> None:
         # a basis given (the Leontief one, a like problem's) is a better start than a crash
         # basis, but this backend's stages start from PDLP's point (or the last vertex)
-        self.vertex.set_basis(col_status, row_status, feasible)
+        self.vertex.set_basis(col_status, row_status, feasible, fresh)
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.vertex.ranges(rows)

@@ -60,6 +60,15 @@ REFINE_SHARE = 4
 """A refine may take this many times the iterations of the longest stage so far (on the
 built-in economy the maximin's refine took 711 to 728, its stage 5,000 to 6,000)."""
 
+DEVEX, CHOOSE = 1, -1
+"""HiGHS's ``simplex_dual_edge_weight_strategy``: Devex, and its own choice (dual steepest
+edge). Dual simplex from a basis HiGHS did not reach itself prices by Devex, whose reference
+weights start at 1: the exact steepest-edge weights of such a basis cost one backward solve
+with its factors per row, and that was most of the first stage's time on IBGE's table split
+into 3,000 products (11.9 s of 12.8, against 0.4 s by Devex, the same 17-18 iterations) and
+the reason time grew as n^2.2 from 10,000 to 30,000 products (docs/performance.md, "Pricing
+a basis given from outside")."""
+
 FALLBACK = {"simplex": "ipm", "ipm": "simplex", "pdlp": "ipm"}
 """The method that settles a stage the chosen one left unsettled."""
 
@@ -208,6 +217,10 @@ class HighsBackend:
         self.integer = False
         self._from_basis = False
         """A basis was given (``set_basis``): the next solve starts from it."""
+        self._fresh = False
+        """The basis given was ``fresh``: the next solve prices by Devex."""
+        self._weights = CHOOSE
+        """HiGHS's dual edge weight strategy as last set (``_run``)."""
         self._most = 0
         """The most iterations a stage of this solve took (a refine's budget)."""
         self._iteration_limit: int | None = None
@@ -295,7 +308,8 @@ class HighsBackend:
             primal = continuing and not self._from_basis
             highs.setOptionValue("simplex_strategy", 4 if primal else 1)
         self._from_basis = False
-        status = self._run(deadline)
+        status = self._run(deadline, devex=self._fresh)
+        self._fresh = False
         if status == highspy.HighsModelStatus.kIterationLimit and self._iteration_limit:
             return Status.BUDGET  # the caller's budget: not numerical trouble to recover from
         if status in UNSETTLED and self.method == "simplex" and continuing:
@@ -410,15 +424,23 @@ class HighsBackend:
             )
         return Refined(taken + self.iterations(), False, True)
 
-    def _run(self, deadline: float | None) -> highspy.HighsModelStatus:
+    def _run(self, deadline: float | None, devex: bool = False) -> highspy.HighsModelStatus:
         """One HiGHS run, stopped by the deadline or by Ctrl-C within a fraction of a second.
 
         HiGHS's LP time_limit counts its run time since the Highs object was made, over every
         stage, where a MIP counts its own run: the limit is set so that either stops at the
         deadline. HiGHS runs in a thread of its own while this one waits in short steps, so a
         KeyboardInterrupt reaches Python at once; HiGHS is then asked to stop (its interrupt
-        callbacks) and the interrupt goes on up, with nothing written."""
+        callbacks) and the interrupt goes on up, with nothing written.
+
+        ``devex``: dual simplex prices by Devex (``DEVEX``) in this run. The option is set
+        only when it changes, so that the runs priced by HiGHS's choice run as they did
+        before there was a choice to make."""
         highs = self.highs
+        weights = DEVEX if devex else CHOOSE
+        if weights != self._weights:
+            highs.setOptionValue("simplex_dual_edge_weight_strategy", weights)
+            self._weights = weights
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -489,7 +511,8 @@ class HighsBackend:
         highs.clearSolver()
         highs.setBasis(basis)
         highs.setOptionValue("simplex_strategy", 1)
-        if self._run(deadline) != highspy.HighsModelStatus.kOptimal:
+        # 0 iterations as a rule: exact steepest-edge weights would be all its cost (DEVEX)
+        if self._run(deadline, devex=True) != highspy.HighsModelStatus.kOptimal:
             say("  the last basis factored afresh was not optimal: the values as solved stand")
             highs.setSolution(kept)
 
@@ -528,10 +551,15 @@ class HighsBackend:
         return basis_of(self.highs)
 
     def set_basis(
-        self, col_status: np.ndarray, row_status: np.ndarray, feasible: bool = False
+        self,
+        col_status: np.ndarray,
+        row_status: np.ndarray,
+        feasible: bool = False,
+        fresh: bool = False,
     ) -> None:
         set_basis(self.highs, col_status, row_status)
         self._from_basis = not feasible
+        self._fresh = fresh and not feasible
 
     def ranges(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.integer or self.method == "pdlp" or not self.highs.getBasis().valid:

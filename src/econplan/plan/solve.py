@@ -569,7 +569,7 @@ class Solver:
             return
         basis = leontief_basis(self.problem)
         if basis is not None:
-            self.backend.set_basis(*basis)
+            self.backend.set_basis(*basis, fresh=True)
 
     def _stage_deadline(self, deadline: float | None) -> float | None:
         """When this stage's run must stop: the solve's deadline, or sooner the stage's MIP
