@@ -371,15 +371,16 @@ class FirstOrderBackend:
                 # the child died (a crash in HiGHS): the crash basis needs no HiGHS call
                 say(f"  {error}; simplex from a crash basis instead")
                 basis = None
+            # no simplex run ended at either basis: priced by Devex (highs.DEVEX)
             if basis is not None:
                 try:
-                    self.vertex.set_basis(*basis)
+                    self.vertex.set_basis(*basis, fresh=True)
                 except ValueError as error:  # HiGHS refused it (never seen: a guard)
                     say(f"  {error}; simplex from a crash basis instead")
                     basis = None
             bridge = "crash basis" if basis is None else "crossover"
             if basis is None:
-                self.vertex.set_basis(*self._crash_basis(x, y))
+                self.vertex.set_basis(*self._crash_basis(x, y), fresh=True)
         bridged = time.perf_counter() - began
         say(
             f"  {self.name}: {iterations:,} iterations, {seconds:.2f} s ({reason}); simplex "
