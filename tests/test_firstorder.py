@@ -245,17 +245,29 @@ def test_crossover_takes_a_point_to_its_vertex() -> None:
 @pytest.mark.parametrize("method", FIRST_ORDER)
 def test_crossover_spares_simplex_the_iterations(method: str) -> None:
     """From PDLP's point, crossover leaves simplex nothing to do on the first stage, where the
-    crash basis left it as much as a start from nothing (149 iterations when measured)."""
+    crash basis left it as much as a start from nothing (149 iterations when measured).
+    Simplex from either basis, which no simplex run ended at, prices by Devex."""
     problem = assemble(small_economy(), 1e-6)
     taken = {}
     for bridge in ("crossover", "crash basis"):
         backend = firstorder.FirstOrderBackend(method=method)
         if bridge == "crash basis":
             backend.vertex.crossover = lambda *point: False  # type: ignore[method-assign]
+        priced: list[bool] = []
+        real_run = backend.vertex._run
+
+        def run(
+            deadline: float | None, devex: bool = False, priced=priced, real_run=real_run
+        ) -> object:
+            priced.append(devex)
+            return real_run(deadline, devex)
+
+        backend.vertex._run = run  # type: ignore[method-assign,assignment]
         solver = Solver(problem, backend=backend)
         solver._objective(problem.stages[0])
         assert backend.solve(None, False, lambda _: None).value == "optimal"
         assert backend.log[-1]["bridge"] == bridge
+        assert priced[:1] == [True]
         taken[bridge] = int(backend.log[-1]["simplex_iterations"])
     assert taken["crash basis"] > 50
     assert taken["crossover"] <= taken["crash basis"] / 10

@@ -196,10 +196,12 @@ def test_a_refine_that_fails_leaves_the_optimum_as_found(
 
     real = backend.HighsBackend._run
 
-    def run(self: backend.HighsBackend, deadline: float | None) -> highspy.HighsModelStatus:
+    def run(
+        self: backend.HighsBackend, deadline: float | None, devex: bool = False
+    ) -> highspy.HighsModelStatus:
         if self.highs.getOptionValue("dual_feasibility_tolerance")[1] < backend.DUAL_TOLERANCE:
             return highspy.HighsModelStatus.kUnknown
-        return real(self, deadline)
+        return real(self, deadline, devex)
 
     problem = assemble(load_economy(short_of_ore(tmp_path / "ore")), 1e-6)
     expected = Solver(problem, hold="face").solve()

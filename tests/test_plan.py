@@ -1104,12 +1104,12 @@ class FirstRunGivesUp(HighsBackend):
     giving_up: tuple[int, ...] = (0,)
     """The runs (0: the first) that stop so."""
 
-    def _run(self, deadline: float | None) -> highspy.HighsModelStatus:
+    def _run(self, deadline: float | None, devex: bool = False) -> highspy.HighsModelStatus:
         stop = self.runs in self.giving_up
         self.runs += 1
         self.highs.setOptionValue("presolve", "off" if stop else "choose")
         self.highs.setOptionValue("simplex_iteration_limit", 0 if stop else 2**31 - 1)
-        return super()._run(deadline)
+        return super()._run(deadline, devex)
 
 
 class SecondStageGivesUp(FirstRunGivesUp):

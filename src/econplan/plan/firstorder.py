@@ -374,7 +374,8 @@ class FirstOrderBackend:
             # no simplex run ended at either basis: priced by Devex (highs.DEVEX)
             if basis is not None:
                 try:
-                    self.vertex.set_basis(*basis, fresh=True)
+                    col_status, row_status = basis
+                    self.vertex.set_basis(col_status, row_status, fresh=True)
                 except ValueError as error:  # HiGHS refused it (never seen: a guard)
                     say(f"  {error}; simplex from a crash basis instead")
                     basis = None

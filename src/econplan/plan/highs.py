@@ -295,6 +295,7 @@ class HighsBackend:
     def reset(self) -> None:
         self.highs.clearSolver()
         self._from_basis = False
+        self._fresh = False
         self._most = 0
 
     def solve(self, deadline: float | None, continuing: bool, say: Progress) -> Status:
@@ -308,8 +309,8 @@ class HighsBackend:
             primal = continuing and not self._from_basis
             highs.setOptionValue("simplex_strategy", 4 if primal else 1)
         self._from_basis = False
-        status = self._run(deadline, devex=self._fresh)
-        self._fresh = False
+        fresh, self._fresh = self._fresh, False
+        status = self._run(deadline, devex=fresh)
         if status == highspy.HighsModelStatus.kIterationLimit and self._iteration_limit:
             return Status.BUDGET  # the caller's budget: not numerical trouble to recover from
         if status in UNSETTLED and self.method == "simplex" and continuing:
@@ -318,7 +319,7 @@ class HighsBackend:
             # the labour stage); dual simplex from the same basis settles it
             say("  HiGHS ended the stage unsure of its optimum; again with dual simplex")
             highs.setOptionValue("simplex_strategy", 1)
-            status = self._run(deadline)
+            status = self._run(deadline, devex=fresh)  # the same basis, no weights for it
         if status == highspy.HighsModelStatus.kInfeasible and continuing:
             # the last stage's optimum keeps every hold, so this stage cannot truly be
             # infeasible: simplex lost its way from the last basis (seen on a re-plan of
