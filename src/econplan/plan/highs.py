@@ -65,7 +65,7 @@ DEVEX, CHOOSE = 1, -1
 edge). Dual simplex from a basis HiGHS did not reach itself prices by Devex, whose reference
 weights start at 1: the exact steepest-edge weights of such a basis cost one backward solve
 with its factors per row, and that was most of the first stage's time on IBGE's table split
-into 3,000 products (11.9 s of 12.8, against 0.4 s by Devex, the same 17-18 iterations) and
+into 3,000 products (12.8 s, against 0.4 s by Devex, the same 17-18 iterations) and
 the reason time grew as n^2.2 from 10,000 to 30,000 products (docs/performance.md, "Pricing
 a basis given from outside")."""
 
@@ -219,8 +219,6 @@ class HighsBackend:
         """A basis was given (``set_basis``): the next solve starts from it."""
         self._fresh = False
         """The basis given was ``fresh``: the next solve prices by Devex."""
-        self._weights = CHOOSE
-        """HiGHS's dual edge weight strategy as last set (``_run``)."""
         self._most = 0
         """The most iterations a stage of this solve took (a refine's budget)."""
         self._iteration_limit: int | None = None
@@ -439,9 +437,8 @@ class HighsBackend:
         before there was a choice to make."""
         highs = self.highs
         weights = DEVEX if devex else CHOOSE
-        if weights != self._weights:
+        if highs.getOptionValue("simplex_dual_edge_weight_strategy")[1] != weights:
             highs.setOptionValue("simplex_dual_edge_weight_strategy", weights)
-            self._weights = weights
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
