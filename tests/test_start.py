@@ -96,8 +96,9 @@ def test_the_leontief_start_and_the_polish_are_priced_by_devex(
     """Dual simplex from a basis HiGHS did not reach itself prices by Devex (exact
     steepest-edge weights for it cost one backward solve per row: most of the first stage's
     time at scale, docs/performance.md): the first stage from the Leontief basis and the
-    polish do; the stages that go on from HiGHS's own bases keep its choice. HiGHS is asked
-    for it in the run itself, and the optima are those of HiGHS's own start."""
+    polish do (made to run here: it is skipped where the point needs none); the stages that
+    go on from HiGHS's own bases keep its choice. HiGHS is asked for it in the run itself,
+    and the optima are those of HiGHS's own start."""
     from econplan.plan.highs import DEVEX, HighsBackend
 
     runs: list[tuple[bool, int]] = []
@@ -113,6 +114,7 @@ def test_the_leontief_start_and_the_polish_are_priced_by_devex(
     own = Solver(problem).solve()
     runs.clear()
     monkeypatch.setattr(HighsBackend, "_run", run)
+    monkeypatch.setattr(HighsBackend, "_accurate", lambda self, solution: False)
     leontief = Solver(problem, leontief=True).solve()
     assert runs[0] == (True, DEVEX)  # the first stage
     assert runs[-1] == (True, DEVEX)  # the polish
@@ -120,3 +122,47 @@ def test_the_leontief_start_and_the_polish_are_priced_by_devex(
     assert len(runs) > 2
     for mine, theirs in zip(leontief.stages, own.stages, strict=True):
         assert mine.value == pytest.approx(theirs.value, rel=2 * problem.tolerance, abs=1e-9)
+
+
+def test_the_polish_refactors_only_a_point_that_drifted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The polish factors the last basis afresh only where the point HiGHS holds has drifted
+    from what the problem makes of it (``HighsBackend._accurate``): a point within the
+    tests the stages were solved to is kept as solved, with no run. The residuals are
+    relative: a basic value moved by 1e-6 of itself shows as about that."""
+    from econplan.plan.highs import HighsBackend
+
+    runs: list[bool] = []
+    real_run = HighsBackend._run
+
+    def run(self: HighsBackend, deadline: float | None, devex: bool = False) -> object:
+        runs.append(devex)
+        return real_run(self, deadline, devex)
+
+    economy = generate_economy(products=60, inputs=5, regions=3, years=3, seed=11)
+    solver = Solver(assemble(economy), leontief=True)
+    solver.solve()
+    backend = solver.backend
+    assert isinstance(backend, HighsBackend)
+    solution = backend.highs.getSolution()
+    assert backend._accurate(solution)
+    as_solved = backend.values()
+    monkeypatch.setattr(HighsBackend, "_run", run)
+    backend.polish(None, lambda _: None)
+    assert runs == []
+    assert np.array_equal(backend.values(), as_solved)
+
+    col_status = backend.basis()[0]  # type: ignore[index]
+    moved = int(np.flatnonzero(col_status == BASIC)[0])
+    x = np.array(solution.col_value)
+    x[moved] *= 1 + 1e-6
+    solution.col_value = x
+    primal, dual = backend._residuals(solution)
+    assert 1e-8 < primal < 1e-6
+    assert dual < 1e-12
+    assert not backend._accurate(solution)
+
+    # where it is not: factored afresh, priced by Devex, the same vertex
+    monkeypatch.setattr(HighsBackend, "_accurate", lambda self, solution: False)
+    backend.polish(None, lambda _: None)
+    assert runs == [True]
+    assert np.allclose(backend.values(), as_solved, rtol=1e-9, atol=1e-12)
