@@ -406,14 +406,16 @@ def bottlenecks(
     objective (``scale``, at least 1): the stages are held within that tolerance, so less is
     solver noise (a valuation of 2e-8 on a level near 1 is not a bottleneck)."""
     scale = scale or {}
-    floor = np.array(
-        [
-            max(ZERO, tolerance * max(abs(scale.get(stage, 1.0)), 1.0))
-            for stage in valuations["stage"]
-        ],
+    # one floor per stage, spread over its rows (a lookup per row was 3.5 s at 10,000
+    # products)
+    stage_of = pd.Index(valuations["stage"].to_numpy(dtype=object))
+    named = pd.unique(stage_of.to_numpy())
+    floors = np.array(
+        [max(ZERO, tolerance * max(abs(scale.get(stage, 1.0)), 1.0)) for stage in named],
         dtype=float,
     )
-    limits = valuations[
+    floor: np.ndarray = floors[pd.Index(named).get_indexer(stage_of)]
+    limits: pd.DataFrame = valuations[
         valuations["constraint"].isin([*LIMITS, "labour"]).to_numpy()
         & (valuations["valuation"].to_numpy(dtype=float) > floor)
     ].copy()
