@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from econplan import load_economy
@@ -49,3 +50,36 @@ def test_waste_the_objectives_force_is_counted_not_removed(tmp_path: Path) -> No
     assert waste["before"] == pytest.approx(2.0, abs=1e-9)
     assert waste["after"] == pytest.approx(2.0, abs=1e-9)
     assert "waste" in plan.run["times"]
+
+
+def test_the_first_choice_on_the_face_goes_on_in_the_stages_highs() -> None:
+    """The waste stage solves in the HiGHS object the stages ended in, whose basis is factored
+    already (a HiGHS object of the face's own factors it afresh first: most of the stage's
+    time where the factors fill in densely), once: the next choice gets one of its own. Both
+    find the same least waste, on the same face."""
+    from econplan.generate import generate_economy
+    from econplan.plan import Solver, assemble
+    from econplan.plan.face import Face, run
+    from econplan.plan.highs import HighsBackend
+    from econplan.plan.waste import waste_weights
+
+    problem = assemble(generate_economy(products=60, inputs=5, regions=3, years=3, seed=11))
+    solver = Solver(problem, leontief=True)
+    solver.solve()
+    face = Face.of(solver)
+    assert face is not None and isinstance(solver.backend, HighsBackend)
+    coefs, _ = waste_weights(problem)
+    scaled = coefs * face.col_scale
+    lent = face.highs(scaled)
+    assert lent is solver.backend.highs
+    own = face.highs(scaled)
+    assert own is not lent
+    assert run(lent) and run(own)
+    least = [float(scaled @ np.asarray(h.getSolution().col_value)) for h in (lent, own)]
+    assert least[0] == pytest.approx(least[1], rel=1e-9, abs=1e-9)
+    assert least[0] < float(scaled @ face.point)  # the choice had something to gain
+    for highs in (lent, own):
+        x = np.asarray(highs.getSolution().col_value)
+        assert np.all(x >= face.col_lower - 1e-9) and np.all(x <= face.col_upper + 1e-9)
+        rows = face.matrix @ x
+        assert np.all(rows >= face.row_lower - 1e-8) and np.all(rows <= face.row_upper + 1e-8)

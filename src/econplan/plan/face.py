@@ -17,13 +17,21 @@ in its arithmetic. The choices on the face are solved by HiGHS, whatever the bac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from econplan.plan.highs import basis_of, highs_lp, new_highs, pass_model, set_basis
+from econplan.plan.highs import (
+    NO_LIMIT,
+    HighsBackend,
+    basis_of,
+    highs_lp,
+    new_highs,
+    pass_model,
+    set_basis,
+)
 from econplan.plan.solve import Solution, Solver
 
 ZERO = 1e-9
@@ -37,6 +45,21 @@ read as prices, they fixed both lines at capacity in both directions and the cro
 stage could not net 1 TWh shipped each way. Either way the plan is safe: the stages' holds
 stay in force as bounds, the face only narrows what a later choice may move; below it the
 last objective could move by at most 1e-9 a scaled unit moved, within its hold."""
+
+
+class Lent:
+    """The HiGHS object the stages ended in, lent to the first choice on their face: it holds
+    the same problem with the last stage's basis already factored, where a HiGHS object of the
+    face's own factors it afresh first (20.7 s of the waste stage's 20.7 on a generated
+    3,000-product economy, whose basis factors fill in densely). Taken once: the choice
+    changes its costs and bounds."""
+
+    def __init__(self, highs: highspy.Highs | None) -> None:
+        self._highs = highs
+
+    def take(self) -> highspy.Highs | None:
+        highs, self._highs = self._highs, None
+        return highs
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,8 @@ class Face:
     starts from (``highs``); None where none is known."""
     point: np.ndarray | None = None
     """The plan (scaled columns) the face was read at, or the last choice on it found."""
+    lent: Lent = field(default_factory=lambda: Lent(None))
+    """The stages' own HiGHS object, for the first choice on the face (``highs``)."""
 
     @classmethod
     def of(cls, solver: Solver) -> Face | None:
@@ -74,6 +99,10 @@ class Face:
         col_lower[on] = col_upper[on] = x[on]
         bound = np.abs(row_dual) > ZERO
         row_lower[bound] = row_upper[bound] = activity[bound]
+        # the stages' HiGHS where it holds the problem as the face has it (not whole units)
+        lent = Lent(
+            backend.highs if type(backend) is HighsBackend and not backend.integer else None
+        )
         return cls(
             solver.scaled,
             col_lower,
@@ -85,6 +114,7 @@ class Face:
             solver.feasibility,
             basis,
             x,
+            lent,
         )
 
     @property
@@ -106,6 +136,7 @@ class Face:
             point=None
             if highs is None
             else np.asarray(highs.getSolution().col_value, dtype=float)[: self.n],
+            lent=Lent(None),  # another problem now: one row more
         )
 
     def highs(
@@ -133,6 +164,10 @@ class Face:
             row_lower = np.concatenate([row_lower, extra_rows[0]])
             row_upper = np.concatenate([row_upper, extra_rows[1]])
             costs = np.concatenate([cost, extra_cost])
+        elif start is None:
+            lent = self.lent.take()
+            if lent is not None:
+                return self._on(lent, cost, time_limit)
         highs = new_highs()
         highs.setOptionValue("random_seed", 0)
         highs.setOptionValue("solver", "simplex")
@@ -152,6 +187,26 @@ class Face:
             # dual simplex from scratch, after presolve removes what the face fixed: a
             # fraction of a second on the built-in plan (on the whole problem, minutes)
             highs.setOptionValue("simplex_strategy", 1)
+        return highs
+
+    def _on(
+        self, highs: highspy.Highs, cost: np.ndarray, time_limit: float | None
+    ) -> highspy.Highs:
+        """The stages' HiGHS object (``lent``) made to hold the face with ``cost``: its
+        basis, optimal for the last stage, stays, and so do its factors, for primal simplex to
+        go on from as from the face's own start."""
+        n, m = self.n, self.matrix.shape[0]
+        cols, rows = np.arange(n, dtype=np.int32), np.arange(m, dtype=np.int32)
+        highs.changeColsCost(n, cols, np.asarray(cost, dtype=float))
+        highs.changeColsBounds(n, cols, self.col_lower, self.col_upper)
+        highs.changeRowsBounds(m, rows, self.row_lower, self.row_upper)
+        highs.setOptionValue("solver", "simplex")
+        highs.setOptionValue("simplex_strategy", 4)
+        highs.setOptionValue("simplex_iteration_limit", NO_LIMIT)
+        highs.setOptionValue("primal_feasibility_tolerance", self.feasibility)
+        # HiGHS counts an LP's time limit from when the object was made
+        limit = np.inf if time_limit is None else highs.getRunTime() + max(time_limit, 1.0)
+        highs.setOptionValue("time_limit", float(limit))
         return highs
 
     def solution(
