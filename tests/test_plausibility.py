@@ -20,6 +20,9 @@ from econplan.cli.text import number, table, years_of
 from econplan.plan import load_plan, write_plan
 from econplan.plan.plausibility import (
     CHANGE,
+    DRIVER_SHARE,
+    DRIVERS,
+    Drivers,
     cross_hauling,
     flag_frame,
     output_changes,
@@ -375,3 +378,69 @@ def test_the_built_in_plan_reads_as_a_plan(builtin_plan_dir: Path) -> None:
     levels = levels[levels["persons"] > 0].sort_values(["region", "year"])
     growth = levels.groupby("region")["level"].diff().dropna()
     assert (growth > 0).all()
+
+
+def test_the_drivers_of_many_changes_are_read_at_once() -> None:
+    """``Drivers.of_changes`` explains every change in one pass over the components; each
+    answer is what reading that change alone gives (worked here by dictionaries, as the report
+    first did): the components that moved the output the way it went, each above
+    DRIVER_SHARE of the change, the largest first, at most DRIVERS, ties in the components'
+    order. Changes of a product or year with no components have no drivers."""
+    rows = [
+        # product, year, component, sign, flow
+        ("X", 2021, "use in a", 1.0, 10.0),
+        ("X", 2022, "use in a", 1.0, 30.0),
+        ("X", 2021, "use in b", 1.0, 5.0),
+        ("X", 2022, "use in b", 1.0, 25.0),  # ties with a: +20 each
+        ("X", 2022, "exports", 1.0, 5.0),  # 5 of 46: above a tenth
+        ("X", 2021, "imports", -1.0, 1.0),
+        ("X", 2022, "imports", -1.0, 0.0),  # +1 of 46: below a tenth
+        ("X", 2023, "use in c", 1.0, 2.0),
+        ("Y", 2021, "final demand (households)", 1.0, 100.0),
+        ("Y", 2022, "final demand (households)", 1.0, 60.0),
+        ("Y", 2022, "use in a", 1.0, 10.0),  # the other way: not a driver of the fall
+        ("Y", 2022, "stocks drawn", -1.0, 5.0),
+        ("Z", 2021, "use in a", 1.0, 1.0),
+        ("Z", 2021, "use in b", 1.0, -1.0),  # Z's output does not move
+        ("W", 2021, "use in a", 1.0, 1.0),
+        ("W", 2022, "use in a", 1.0, 6.0),
+        ("W", 2022, "use in b", 1.0, 4.0),
+        ("W", 2022, "use in c", 1.0, 4.0),
+        ("W", 2022, "use in d", 1.0, 3.0),
+    ]
+    components = pd.DataFrame(rows, columns=["product", "year", "component", "sign", "flow"])
+    drivers = Drivers(components, pd.DataFrame(columns=["product", "year", "process", "amount"]))
+
+    def alone(product: str, before: int, year: int) -> list[tuple[str, float]]:
+        flows: dict[tuple[str, int], dict[tuple[str, float], float]] = {}
+        for p, y, c, s, f in rows:
+            key = (c, s)
+            flows.setdefault((p, y), {})[key] = flows.get((p, y), {}).get(key, 0.0) + f
+        old, new = flows.get((product, before), {}), flows.get((product, year), {})
+        keys = sorted(set(old) | set(new))
+        change = {k: new.get(k, 0.0) - old.get(k, 0.0) for k in keys}
+        total = sum(change[k] * k[1] for k in keys)
+        if total == 0:
+            return []
+        way = {k: change[k] * k[1] * (1 if total > 0 else -1) for k in keys}
+        picked = [k for k in keys if way[k] > DRIVER_SHARE * abs(total)]
+        picked.sort(key=lambda k: -way[k])  # stable: ties keep the components' order
+        return [(k[0], change[k]) for k in picked[:DRIVERS]]
+
+    asked = [
+        ("X", 2021, 2022),
+        ("X", 2022, 2023),
+        ("Y", 2021, 2022),
+        ("Z", 2021, 2022),
+        ("W", 2021, 2022),
+        ("V", 2021, 2022),  # no such product
+        ("X", 2020, 2021),  # no such year
+    ]
+    found = drivers.of_changes(asked)
+    assert found == [alone(*change) for change in asked]
+    assert found[0] == [("use in a", 20.0), ("use in b", 20.0), ("exports", 5.0)]
+    assert found[2] == [("final demand (households)", -40.0), ("stocks drawn", 5.0)]
+    assert found[3] == [] and found[5] == []
+    assert len(found[4]) == DRIVERS
+    assert [drivers.of_change(*change) for change in asked] == found
+    assert drivers.of_changes([]) == []
