@@ -444,3 +444,19 @@ def test_the_drivers_of_many_changes_are_read_at_once() -> None:
     assert len(found[4]) == DRIVERS
     assert [drivers.of_change(*change) for change in asked] == found
     assert drivers.of_changes([]) == []
+
+
+def test_an_economy_without_components_has_no_drivers() -> None:
+    """No flows at all (nothing made, nothing used): every change asked has no drivers."""
+    empty = pd.DataFrame(
+        {
+            "product": pd.Series([], dtype=object),
+            "year": pd.Series([], dtype=int),
+            "component": pd.Series([], dtype=object),
+            "sign": pd.Series([], dtype=float),
+            "flow": pd.Series([], dtype=float),
+        }
+    )
+    drivers = Drivers(empty, pd.DataFrame(columns=["product", "year", "process", "amount"]))
+    assert drivers.of_changes([("X", 2021, 2022), ("Y", 2022, 2023)]) == [[], []]
+    assert drivers.of_changes([]) == []

@@ -127,8 +127,9 @@ def test_the_leontief_start_and_the_polish_are_priced_by_devex(
 def test_the_polish_refactors_only_a_point_that_drifted(monkeypatch: pytest.MonkeyPatch) -> None:
     """The polish factors the last basis afresh only where the point HiGHS holds has drifted
     from what the problem makes of it (``HighsBackend._accurate``): a point within the
-    tests the stages were solved to is kept as solved, with no run. The residuals are
-    relative: a basic value moved by 1e-6 of itself shows as about that."""
+    tests the stages were solved to is kept as solved, with no run. A basic value moved by
+    1e-6 of itself takes the rows it enters out of their bounds by far more than the
+    feasibility tolerance (1e-10)."""
     from econplan.plan.highs import HighsBackend
 
     runs: list[bool] = []
@@ -157,7 +158,7 @@ def test_the_polish_refactors_only_a_point_that_drifted(monkeypatch: pytest.Monk
     x[moved] *= 1 + 1e-6
     solution.col_value = x
     primal, dual = backend._residuals(solution)
-    assert 1e-8 < primal < 1e-6
+    assert primal > 1e-9
     assert dual < 1e-12
     assert not backend._accurate(solution)
 

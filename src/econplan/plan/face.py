@@ -25,7 +25,6 @@ import scipy.sparse as sp
 
 from econplan.plan.highs import (
     NO_LIMIT,
-    HighsBackend,
     basis_of,
     highs_lp,
     new_highs,
@@ -52,7 +51,8 @@ class Lent:
     the same problem with the last stage's basis already factored, where a HiGHS object of the
     face's own factors it afresh first (20.7 s of the waste stage's 20.7 on a generated
     3,000-product economy, whose basis factors fill in densely). Taken once: the choice
-    changes its costs and bounds."""
+    changes its costs and bounds (the solver sets them back before it solves again:
+    ``Solver.lend``)."""
 
     def __init__(self, highs: highspy.Highs | None) -> None:
         self._highs = highs
@@ -99,10 +99,7 @@ class Face:
         col_lower[on] = col_upper[on] = x[on]
         bound = np.abs(row_dual) > ZERO
         row_lower[bound] = row_upper[bound] = activity[bound]
-        # the stages' HiGHS where it holds the problem as the face has it (not whole units)
-        lent = Lent(
-            backend.highs if type(backend) is HighsBackend and not backend.integer else None
-        )
+        lent = Lent(solver.lend())
         return cls(
             solver.scaled,
             col_lower,

@@ -151,6 +151,13 @@ def pass_model(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
         )
 
 
+def _outside(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """The most by which ``values`` lie below ``lower`` or above ``upper`` (0 where within)."""
+    if not len(values):
+        return 0.0
+    return float(max(0.0, np.max(lower - values), np.max(values - upper)))
+
+
 _STATUSES = [highspy.HighsBasisStatus(v) for v in range(5)]
 """HiGHS's basis statuses by their value (lower, basic, upper, zero, nonbasic)."""
 
@@ -537,35 +544,34 @@ class HighsBackend:
             highs.setSolution(kept)
 
     def _accurate(self, solution: highspy.HighsSolution) -> bool:
-        """Whether HiGHS's point and valuations are within the tests the stages were solved
-        to: the rows within the primal feasibility tolerance the problem was loaded with
-        (1e-10, which verification was measured to need), the reduced costs within the refined
-        test (``REFINED_TOLERANCE``) the faces are read at. The drift the polish is for was
-        4e-6 to 6e-4; measured on the built-in economy, its three solves end at 2e-14 to
-        8e-12 and 9e-15 to 1.8e-9 (the last polished), a generated 3,000-product economy at
-        7e-11 and 7e-10."""
+        """Whether HiGHS's point and valuations pass the tests the stages were solved to,
+        recomputed from the problem: the point within the primal feasibility tolerance the
+        problem was loaded with (1e-10, which verification was measured to need), the
+        reduced costs within the refined test (``REFINED_TOLERANCE``) the faces are read at.
+        The drift the polish is for was 4e-6 to 6e-4; rounding is far below either test."""
         primal, dual = self._residuals(solution)
         return primal <= self._feasibility and dual <= REFINED_TOLERANCE
 
     def _residuals(self, solution: highspy.HighsSolution) -> tuple[float, float]:
         """How far HiGHS's point and valuations are from what the problem makes of them:
-        the largest ``|A x - row values|`` and ``|c - A'y - reduced costs|``, each relative to
-        the magnitudes summed in its product where they exceed 1 (``|A| |x|``,
-        ``|c| + |A|'|y|``): where
-        the updates of the basis factors have drifted, these are what shows it (the values
-        HiGHS holds are kept at their bounds; the rows they imply are not)."""
+        the most by which a row as its values make it (``A x``, recomputed here, not the row
+        values HiGHS reports) or a value lies outside its bounds, in the scaled units the
+        backend holds and its feasibility tolerance tests; and the largest
+        ``|c - A'y - reduced costs|``, relative to ``|c| + |A|'|y|`` where that exceeds 1.
+        Where the updates of the basis factors have drifted, these show it: the values HiGHS
+        holds are kept within their bounds, the rows they make are not."""
         matrix = self._matrix
         assert matrix is not None
         x = np.asarray(solution.col_value, dtype=float)
-        rows = np.asarray(solution.row_value, dtype=float)
         y = np.asarray(solution.row_dual, dtype=float)
         d = np.asarray(solution.col_dual, dtype=float)
-        magnitude = abs(matrix)
-        primal = np.abs(matrix @ x - rows) / np.maximum(1.0, magnitude @ np.abs(x))
+        col_lower, col_upper, row_lower, row_upper = self.bounds()
+        rows = matrix @ x
+        primal = max(_outside(rows, row_lower, row_upper), _outside(x, col_lower, col_upper))
         dual = np.abs(self._cost - matrix.T @ y - d) / np.maximum(
-            1.0, np.abs(self._cost) + magnitude.T @ np.abs(y)
+            1.0, np.abs(self._cost) + abs(matrix).T @ np.abs(y)
         )
-        return float(primal.max(initial=0.0)), float(dual.max(initial=0.0))
+        return primal, float(dual.max(initial=0.0))
 
     # -- what a solve gave ------------------------------------------------------------------
     def values(self) -> np.ndarray:

@@ -674,13 +674,15 @@ class Drivers:
         keys["component"] = keys["component"].astype(str)
         column = {int(year): i for i, year in enumerate(wide.columns)}
         products = keys["product"].to_numpy(dtype=object)
-        starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])
-        stops = np.r_[starts[1:], len(products)]
+        starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])[: len(products)]
+        stops = np.r_[starts[1:], len(products)][: len(starts)]
         rows = {str(products[a]): (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
         return keys, wide.to_numpy(dtype=float), column, rows
 
     def of_changes(self, changes: list[tuple[str, int, int]]) -> list[list[tuple[str, float]]]:
         """``of_change`` for each (product, before, year) of ``changes``, all at once."""
+        if not changes:
+            return []
         keys, flows, column, rows = self._by_year
         spans = np.array([rows.get(product, (0, 0)) for product, _, _ in changes], dtype=np.int64)
         spans = spans.reshape(-1, 2)

@@ -266,6 +266,8 @@ class Solver:
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
         self._base_row_bounds = (row_lower.copy(), row_upper.copy())
         self._faced_cols = np.zeros(0, dtype=np.int64)
+        self._lent = False
+        """The backend's HiGHS was lent to a choice on the face (``lend``) since the last solve."""
         """Columns and rows the optimal faces of this solve's stages fixed (``_hold_face``),
         freed at the next solve."""
         self._faced_rows = np.zeros(0, dtype=np.int64)
@@ -277,6 +279,17 @@ class Solver:
         if not isinstance(self.backend, HighsBackend):
             raise AttributeError(f"the backend is {type(self.backend).__name__}, not HiGHS")
         return self.backend.highs
+
+    def lend(self) -> highspy.Highs | None:
+        """The backend's HiGHS object, holding the last stage's basis and its factors, for a
+        choice on that stage's face to go on in (``econplan.plan.face.Lent``); None where the
+        backend is not plain HiGHS or holds whole units. The choice changes its costs and
+        bounds: the next ``solve`` sets every bound back."""
+        backend = self.backend
+        if type(backend) is not HighsBackend or backend.integer:
+            return None
+        self._lent = True
+        return backend.highs
 
     # -- changes without rebuilding -----------------------------------------------------------
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -395,10 +408,16 @@ class Solver:
             [[s.column for s in problem.stages], shortfalls[shortfalls >= 0]]
         ).astype(np.int64)
         held = np.union1d(held, self._faced_cols)
+        rows = self._faced_rows
+        if self._lent:
+            # a choice on the last solve's face went on in the backend's HiGHS (``lend``):
+            # every bound may have moved
+            held = np.arange(problem.matrix.shape[1], dtype=np.int64)
+            rows = np.arange(problem.matrix.shape[0], dtype=np.int64)
+            self._lent = False
         if len(held):
             self._col_bounds(held, self._base_col_bounds[0][held], self._base_col_bounds[1][held])
-        if len(self._faced_rows):
-            rows = self._faced_rows
+        if len(rows):
             self.backend.set_row_bounds(
                 rows,
                 self._base_row_bounds[0][rows] * self.row_scale[rows],
