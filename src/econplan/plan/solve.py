@@ -266,11 +266,11 @@ class Solver:
         self._base_col_bounds = (col_lower.copy(), col_upper.copy())
         self._base_row_bounds = (row_lower.copy(), row_upper.copy())
         self._faced_cols = np.zeros(0, dtype=np.int64)
-        self._lent = False
-        """The backend's HiGHS was lent to a choice on the face (``lend``) since the last solve."""
         """Columns and rows the optimal faces of this solve's stages fixed (``_hold_face``),
         freed at the next solve."""
         self._faced_rows = np.zeros(0, dtype=np.int64)
+        self._lent = False
+        """The backend's HiGHS was lent to a choice on the face (``lend``) since the last solve."""
 
     @property
     def highs(self) -> highspy.Highs:
