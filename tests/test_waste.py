@@ -14,11 +14,11 @@ from test_plan import TIGHT, build
 from test_plausibility import joint_economy
 
 
-def test_a_tie_goes_to_the_plan_without_waste(tmp_path: Path) -> None:
-    """X by a (with a tonne of slag nobody uses) or by b (without), at the same labour: the
-    labour stage cannot choose; the waste stage makes all 100 t by b."""
-    folder = build(
-        tmp_path / "tie",
+def tie_economy(folder: Path) -> Path:
+    """X by a (with a tonne of slag nobody uses) or by b (without), at the same labour, 100 t
+    asked for: the labour stage cannot choose between them."""
+    return build(
+        folder,
         objective="labour",
         products="id,unit,sector,kind\nX,t,s,good\nslag,t,s,good\nlabour,person-year,s,labour\n",
         processes="id,sector,main_product\na,s,X\nb,s,X\n",
@@ -27,6 +27,12 @@ def test_a_tie_goes_to_the_plan_without_waste(tmp_path: Path) -> None:
         facilities="id,region,process,capacity,base_output\nfa,r,a,100,50\nfb,r,b,100,50\n",
         final_demand="category,product,region,basis,amount\nconstruction,X,r,absolute,100\n",
     )
+
+
+def test_a_tie_goes_to_the_plan_without_waste(tmp_path: Path) -> None:
+    """X by a (with a tonne of slag nobody uses) or by b (without), at the same labour: the
+    labour stage cannot choose; the waste stage makes all 100 t by b."""
+    folder = tie_economy(tmp_path / "tie")
     plan = make_plan(load_economy(folder), tolerance=TIGHT)
     assert plan.ok
     waste = plan.info["waste"]
@@ -63,16 +69,7 @@ def test_the_first_choice_on_the_face_goes_on_in_the_stages_highs(tmp_path: Path
     from econplan.plan.highs import HighsBackend
     from econplan.plan.waste import waste_weights
 
-    folder = build(
-        tmp_path / "tie",
-        objective="labour",
-        products="id,unit,sector,kind\nX,t,s,good\nslag,t,s,good\nlabour,person-year,s,labour\n",
-        processes="id,sector,main_product\na,s,X\nb,s,X\n",
-        process_io="process,product,flow,amount\na,X,output,1\na,slag,output,1\n"
-        "a,labour,input,0.1\nb,X,output,1\nb,labour,input,0.1\n",
-        facilities="id,region,process,capacity,base_output\nfa,r,a,100,50\nfb,r,b,100,50\n",
-        final_demand="category,product,region,basis,amount\nconstruction,X,r,absolute,100\n",
-    )
+    folder = tie_economy(tmp_path / "tie")
     problem = assemble(load_economy(folder))
     solver = Solver(problem)
     solver.solve()
