@@ -403,8 +403,9 @@ def test_time_limit_counts_each_stage_from_what_is_left(planned: tuple[Path, Pat
     began = time.perf_counter()
     solver.solve()
     elapsed = time.perf_counter() - began
-    # a run per stage, and one more: the last vertex computed afresh from its basis
-    assert len(seen) == len(solver.problem.stages) + 1 > 2
+    # a run per stage, and one more where the last point drifted: the polish
+    stages = len(solver.problem.stages)
+    assert stages <= len(seen) <= stages + 1 and stages > 1
     for run_time, option in seen:
         assert limit - elapsed <= option - run_time <= limit
 
