@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from econplan.cli import main
 from econplan.generate import generate_economy
-from econplan.plan import Solver, assemble, firstorder, gpu, make_plan
+from econplan.plan import Solver, assemble, backend, firstorder, gpu, make_plan
 from econplan.plan.apart import DeadlineError, apart
 
 needs_ortools = pytest.mark.skipif(
@@ -148,7 +148,7 @@ def test_the_crash_basis_reads_bounds_and_sides() -> None:
     upper = np.array([inf, 10.0, 10.0, inf, inf, 2.0, 2.0 + 1e-9, 2.0])
     dual = np.array([1.0, 0.0, -1.0, 0.0, 0.0, -1.0, -1.0, 0.0])
     status = firstorder._statuses(value, lower, upper, dual)
-    L, B, U, Z = firstorder.LOWER, firstorder.BASIC, firstorder.UPPER, firstorder.ZERO
+    L, B, U, Z = backend.AT_LOWER, backend.BASIC, backend.AT_UPPER, backend.AT_ZERO
     # the last: an equation PDLP left 1e-3 off is still at its value
     assert status.tolist() == [L, B, U, B, Z, L, U, L]
 

@@ -247,3 +247,47 @@ def test_rounding_in_the_duals_is_no_price(monkeypatch: pytest.MonkeyPatch) -> N
     assert noise * scale > 1e-9
     assert faces(noise)[:2] == (held, fixed)
     assert fixed > 0 and any(f and f[0] for f in held)
+
+
+@pytest.mark.parametrize("wrong", [30, 150])
+def test_a_refine_is_tried_only_on_what_rounding_leaves(wrong: int) -> None:
+    """An optimum at HiGHS's own test (1e-7) with ``wrong`` reduced costs of -5e-8, which the
+    refined test (1e-9) rejects: 30 are rounding a refine takes away (primal simplex takes
+    each column to its upper bound); 150,
+    more than a stage of no iterations could leave (``REFINE_ROUNDING``), are not tried, and
+    the optimum is held as found (on generated economies such a refine ran for minutes and
+    made the reduced costs worse)."""
+    import scipy.sparse as sp
+
+    from econplan.plan.backend import AT_LOWER, BASIC, Status
+    from econplan.plan.highs import REFINE_ROUNDING, REFINED_TOLERANCE, HighsBackend
+
+    assert 30 < REFINE_ROUNDING < 150
+    columns = wrong + 1
+    backend = HighsBackend("simplex")
+    # one row, sum x <= 1,000, that never binds; the first column has a cost of its own
+    backend.load(
+        sp.csc_matrix(np.ones((1, columns))),
+        (np.zeros(columns), np.ones(columns)),
+        (np.array([-np.inf]), np.array([1000.0])),
+        np.zeros(0, dtype=np.int64),
+        1e-9,
+    )
+    cost = np.full(columns, -5e-8)
+    cost[0] = 1.0
+    backend.set_costs(cost)
+    # from every column at 0: presolve would move them at once, a basis given is kept
+    backend.set_basis(np.full(columns, AT_LOWER, dtype=np.int8), np.array([BASIC], np.int8))
+    said: list[str] = []
+    assert backend.solve(None, False, said.append) == Status.OPTIMAL
+    assert backend.iterations() == 0
+    assert backend._wrong_way(REFINED_TOLERANCE) == wrong
+    refined = backend.refine(None, said.append)
+    if wrong < REFINE_ROUNDING:
+        assert refined.finished
+        assert backend.values()[1:] == pytest.approx(1.0)
+        assert backend._wrong_way(REFINED_TOLERANCE) == 0
+    else:
+        assert not refined.finished and refined.iterations == 0
+        assert backend.values()[1:] == pytest.approx(0.0)
+        assert f"{wrong:,} reduced costs fail the refined test" in " ".join(said)

@@ -12,8 +12,9 @@ import scipy.sparse.linalg as spla
 from econplan import load_economy
 from econplan.generate import generate_economy
 from econplan.plan import Solver, assemble, make_plan, pick
+from econplan.plan.backend import BASIC
 from econplan.plan.problem import StageProblem
-from econplan.plan.start import BASIC, leontief_basis
+from econplan.plan.start import leontief_basis
 
 
 def basis_matrix(

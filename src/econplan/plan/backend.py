@@ -47,6 +47,12 @@ class Status(enum.Enum):
     backend giving up), after whatever recovery the backend knows."""
 
 
+AT_LOWER, BASIC, AT_UPPER, AT_ZERO = 0, 1, 2, 3
+"""The status of a column or row in a basis (``Backend.basis``; HiGHS's codes): nonbasic at
+its lower bound, basic, nonbasic at its upper bound, free and nonbasic at zero (and 4 beyond
+it: nonbasic elsewhere)."""
+
+
 @dataclass(frozen=True)
 class Refined:
     """What ``Backend.refine`` did to a stage's optimum: the iterations it took, and whether it

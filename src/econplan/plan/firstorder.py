@@ -46,7 +46,16 @@ import scipy.sparse as sp
 
 from econplan.plan import gpu
 from econplan.plan.apart import DeadlineError, apart
-from econplan.plan.backend import Progress, Refined, SolveError, Status
+from econplan.plan.backend import (
+    AT_LOWER,
+    AT_UPPER,
+    AT_ZERO,
+    BASIC,
+    Progress,
+    Refined,
+    SolveError,
+    Status,
+)
 from econplan.plan.highs import HighsBackend
 
 try:  # an optional extra: the plan runs on HiGHS alone without it
@@ -475,10 +484,6 @@ class FirstOrderBackend:
         self.vertex.set_start(x)
 
 
-LOWER, BASIC, UPPER, ZERO = 0, 1, 2, 3
-"""HiGHS's basis statuses."""
-
-
 def _statuses(
     value: np.ndarray, lower: np.ndarray, upper: np.ndarray, dual: np.ndarray | None
 ) -> np.ndarray:
@@ -491,17 +496,17 @@ def _statuses(
             np.abs(value - upper) <= AT_BOUND * np.maximum(1.0, np.abs(upper))
         )
     status = np.full(len(value), BASIC, dtype=np.int8)
-    status[near_upper] = UPPER
-    status[near_lower] = LOWER
+    status[near_upper] = AT_UPPER
+    status[near_lower] = AT_LOWER
     both = near_lower & near_upper
     if dual is not None:
         # a ranged row on both bounds (an equation, or a range narrower than the test): a
         # negative valuation presses on the upper bound of a minimisation
-        status[both & (dual < 0)] = UPPER
+        status[both & (dual < 0)] = AT_UPPER
     # an equation or a fixed column sits at its value however far PDLP left it: within its
     # tolerance (1e-6 relative) it may be further off than AT_BOUND (a review counted 133 of
     # 171 equations of a labour stage read as having slack, so basic)
-    status[np.isfinite(lower) & (lower == upper)] = LOWER
+    status[np.isfinite(lower) & (lower == upper)] = AT_LOWER
     free = ~np.isfinite(lower) & ~np.isfinite(upper)
-    status[free & (np.abs(value) <= AT_BOUND)] = ZERO
+    status[free & (np.abs(value) <= AT_BOUND)] = AT_ZERO
     return status

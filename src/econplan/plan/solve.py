@@ -22,6 +22,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from econplan.plan.backend import (
+    AT_LOWER,
+    AT_UPPER,
     Backend,
     InfeasibleError,
     Progress,
@@ -35,9 +37,6 @@ from econplan.plan.pick import make_backend
 from econplan.plan.problem import HOLD_TARGETS, Stage, StageProblem
 from econplan.plan.scaling import geometric_scaling
 from econplan.plan.start import leontief_basis
-
-AT_LOWER, AT_UPPER = 0, 2
-"""A nonbasic column's or row's status in a basis (``Basis``): at its lower or upper bound."""
 
 FACE_ZERO = 1e-9
 """A reduced cost or valuation of the scaled problem as the backend solved it (the stage's

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from econplan.plan.backend import AT_LOWER, AT_UPPER, AT_ZERO, BASIC
 from econplan.plan.lp import Block
 from econplan.plan.problem import StageProblem
 
@@ -47,9 +48,6 @@ ROUNDS = 4
 """Rounds of greedy matching of makers; each round matches columns whose first free row was
 taken by a column preferred to them. On generated economies the second round matches the last
 few."""
-
-AT_LOWER, BASIC, AT_UPPER, AT_ZERO = 0, 1, 2, 3
-"""Simplex statuses (HiGHS's codes)."""
 
 
 def leontief_basis(problem: StageProblem) -> tuple[np.ndarray, np.ndarray] | None:
