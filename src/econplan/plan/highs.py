@@ -13,16 +13,13 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from econplan.plan.backend import (
-    AT_LOWER,
-    AT_UPPER,
-    AT_ZERO,
     Progress,
     Refined,
     SolveError,
@@ -62,7 +59,8 @@ REFINE_ITERATIONS = 1_000
 """The fewest simplex iterations a refine may take (``HighsBackend.refine``). Not a bound on
 time: on a generated 1,000-product economy held by faces (``hold="face"``) the imports
 stage's refine ran these 1,000 iterations in 194 s without reaching the refined test (0.19 s
-an iteration, against 8 ms at HiGHS's own test)."""
+an iteration, against 8 ms at HiGHS's own test); such a refine is not tried now
+(``REFINE_ROUNDING``)."""
 
 REFINE_SHARE = 4
 """A refine may take this many times the iterations of the longest stage so far (on the
@@ -171,16 +169,23 @@ def pass_model(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
 
 
 def _wrong_way(
-    dual: np.ndarray, status: np.ndarray, lower: np.ndarray, upper: np.ndarray, test: float
+    dual: np.ndarray,
+    value: np.ndarray,
+    bounds_of: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    test: float,
 ) -> int:
-    """How many nonbasic columns (or rows) that could move have a reduced cost (or valuation)
-    the wrong way of an optimum by more than ``test``: HiGHS minimises, so below ``-test`` at a
-    lower bound, above ``test`` at an upper one, beyond it either way where free."""
-    wrong = (
-        ((status == AT_LOWER) & (dual < -test))
-        | ((status == AT_UPPER) & (dual > test))
-        | ((status >= AT_ZERO) & (np.abs(dual) > test))
-    )
+    """How many columns (or rows) that could move have a reduced cost (or valuation) the wrong
+    way of an optimum by more than ``test``. HiGHS minimises: below ``-test`` is wrong unless
+    the column sits at its upper bound, above ``test`` unless at its lower one (a nonbasic
+    column sits exactly at its bound, and a basic one's cost is 0 but for rounding). Only
+    those beyond the test are looked at, their bounds asked for by ``bounds_of``: every
+    status and bound read would cost a second a call at 30,000 products."""
+    beyond = np.flatnonzero(np.abs(dual) > test)
+    if not len(beyond):
+        return 0
+    lower, upper = bounds_of(beyond)
+    cost, at = dual[beyond], value[beyond]
+    wrong = ((cost < -test) & (at < upper)) | ((cost > test) & (at > lower))
     return int(np.count_nonzero(wrong & (lower < upper)))
 
 
@@ -605,16 +610,30 @@ class HighsBackend:
     def _wrong_way(self, test: float) -> int:
         """How many nonbasic columns and rows of the last optimum have a reduced cost or
         valuation the wrong way by more than ``test`` (``_wrong_way``)."""
-        statuses = basis_of(self.highs)
-        if statuses is None:
-            return 0
-        solution = self.highs.getSolution()
-        col_lower, col_upper, row_lower, row_upper = self.bounds()
-        return _wrong_way(
-            np.asarray(solution.col_dual, dtype=float), statuses[0], col_lower, col_upper, test
-        ) + _wrong_way(
-            np.asarray(solution.row_dual, dtype=float), statuses[1], row_lower, row_upper, test
+        highs = self.highs
+        solution = highs.getSolution()
+
+        def col_bounds(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            lower, upper = highs.getCols(len(cols), cols.astype(np.int32))[3:5]
+            return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+
+        def row_bounds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            lower, upper = highs.getRows(len(rows), rows.astype(np.int32))[2:4]
+            return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+
+        columns = _wrong_way(
+            np.asarray(solution.col_dual, dtype=float),
+            np.asarray(solution.col_value, dtype=float),
+            col_bounds,
+            test,
         )
+        rows = _wrong_way(
+            np.asarray(solution.row_dual, dtype=float),
+            np.asarray(solution.row_value, dtype=float),
+            row_bounds,
+            test,
+        )
+        return columns + rows
 
     def _residuals(self, solution: highspy.HighsSolution) -> tuple[float, float]:
         """How far HiGHS's point and valuations are from what the problem makes of them:
