@@ -31,16 +31,17 @@ def _size(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return size
 
 
-def _extremes(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Largest and smallest stored magnitude of each row (0 and 0 for empty rows)."""
-    n = matrix.shape[0]
+def _extremes(indptr: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest and smallest of the magnitudes ``data`` of each row (or column) of a compressed
+    matrix with these pointers (0 and 0 for an empty one)."""
+    n = len(indptr) - 1
     largest = np.zeros(n)
     smallest = np.zeros(n)
-    filled = np.diff(matrix.indptr) > 0
-    if matrix.nnz:
-        starts = matrix.indptr[:-1][filled]
-        largest[filled] = np.maximum.reduceat(matrix.data, starts)
-        smallest[filled] = np.minimum.reduceat(matrix.data, starts)
+    filled = np.diff(indptr) > 0
+    if len(data):
+        starts = indptr[:-1][filled]
+        largest[filled] = np.maximum.reduceat(data, starts)
+        smallest[filled] = np.minimum.reduceat(data, starts)
     return largest, smallest
 
 
@@ -73,15 +74,21 @@ def geometric_scaling(
         shape=(n_rows + 1, n_cols + 1),
     )
     bordered.eliminate_zeros()
+    # each entry scaled in place, r_i a_ij c_j, by rows and then by columns: the products of
+    # diagonal matrices took 4 s of the 10 passes on IBGE's table at 30,000 products
+    by_col = bordered.tocsc()
+    row_of = np.repeat(np.arange(n_rows + 1), np.diff(bordered.indptr))
+    col_of = np.repeat(np.arange(n_cols + 1), np.diff(by_col.indptr))
     rows = np.ones(n_rows + 1)
     cols = np.ones(n_cols + 1)
     for _ in range(passes):
-        largest, smallest = _extremes((sp.diags(rows) @ bordered @ sp.diags(cols)).tocsr())
+        scaled = bordered.data * rows[row_of] * cols[bordered.indices]
+        largest, smallest = _extremes(bordered.indptr, scaled)
         found = largest > 0
         rows[found] /= np.sqrt(largest[found] * smallest[found])
         rows[-1] = 1.0  # the border row stands for the column bounds: kept as they are
-        scaled = (sp.diags(rows) @ bordered @ sp.diags(cols)).T.tocsr()
-        largest, smallest = _extremes(scaled)
+        scaled = by_col.data * rows[by_col.indices] * cols[col_of]
+        largest, smallest = _extremes(by_col.indptr, scaled)
         found = largest > 0
         cols[found] /= np.sqrt(largest[found] * smallest[found])
         cols[-1] = 1.0  # the border column stands for the row bounds
