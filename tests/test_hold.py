@@ -213,6 +213,33 @@ def test_a_refine_that_fails_leaves_the_optimum_as_found(
     assert all(r.face is not None for r in failed.stages[:-1])
 
 
+def test_a_refine_not_tried_is_recorded_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the basis cannot carry the refined test (simulated: every stage's optimum has
+    more reduced costs failing it than rounding leaves), plan.json says the refine was not
+    tried and why, and the summary does not file it under a budget run out."""
+    from econplan.plan import highs as backend
+
+    monkeypatch.setattr(backend.HighsBackend, "_wrong_way", lambda self, test: 10**6)
+    folder = short_of_ore(tmp_path / "ore")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    stages = json.loads((out / "plan.json").read_text())["stages"]
+    held = [s for s in stages if s.get("held_by") == "face"]
+    assert held
+    for stage in held:
+        refined = stage["refined"]
+        assert not refined["applied"] and not refined["finished"]
+        assert refined["iterations"] == 0
+        assert refined["why"].startswith("1,000,000 reduced costs and valuations fail")
+    said = " ".join(result.output.split())
+    names = ", ".join(s["name"] for s in held)
+    assert f"not refined, the basis too ill-conditioned for the refined test: {names}" in said
+    assert "within its budget" not in said
+
+
 def test_rounding_in_the_duals_is_no_price(monkeypatch: pytest.MonkeyPatch) -> None:
     """A dual below the refined optimality test (1e-9 on the scaled problem, whose stage cost
     is +-1) is rounding: the faces that hold the stages, and the face the waste and
@@ -288,6 +315,7 @@ def test_a_refine_is_tried_only_on_what_rounding_leaves(wrong: int) -> None:
         assert backend.values()[1:] == pytest.approx(1.0)
         assert backend._wrong_way(REFINED_TOLERANCE) == 0
     else:
-        assert not refined.finished and refined.iterations == 0
+        assert not refined.finished and not refined.applied and refined.iterations == 0
+        assert refined.why.startswith(f"{wrong:,} reduced costs and valuations fail")
         assert backend.values()[1:] == pytest.approx(0.0)
-        assert f"{wrong:,} reduced costs fail the refined test" in " ".join(said)
+        assert refined.why in " ".join(said)

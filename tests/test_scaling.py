@@ -33,7 +33,7 @@ def textbook_scaling(
 
     rows_n, cols_n = matrix.shape
     border = sp.lil_matrix((rows_n + 1, cols_n + 1))
-    border[:rows_n, :cols_n] = abs(matrix)
+    border[:rows_n, :cols_n] = np.abs(matrix.toarray())
     row_size, col_size = size(row_lower, row_upper), size(col_lower, col_upper)
     for i in np.flatnonzero(row_size > 0):
         border[i, cols_n] = row_size[i]
@@ -86,6 +86,35 @@ def test_the_scaling_is_the_textbook_passes_to_the_bit() -> None:
         # powers of two: scaling changes no digit of the data
         assert np.array_equal(np.log2(rows), np.round(np.log2(rows)))
         assert np.array_equal(np.log2(cols), np.round(np.log2(cols)))
+
+
+def test_signs_stored_zeros_and_duplicates_scale_as_the_matrix_they_make() -> None:
+    """Negative entries scale by their magnitude; a stored zero is no entry; entries stored
+    twice at one place are their sum (1e4 and 1 - 1e4 are an entry of 1): the factors are those of
+    the matrix the entries make, to the bit."""
+    rng = np.random.default_rng(11)
+    matrix, *bounds = badly_scaled(4)
+    signed = matrix.copy()
+    signed.data *= rng.choice([-1.0, 1.0], len(signed.data))
+    expected = textbook_scaling(signed, *bounds)
+    assert np.array_equal(geometric_scaling(signed, *bounds)[0], expected[0])
+
+    coo = signed.tocoo()
+    # one entry split into a sum of two of other signs, and a zero stored where none is
+    first = 1e4 * coo.data[0]
+    row = np.concatenate([coo.row, [coo.row[0], 7]])
+    col = np.concatenate([coo.col, [coo.col[0], 0]])
+    data = np.concatenate([[first], coo.data[1:], [coo.data[0] - first, 0.0]])
+    # (scipy's constructor from triples sums the duplicates: the raw form is built by hand)
+    order = np.lexsort((row, col))
+    raw = sp.csc_matrix(
+        (data[order], row[order], np.searchsorted(col[order], np.arange(signed.shape[1] + 1))),
+        shape=signed.shape,
+    )
+    assert not raw.has_canonical_format and raw.nnz == signed.nnz + 2
+    rows, cols = geometric_scaling(raw, *bounds)
+    assert np.array_equal(rows, expected[0]) and np.array_equal(cols, expected[1])
+    assert raw.nnz == signed.nnz + 2  # the matrix given is left as it was
 
 
 def test_a_problem_in_odd_units_is_scaled_back_near_1() -> None:

@@ -177,9 +177,10 @@ def stage_lines(plan: Plan) -> list[str]:
     if "start_why" in solver:  # plans written before the Leontief start do not say
         how += f"; {solver['start_why']}"
     if solver.get("hold") in ("face", "exact"):
-        short = [
-            s["name"] for s in plan.info["stages"] if s.get("refined", {}).get("finished") is False
-        ]
+        refined = [(s["name"], s.get("refined", {})) for s in plan.info["stages"]]
+        # a refine not tried (``why``) is not one that ran out of its budget
+        short = [name for name, r in refined if r.get("finished") is False and not r.get("why")]
+        untried = [name for name, r in refined if r.get("why")]
         given = [s["name"] for s in plan.info["stages"][:-1] if "held_by" not in s]
         if len(given) == len(plan.info["stages"][:-1]):
             how += "; held by the slack: no optimal face to read (no basis, or whole units)"
@@ -189,6 +190,11 @@ def stage_lines(plan: Plan) -> list[str]:
             how += f" except {' and '.join(given)} (within the tolerance)"
         if short:
             how += f" (not refined within its budget: {', '.join(short)})"
+        if untried:
+            how += (
+                f" (not refined, the basis too ill-conditioned for the refined test: "
+                f"{', '.join(untried)})"
+            )
     return wrap(f"Stages ({how}): " + "; ".join(parts) + ".")
 
 

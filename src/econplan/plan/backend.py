@@ -62,7 +62,11 @@ class Refined:
     iterations: int = 0
     finished: bool = True
     applied: bool = False
-    """False where the backend has nothing to refine with (no basis: PDLP, whole units)."""
+    """False where the backend has nothing to refine with (no basis: PDLP, whole units), or
+    where it chose not to try (``why``)."""
+    why: str = ""
+    """Why a refine the backend could have run was not tried: the optimum is held as found
+    (``HighsBackend.refine``, a basis too ill-conditioned for the refined test)."""
 
 
 class Backend(Protocol):

@@ -72,7 +72,7 @@ this, or than the iterations the stage took where those are more (``HighsBackend
 What a stage's last pivots leave is rounding on a few of them: on the built-in economy 13 to
 1,018 after stages of 5,000 to 6,700 iterations, and 16 after a stage of none, each refined
 in fewer iterations than there were. On a generated economy held by faces the imports stage
-left 784 after 140 iterations (1,000 products) and 3,147 after 130 (3,000 products): there
+left 865 after 140 iterations (1,000 products) and 3,620 after 130 (3,000 products): there
 the basis is too ill-conditioned for the test. Refined all the same, by primal simplex or by
 dual, the largest grew from 8.9e-8 to 4.7e-4 in 400 iterations at 1,000 products, each
 iteration costing a factorisation (0.4 s; 10 to 20 s at 3,000 products)."""
@@ -272,7 +272,9 @@ class HighsBackend:
         self._most = 0
         """The most iterations a stage of this solve took (a refine's budget)."""
         self._last = 0
-        """The iterations the last stage took (``REFINE_ROUNDING``)."""
+        """The iterations the last stage took (``REFINE_ROUNDING``), over all its runs."""
+        self._taken = 0
+        """The iterations of the runs since the stage began (``_run``)."""
         self._iteration_limit: int | None = None
         """The simplex iterations a solve may take (``set_iteration_limit``)."""
         self._matrix: sp.csc_matrix | None = None
@@ -370,6 +372,7 @@ class HighsBackend:
             highs.setOptionValue("simplex_strategy", 4 if primal else 1)
         self._from_basis = False
         fresh, self._fresh = self._fresh, False
+        self._taken = 0
         status = self._run(deadline, devex=fresh)
         if status == highspy.HighsModelStatus.kIterationLimit and self._iteration_limit:
             return Status.BUDGET  # the caller's budget: not numerical trouble to recover from
@@ -395,7 +398,7 @@ class HighsBackend:
             # point from scratch, which no count of simplex iterations bounds, took 265 s and
             # still ended unsettled on a dive's LP of an ensemble member)
             status = self._settle(deadline, say)
-        self._last = self.iterations()
+        self._last = self._taken  # a retry's runs too: the pivots that made the optimum
         self._most = max(self._most, self._last)
         return STATUS.get(status, Status.UNSETTLED)
 
@@ -447,22 +450,24 @@ class HighsBackend:
         1,847 m USD; refined, both give 1,789.9 (docs/performance.md, "Optimality tolerance
         and held stages").
 
-        Where the optimum already passes the refined test, nothing runs (HiGHS would factor
-        the basis again, twice where its scaled problem and the problem given disagree in
-        rounding); where more reduced costs fail it than rounding leaves
-        (``REFINE_ROUNDING``), nothing runs either, and the face is read from the optimum as
-        found."""
+        Where more reduced costs and valuations fail the refined test than rounding leaves
+        (``REFINE_ROUNDING``), nothing runs, the face is read from the optimum as found and
+        ``Refined.why`` says so. Where none fails it HiGHS runs all the same (it factors the
+        basis again, and may pivot where its own scaling of the problem rounds otherwise):
+        skipping that run changed the built-in plan to another among equals
+        (docs/performance.md, "A refine the basis cannot carry")."""
         highs = self.highs
         if self.integer or self.method == "pdlp" or not highs.getBasis().valid:
             return Refined()
         wrong = self._wrong_way(REFINED_TOLERANCE)
         if wrong > max(REFINE_ROUNDING, self._last):
-            say(
-                f"  {wrong:,} reduced costs fail the refined test ({REFINED_TOLERANCE:.0e}) "
-                f"after {self._last:,} iterations, more than rounding leaves: the basis cannot "
-                "carry that test, and the optimum is held as found"
+            why = (
+                f"{wrong:,} reduced costs and valuations fail the refined test "
+                f"({REFINED_TOLERANCE:.0e}) after {self._last:,} iterations, more than "
+                "rounding leaves: the basis cannot carry that test"
             )
-            return Refined(0, False, True)
+            say(f"  {why}; the optimum is held as found")
+            return Refined(0, False, False, why)
         budget = max(REFINE_ITERATIONS, REFINE_SHARE * self._most)
         unlimited = highs.getOptionValue("simplex_iteration_limit")[1]
         optimum = highs.getBasis()
@@ -541,6 +546,7 @@ class HighsBackend:
                 _LEFT_RUNNING.append(highs)
             raise
         status: highspy.HighsModelStatus = highs.getModelStatus()
+        self._taken += self.iterations()
         return status
 
     def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:

@@ -196,5 +196,6 @@ def _face_record(result: StageResult) -> dict[str, Any]:
             "applied": refined.applied,
             "finished": refined.finished,
             "iterations": refined.iterations,
+            **({"why": refined.why} if refined.why else {}),
         },
     }

@@ -56,6 +56,12 @@ def geometric_scaling(
     """Row and column factors r, c (powers of two): HiGHS then solves diag(r) A diag(c) in
     x / c, with row bounds times r and column bounds over c, all near 1."""
     n_rows, n_cols = matrix.shape
+    matrix = sp.csc_matrix(matrix)
+    if not matrix.has_canonical_format:
+        # duplicates summed before their magnitudes are taken: entries 3 and -2 at one place
+        # are an entry of 1, not of 5 (the planner's matrices come summed already)
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
     row_size = _size(row_lower, row_upper)
     col_size = _size(col_lower, col_upper)
     # the border: row i's bound as an entry of column n_cols, column j's bound (an entry of
