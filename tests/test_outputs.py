@@ -336,6 +336,91 @@ def test_a_solve_that_runs_on_after_ctrl_c_ends_the_process_with_130(state: str)
         assert (child.returncode, child.stdout) == (0, "interrupted and went on 0\n")
 
 
+@pytest.mark.parametrize("stops", [True, False])
+def test_a_run_past_its_deadline_is_stopped_from_outside(
+    stops: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HiGHS tests its time limit between iterations, not inside a factorisation (a plan
+    given 900 s was still in one at 990 s): a run past its deadline (and ``OVERRUN_GRACE``)
+    is asked to stop. Where it stops, the time limit ran out as HiGHS would say; where it does
+    not, it is kept from teardown and the solve ends with a SolveError, touching it no more.
+    (HiGHS inside a long factorisation is simulated: a run that never says it has finished
+    until it is asked to stop, or not even then.)"""
+    import highspy
+    import scipy.sparse as sp
+
+    from econplan.plan import SolveError
+    from econplan.plan import highs as solver
+
+    monkeypatch.setattr(solver, "OVERRUN_GRACE", 0.0)
+    monkeypatch.setattr(solver, "_LEFT_RUNNING", [])
+    backend = solver.HighsBackend("simplex")
+    backend.load(
+        sp.csc_matrix(np.ones((1, 2))),
+        (np.zeros(2), np.ones(2)),
+        (np.array([1.0]), np.array([np.inf])),
+        np.zeros(0, dtype=np.int64),
+        1e-9,
+    )
+    highs = backend.highs
+    cancelled: list[bool] = []
+    highs.startSolve = lambda: None
+    highs.wait = lambda seconds=-1.0: (stops and bool(cancelled), None)
+    highs.cancelSolve = lambda: cancelled.append(True)
+    deadline = time.perf_counter() + 0.1
+    if stops:
+        assert backend._run(deadline) == highspy.HighsModelStatus.kTimeLimit
+        assert not solver.left_running()
+    else:
+        with pytest.raises(SolveError, match="factorising a basis"):
+            backend._run(deadline)
+        assert len(solver._LEFT_RUNNING) == 1 and solver._LEFT_RUNNING[0] is highs
+        assert solver.left_running()
+    assert cancelled == [True]
+
+
+NO_PLAN_IN_TIME = """
+import atexit, sys
+import econplan.plan.highs as highs
+from econplan.cli import main
+from econplan.plan import SolveError
+
+class Solver:  # a HiGHS run past the time limit, inside a factorisation
+    def wait(self, seconds):
+        return (sys.argv[1] == "finished", None)
+
+def overrun(self, deadline, devex=False):
+    highs._LEFT_RUNNING.append(Solver())
+    raise SolveError("the time limit ran out while HiGHS was factorising a basis")
+
+highs.HighsBackend._run = overrun
+atexit.register(lambda: print("teardown"))
+main(["plan", sys.argv[2], "--out", sys.argv[3]])
+"""
+
+
+@pytest.mark.parametrize("state", ["running", "finished"])
+def test_no_plan_in_time_ends_the_process_without_teardown_while_highs_runs(
+    planned: tuple[Path, Path], tmp_path: Path, state: str
+) -> None:
+    """A command that ends with a HiGHS run still going (the time limit ran out inside a
+    factorisation) ends the process at once with its own exit code (4: no plan), its output
+    flushed and nothing written, without Python's teardown, which would abort it. Where the
+    run has finished, teardown runs as usual."""
+    economy, _ = planned
+    out = tmp_path / "out"
+    child = subprocess.run(
+        [sys.executable, "-c", NO_PLAN_IN_TIME, state, str(economy), str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert child.returncode == 4, child.stderr
+    assert "no plan: the time limit ran out" in child.stderr
+    assert "Traceback" not in child.stderr
+    assert ("teardown" in child.stdout) == (state == "finished")
+    assert not out.exists() and not leftovers(tmp_path)
+
+
 def test_a_full_disk_keeps_the_older_plan(
     planned: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
