@@ -235,8 +235,8 @@ def test_a_refine_not_tried_is_recorded_as_such(
         assert refined["iterations"] == 0
         assert refined["why"].startswith("1,000,000 reduced costs and valuations fail")
     said = " ".join(result.output.split())
-    names = ", ".join(s["name"] for s in held)
-    assert f"not refined, the basis too ill-conditioned for the refined test: {names}" in said
+    names = " and ".join(s["name"] for s in held)
+    assert f"{names} held by the face of the optimum as found, the basis too" in said
     assert "within its budget" not in said
 
 

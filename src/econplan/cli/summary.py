@@ -192,8 +192,8 @@ def stage_lines(plan: Plan) -> list[str]:
             how += f" (not refined within its budget: {', '.join(short)})"
         if untried:
             how += (
-                f" (not refined, the basis too ill-conditioned for the refined test: "
-                f"{', '.join(untried)})"
+                f"; {' and '.join(untried)} held by the face of the optimum as found, "
+                "the basis too ill-conditioned to refine"
             )
     return wrap(f"Stages ({how}): " + "; ".join(parts) + ".")
 
