@@ -170,16 +170,16 @@ EXIT_INTERRUPTED = 130
 """128 + SIGINT, as shells report a command stopped by Ctrl-C."""
 
 
-def exit_if_a_solve_runs_on(code: int = EXIT_INTERRUPTED) -> None:
-    """After Ctrl-C or a time limit run out, with the outputs already cleaned up: where a
-    HiGHS run would not stop (inside a factorisation, seconds to minutes at thousands of
-    products), end the process now with ``code``. Python's teardown would destroy the running
-    solver, and C++ would then abort the process (seen as exit -6 under load)."""
+def exit_if_a_solve_runs_on() -> None:
+    """After Ctrl-C, with the outputs already cleaned up: where a HiGHS run would not stop
+    (inside a factorisation, seconds at thousands of products), end the process now with exit
+    130. Python's teardown would destroy the running solver, and C++ would then abort the
+    process (seen as exit -6 under load)."""
     solver = sys.modules.get("econplan.plan.highs")  # loaded only where a solve ran
     if solver is not None and solver.left_running():
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(code)
+        os._exit(EXIT_INTERRUPTED)
 
 
 class Commands(click.Group):
@@ -189,19 +189,11 @@ class Commands(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            result = super().invoke(ctx)
+            return super().invoke(ctx)
         except KeyboardInterrupt:
             errors.print("interrupted: nothing half-written was left", style="bold red")
             exit_if_a_solve_runs_on()
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-        except SystemExit as ending:  # a command's own exit (``fail``, no plan in time)
-            exit_if_a_solve_runs_on(ending.code if isinstance(ending.code, int) else 1)
-            raise
-        except click.exceptions.Exit as ending:
-            exit_if_a_solve_runs_on(ending.exit_code)
-            raise
-        exit_if_a_solve_runs_on(0)
-        return result
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

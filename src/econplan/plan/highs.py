@@ -237,12 +237,6 @@ def set_basis(highs: highspy.Highs, col_status: np.ndarray, row_status: np.ndarr
         )
 
 
-OVERRUN_GRACE = 2.0
-"""Seconds past its deadline a HiGHS run of an LP may go on before it is stopped from here
-(``HighsBackend._run``). HiGHS tests its time limit between iterations, not inside a
-factorisation: at 10,000 generated products a plan given 900 s was still in one at 990 s
-(bench/results/plan-generated-10000.md)."""
-
 _LEFT_RUNNING: list[highspy.Highs] = []
 """HiGHS objects whose run was interrupted and had not stopped when the interrupt went on up
 (inside a factorisation). Held so that none is destroyed while its thread runs: C++ then ends
@@ -538,13 +532,10 @@ class HighsBackend:
             # a MIP stage's budget set the limit on the last run: it must not stop this one
             highs.setOptionValue("time_limit", float("inf"))
         highs.HandleUserInterrupt = True  # lets cancelSolve stop simplex and IPM
-        # (a MIP tests its limit often, and a caller goes on from its incumbent)
-        overrun = None if deadline is None or self.integer else deadline + OVERRUN_GRACE
         highs.startSolve()
         try:
             while not highs.wait(0.05)[0]:
-                if overrun is not None and time.perf_counter() > overrun:
-                    return self._stop_overrun()
+                pass
         except KeyboardInterrupt:
             highs.cancelSolve()
             # simplex and IPM stop at their next iteration; PDLP has no interrupt callback, and
@@ -557,21 +548,6 @@ class HighsBackend:
         status: highspy.HighsModelStatus = highs.getModelStatus()
         self._taken += self.iterations()
         return status
-
-    def _stop_overrun(self) -> highspy.HighsModelStatus:
-        """A run gone past its deadline (and ``OVERRUN_GRACE``) asked to stop: where it does,
-        the time limit ran out as HiGHS would have said; where it does not (inside a
-        factorisation), it is left to finish on its own (``_LEFT_RUNNING``) and this solve
-        ends here, since nothing may touch a HiGHS object while it runs."""
-        highs = self.highs
-        highs.cancelSolve()
-        if highs.wait(0.5)[0]:
-            return highspy.HighsModelStatus.kTimeLimit
-        _LEFT_RUNNING.append(highs)
-        raise SolveError(
-            "the time limit ran out while HiGHS was factorising a basis, which cannot be "
-            "interrupted; the plan stops here"
-        )
 
     def _settle(self, deadline: float | None, say: Progress) -> highspy.HighsModelStatus:
         """The stage again, from scratch, with another method, when the chosen one ended it
