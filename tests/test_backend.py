@@ -271,3 +271,67 @@ def test_an_lp_under_a_budget_of_iterations_is_given_up_not_settled(
     backend.set_iteration_limit(None)
     assert backend.solve(None, True, lambda _: None) == Status.OPTIMAL
     assert settled == [True]
+
+
+def _packing(seed: int) -> HighsBackend:
+    """A small packing LP (most of 60 goods into 20 rows of capacity 1), loaded: simplex
+    takes a few dozen iterations over it."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    matrix = sp.csc_matrix(rng.random((20, 60)) * (rng.random((20, 60)) < 0.3))
+    backend = HighsBackend("simplex")
+    backend.load(
+        matrix,
+        (np.zeros(60), np.full(60, 10.0)),
+        (np.full(20, -np.inf), np.ones(20)),
+        np.zeros(0, dtype=np.int64),
+        1e-9,
+    )
+    backend.set_costs(-rng.random(60))
+    backend.highs.setOptionValue("presolve", "off")  # iterations, for the callback to see
+    return backend
+
+
+def test_a_solve_asked_for_while_another_runs_waits_its_turn() -> None:
+    """The web server runs its jobs in threads (``serve --jobs`` 2 and more): a solve asked
+    for while another is under way in another thread must wait for it, not fail, and each
+    get its own optimum. (highspy's ``startSolve`` takes a lock shared by every solver in the
+    process: the second solve failed with "Solver is already running".) The first solve is
+    held in its first iteration by a callback while the second is asked for."""
+    import threading
+
+    alone = []
+    for seed in (0, 1):
+        backend = _packing(seed)
+        assert backend.solve(None, False, lambda line: None) == Status.OPTIMAL
+        alone.append(backend.values())
+    first, second = _packing(0), _packing(1)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(event: object) -> None:
+        inside.set()
+        release.wait(60)
+
+    first.highs.cbSimplexInterrupt += hold
+    statuses: dict[str, Status | str] = {}
+
+    def solve(name: str, backend: HighsBackend) -> None:
+        try:
+            statuses[name] = backend.solve(None, False, lambda line: None)
+        except Exception as error:  # what the old code raised, recorded for the assertion
+            statuses[name] = repr(error)
+
+    held = threading.Thread(target=solve, args=("first", first))
+    held.start()
+    assert inside.wait(60), "the first solve never reached its first iteration"
+    waiting = threading.Thread(target=solve, args=("second", second))
+    waiting.start()
+    waiting.join(1.0)  # it waits for its turn (or, as it used to, fails at once)
+    assert "second" not in statuses or statuses["second"] != Status.OPTIMAL, statuses
+    release.set()
+    held.join(60)
+    waiting.join(60)
+    assert statuses == {"first": Status.OPTIMAL, "second": Status.OPTIMAL}
+    assert np.array_equal(first.values(), alone[0])
+    assert np.array_equal(second.values(), alone[1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -236,6 +237,13 @@ def set_basis(highs: highspy.Highs, col_status: np.ndarray, row_status: np.ndarr
             f"HiGHS refused a basis of {len(col_status)} columns and {len(row_status)} rows"
         )
 
+
+_ONE_AT_A_TIME = threading.Lock()
+"""Held by a HiGHS run from its start until it is waited out (``HighsBackend._run``). highspy
+1.16's ``startSolve`` and ``wait`` take locks that are class attributes, one pair for every
+Highs in the process: a solve started in one thread while another ran in another (the web
+server's ``--jobs`` 2 and more) failed with "Solver is already running". So the runs of a
+process take turns; what a job does besides (loading, tables, writing) still runs at once."""
 
 _LEFT_RUNNING: list[highspy.Highs] = []
 """HiGHS objects whose run was interrupted and had not stopped when the interrupt went on up
@@ -516,7 +524,14 @@ class HighsBackend:
 
         ``devex``: dual simplex prices by Devex (``DEVEX``) in this run. The option is set
         only when it changes, so that the runs priced by HiGHS's choice run as they did
-        before there was a choice to make."""
+        before there was a choice to make.
+
+        Runs take turns in a process (``_ONE_AT_A_TIME``); the time left to the deadline is
+        read once this run's turn has come."""
+        with _ONE_AT_A_TIME:
+            return self._run_in_turn(deadline, devex)
+
+    def _run_in_turn(self, deadline: float | None, devex: bool) -> highspy.HighsModelStatus:
         highs = self.highs
         weights = DEVEX if devex else CHOOSE
         if highs.getOptionValue("simplex_dual_edge_weight_strategy")[1] != weights:
