@@ -21,7 +21,8 @@ from econplan.execution.store import Store
     type=click.IntRange(0, 8),
     default=1,
     show_default=True,
-    help="Jobs (solves, re-plans) run at once; 0 queues them without running.",
+    help="Jobs (solves, re-plans) run at once, their solver runs taking turns; 0 queues "
+    "them without running.",
 )
 @click.option("--demo-only", is_flag=True, help="Seed an empty store with the demo and stop.")
 def serve_command(db: str | None, host: str, port: int, job_threads: int, demo_only: bool) -> None:
