@@ -15,6 +15,10 @@ process of its own (peak memory: the child's VmHWM), under a time limit per case
   its optimal face (docs/planning.md 4.2), the consumption stages within the tolerance;
 - ``exact``: ``leontief`` with ``make_plan(..., hold="exact")``: every stage held exactly by
   its optimal face, the consumption stages included (``face`` leaves them their tolerance);
+- ``first-order``: ``make_plan(economy, method="ortools-pdlp", hold="face")``, what
+  ``econplan plan --solver ortools-pdlp`` runs: each stage's point found by OR-Tools' PDLP,
+  started from the last stage's optimum, then taken to a vertex by HiGHS's crossover and
+  simplex (the first-order path, compared with ``face``: the same holds);
 - ``linopy``: the LP ``assemble`` gives, written with linopy's modelling API (one variable per
   column block of ``problem.lp``, with its bounds; one constraint per row block and sense, its
   left-hand side a ``LinearExpression`` built from the rows of the same sparse matrix) and
@@ -23,8 +27,8 @@ process of its own (peak memory: the child's VmHWM), under a time limit per case
   the next by a bound on its column (within ``problem.tolerance`` relative to max(1, |value|)).
   Not verified (linopy gives a solution, not a plan); its stage objectives are compared with
   econplan's (leontief's, else baseline's);
-- ``pdlp-first``: econplan's ``Solver`` with PDLP on the first stage only (cheap: kept as the
-  one first-order figure).
+- ``pdlp-first``: econplan's ``Solver`` with HiGHS's PDLP alone on the first stage only (what
+  the first-order method itself costs, without a vertex).
 
 ``make_plan`` gets the limit as its ``time_limit`` (assembling and every solve), linopy's
 solves what is left of it; a case is killed ``MARGIN`` seconds past it. A case that fails or
@@ -65,10 +69,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REGIONS = 3
 YEARS = 5
 KINDS = ("generated", "ibge68")
-CASES = ("leontief", "face", "exact", "pdlp-first", "baseline", "linopy")
-"""The order they run in at each size: the new path first (then held by faces, then exactly),
-the cheap PDLP figure next."""
-SHOWN = ("baseline", "leontief", "face", "exact", "linopy")
+CASES = ("leontief", "face", "exact", "first-order", "pdlp-first", "baseline", "linopy")
+"""The order they run in at each size: the new path first (then held by faces, then exactly,
+then by the first-order path), the cheap PDLP figure next."""
+SHOWN = ("baseline", "leontief", "face", "exact", "first-order", "linopy")
 """The whole-sequence cases, in the table's order."""
 NEVER = 10**15
 """``LEONTIEF_FROM`` for the baseline: no problem has that many columns."""
@@ -77,12 +81,13 @@ MARGIN = 90.0
 verification, and linopy's writing of LP files are not all under HiGHS's limit)."""
 VALID = 1e-6
 """The issue's bound on the verified plan's largest violation."""
-VERIFIED = ("baseline", "leontief", "face", "exact")
+VERIFIED = ("baseline", "leontief", "face", "exact", "first-order")
 """The cases whose plan is verified (``make_plan`` whole)."""
 RATIOS = {
     "baseline": ("baseline", "leontief"),
     "baseline_face": ("baseline", "face"),
     "baseline_exact": ("baseline", "exact"),
+    "first_order": ("first-order", "face"),
     "linopy": ("linopy", "leontief"),
 }
 """Each ratio's key in a run (``KEY_ratio``) and the two cases whose seconds it divides, in the
@@ -142,7 +147,8 @@ def failure(error: BaseException) -> str:
 def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, Any]:
     """``make_plan`` whole with simplex, the first stage from HiGHS's own start (baseline) or
     from the Leontief basis; each stage held by its optimal face (face: the consumption stages
-    within the tolerance; exact: those too) or within the tolerance (the others)."""
+    within the tolerance; exact: those too) or within the tolerance (the others); or by the
+    first-order path (first-order), held as face holds."""
     import econplan
     import econplan.plan.pick as pick
     from econplan.plan import make_plan
@@ -150,12 +156,14 @@ def run_make_plan(case: str, built: Any, limit: float, say: Any) -> dict[str, An
     pick.LEONTIEF_FROM = NEVER if case == "baseline" else 0
     # the others hold by the slack (the default until 2026-11-30, when it became face), and
     # run on code from before hold was a parameter too
-    held: dict[str, Any] = {"hold": case} if case in ("face", "exact") else {}
+    method = "ortools-pdlp" if case == "first-order" else "simplex"
+    hold = "face" if case == "first-order" else case
+    held: dict[str, Any] = {"hold": hold} if hold in ("face", "exact") else {}
     if not held and "hold" in inspect.signature(make_plan).parameters:
         held = {"hold": "slack"}
     start = time.perf_counter()
     try:
-        plan = make_plan(built, method="simplex", time_limit=limit, progress=say, **held)
+        plan = make_plan(built, method=method, time_limit=limit, progress=say, **held)
     except Exception as error:
         return {"seconds": time.perf_counter() - start, "why": failure(error)}
     seconds = time.perf_counter() - start
@@ -430,8 +438,9 @@ def machine() -> dict[str, Any]:
 
 def compare(run: dict[str, Any]) -> None:
     """Ratios (``RATIOS``: baseline and linopy to the leontief case, baseline to the face and
-    exact cases) and the linopy, PDLP, baseline, face and exact stage objectives' largest
-    relative difference from econplan's (leontief's, else baseline's)."""
+    exact cases, first-order to face) and the linopy, PDLP, baseline, face and exact stage
+    objectives' largest relative difference from econplan's (leontief's, else baseline's), the
+    first-order path's from face's."""
     cases = run["cases"]
     reference = next(
         (cases[c] for c in ("leontief", "baseline") if cases.get(c, {}).get("finished")), None
@@ -444,13 +453,15 @@ def compare(run: dict[str, Any]) -> None:
             run[f"{key}_ratio"] = case["seconds"] / new["seconds"]
         elif case.get("timed_out"):
             run[f"{key}_ratio_above"] = case["seconds"] / new["seconds"]
-    if reference is None:
-        return
-    values = {s["name"]: s["value"] for s in reference["stages"]}
-    for name in ("linopy", "pdlp-first", "baseline", "face", "exact"):
+    for name in ("linopy", "pdlp-first", "baseline", "face", "exact", "first-order"):
         case = cases.get(name, {})
-        if case is reference or not case.get("stages") or "value" not in case["stages"][0]:
+        # the first-order path holds as face does: its stages are face's, by another path
+        against = cases.get("face", {}) if name == "first-order" else reference
+        if not against or not against.get("finished"):
             continue
+        if case is against or not case.get("stages") or "value" not in case["stages"][0]:
+            continue
+        values = {s["name"]: s["value"] for s in against["stages"]}
         gaps = [
             (abs(s["value"] - values[s["name"]]) / max(1.0, abs(values[s["name"]])), s["name"])
             for s in case["stages"]
@@ -574,7 +585,7 @@ def target_line(result: dict[str, Any], kind: str, n: int, target: float) -> str
         return None
     parts = []
     limit = result["limit"]
-    for case in ("leontief", "face", "exact", "baseline"):
+    for case in ("leontief", "face", "exact", "first-order", "baseline"):
         f = run["cases"].get(case, {})
         if f.get("finished"):
             how = "within" if f["seconds"] <= target else "over"
@@ -676,14 +687,15 @@ def markdown(result: dict[str, Any]) -> str:
     differences = [
         (run["kind"], run["n"], case, difference_text(run["cases"][case]))
         for run in result["runs"]
-        for case in ("linopy", "baseline", "face", "exact")
+        for case in ("linopy", "baseline", "face", "exact", "first-order")
         if run["cases"].get(case, {}).get("objective_difference") is not None
     ]
     if differences:
         lines += [
             "",
-            "Stage objectives against econplan's (leontief's), largest difference relative to "
-            "max(1, |econplan's|), over the stages each solved: "
+            "Stage objectives against econplan's (leontief's; first-order's against face's, "
+            "which holds the same way), largest difference relative to max(1, |econplan's|), "
+            "over the stages each solved: "
             + ", ".join(f"{k} {n:,} {case} {d}" for k, n, case, d in differences)
             + ". (A difference in one stage moves the stages after it: each holds another "
             "optimum.)",
@@ -696,10 +708,9 @@ def markdown(result: dict[str, Any]) -> str:
     if pdlp:
         lines += [
             "",
-            "pdlp-first (econplan's `Solver` with PDLP, the first stage only; cheap, so kept as "
-            "the one first-order figure: the whole sequence with PDLP is out of reach, its imports "
-            "stage not finishing even on small economies, docs/performance.md; compared with the "
-            "leontief case's first stage where that finished): "
+            "pdlp-first (econplan's `Solver` with HiGHS's PDLP alone, the first stage only, no "
+            "vertex: what the first-order method itself costs, where first-order is the whole "
+            "sequence; compared with the leontief case's first stage where that finished): "
             + ", ".join(
                 f"{k} {n:,} "
                 + (
