@@ -6,12 +6,16 @@ The rule is the measurement in ``bench/methods.py`` (results in bench/results/me
 docs/performance.md, "Which solver"): the whole stage sequence, verified, with each method on
 generated economies side by side. The first-order backend (:mod:`econplan.plan.firstorder`)
 is there to be asked for; auto does not pick it, since it finished no plan faster than
-simplex where measured. Nor does auto pick the GPU's (``cupdlpx``, :mod:`econplan.plan.gpu`)
-where a GPU is present, until it is measured: past simplex's measured sizes it would give up
-the Leontief start (measured 7 to 17 times faster at 1,000 products) for a crossover per
-stage (7.9 s a stage at 1,000 products), a trade nothing measured says is worth it. Once a
-device has measured it, it is picked here by size and by whether its package and a GPU are
-present.
+simplex where measured (``bench/plan.py``'s ``first-order`` case: 24 to 27 times simplex's
+time at 1,000 products, and past 600 s in the first stage at 3,000, where simplex took 5 s
+on IBGE's table). Nor does auto pick the GPU's (``cupdlpx``, :mod:`econplan.plan.gpu`) where
+a GPU is present: it takes its point to a vertex by the same crossover and simplex on the
+host, and that bridge, not PDLP, is what stopped the first-order path at 3,000 products
+(PDLP converged in 0.85 s; simplex from crossover's basis had not finished 480 s later;
+docs/performance.md, "Why the generated economies factor slowly, and the first-order path at
+scale"). A faster PDLP does not shorten that. It is never measured on a GPU either, since no
+device was lent to measure it; once one has, it may be picked here by size and by whether
+its package and a GPU are present.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ SIMPLEX_UP_TO = 500_332
 """Columns of the largest problem on which simplex (from the Leontief basis) finished the whole
 plan, verified (``bench/plan.py``: IBGE's table split into 10,000 products, 114 s)."""
 
+FIRST_ORDER_UNFINISHED = 150_327
+"""Columns of the smallest problem on which the first-order path (``ortools-pdlp``) did not
+finish the whole plan in 600 s (``bench/plan.py``'s ``first-order`` case: IBGE's table split
+into 3,000 products; at 1,000 products it finished, in 27 times simplex's time)."""
+
 
 def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
     """The method to solve ``problem`` with, and why: the one asked for, or by the rule.
@@ -75,9 +84,9 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
     a 100-product economy in 90 s; taken to a vertex by simplex each stage (``--solver
     pdlp``, ``ortools-pdlp``) both finish, slower than simplex alone (docs/performance.md,
     "Which solver"). Past 1,000
-    products only simplex was measured on the whole plan (bench/plan.py): from the Leontief
-    basis it finished up to 10,000 products (``SIMPLEX_UP_TO``). So auto gives simplex and
-    says why, and past the measured sizes it says that too."""
+    products (bench/plan.py) simplex from the Leontief basis finished the whole plan up to
+    10,000 products (``SIMPLEX_UP_TO``), and the first-order path finished none at 3,000. So
+    auto gives simplex and says why, and past the measured sizes it says that too."""
     if asked != AUTO:
         if asked not in CHOICES:
             raise ValueError(f"unknown solver {asked!r}; use one of {', '.join(CHOICES)}")
@@ -90,8 +99,9 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
         )
     if columns <= SIMPLEX_UP_TO:
         return "simplex", (
-            f"auto: {columns:,} columns; past {MEASURED_UP_TO:,} only simplex was measured on "
-            f"the whole plan, and it finished up to {SIMPLEX_UP_TO:,} columns"
+            f"auto: {columns:,} columns; past {MEASURED_UP_TO:,} simplex finished the whole "
+            f"plan up to {SIMPLEX_UP_TO:,} columns, and the first-order path not at "
+            f"{FIRST_ORDER_UNFINISHED:,}"
         )
     return "simplex", (
         f"auto: {columns:,} columns, past the largest size measured ({SIMPLEX_UP_TO:,}), "
