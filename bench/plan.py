@@ -1,6 +1,7 @@
 """Benchmark: the whole plan at 10^3 to 10^4 products, side by side in one run: HiGHS simplex
 from its own start (the baseline), from the Leontief basis (each stage held within its tolerance,
-by its optimal face, or exactly), and the same LP in linopy.
+by its optimal face, or exactly), the first-order path (OR-Tools' PDLP, then a vertex by
+crossover and simplex), and the same LP in linopy.
 
 The issue's target: the whole sequence (every tier, consumption, weighted, imports, labour),
 every stage held within its tolerance, the plan verified (<= 1e-6), 3,000 products x 5 years x
