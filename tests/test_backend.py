@@ -191,7 +191,7 @@ def test_auto_past_the_measured_size_says_so(monkeypatch: pytest.MonkeyPatch) ->
     assert "simplex was the fastest" in pick_method(problem, AUTO)[1]
     monkeypatch.setattr(pick, "MEASURED_UP_TO", problem.shape[1] - 1)
     method, why = pick_method(problem, AUTO)
-    assert method == "simplex" and "the first-order path not at" in why
+    assert method == "simplex" and "the first-order path did not finish at" in why
     monkeypatch.setattr(pick, "SIMPLEX_UP_TO", problem.shape[1] - 1)
     method, why = pick_method(problem, AUTO)
     assert method == "simplex" and "past the largest size measured" in why

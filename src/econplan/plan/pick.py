@@ -13,9 +13,9 @@ a GPU is present: it takes its point to a vertex by the same crossover and simpl
 host, and that bridge, not PDLP, is what stopped the first-order path at 3,000 products
 (PDLP converged in 0.85 s; simplex from crossover's basis had not finished 480 s later;
 docs/performance.md, "Why the generated economies factor slowly, and the first-order path at
-scale"). A faster PDLP does not shorten that. It is never measured on a GPU either, since no
-device was lent to measure it; once one has, it may be picked here by size and by whether
-its package and a GPU are present.
+scale"). A faster PDLP does not shorten that. It has never run on a GPU either: no device
+was lent to measure it. Once one has, it may be picked here by size and by whether its
+package and a GPU are present.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
     pdlp``, ``ortools-pdlp``) both finish, slower than simplex alone (docs/performance.md,
     "Which solver"). Past 1,000
     products (bench/plan.py) simplex from the Leontief basis finished the whole plan up to
-    10,000 products (``SIMPLEX_UP_TO``), and the first-order path finished none at 3,000. So
+    10,000 products (``SIMPLEX_UP_TO``), and the first-order path did not finish at 3,000. So
     auto gives simplex and says why, and past the measured sizes it says that too."""
     if asked != AUTO:
         if asked not in CHOICES:
@@ -100,7 +100,7 @@ def pick_method(problem: StageProblem, asked: str) -> tuple[str, str]:
     if columns <= SIMPLEX_UP_TO:
         return "simplex", (
             f"auto: {columns:,} columns; past {MEASURED_UP_TO:,} simplex finished the whole "
-            f"plan up to {SIMPLEX_UP_TO:,} columns, and the first-order path not at "
+            f"plan up to {SIMPLEX_UP_TO:,} columns, and the first-order path did not finish at "
             f"{FIRST_ORDER_UNFINISHED:,}"
         )
     return "simplex", (
